@@ -1,0 +1,64 @@
+// kanaded's configuration: one TOML file (config/kanade.toml documents every key),
+// every key optional with its default here, command-line flags applied on top. A
+// wrong key or value stops start-up with the file, line, key and reason.
+#pragma once
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+namespace kanade::io {
+
+struct DaemonConfig {
+    struct Model {
+        std::string path = "models/default.kmodel";
+        std::string device = "auto";  // auto, cpu, cuda[:N]
+        int threads = 0;              // CPU threads for inference (0: libtorch default)
+    } model;
+    struct Engine {
+        std::string mode = "free";    // free, call-response, accompany
+        std::string inference = "streaming";  // streaming or faithful
+        double temperature = 1.0;
+        int top_k = 0;
+        double top_p = 0.95;
+        std::uint64_t seed = 0;       // 0: a new seed each start
+        std::string seed_midi;        // free mode: start from this MIDI file ("": corpus/model)
+    } engine;
+    struct Clock {
+        double bpm = 120.0;
+        int steps_per_beat = 4;
+    } clock;
+    struct Midi {
+        std::string backend = "auto";  // auto, alsa, jack, none
+        std::string port_name = "kanade";
+        std::string connect_in;        // pattern of hardware ports to connect to our input
+        std::string connect_out;
+        int channel = 1;               // 1..16, the channel notes go out on
+    } midi;
+    struct Audio {
+        std::string backend = "auto";  // auto, portaudio, jack, none, or a FILE.wav
+        std::string soundfont = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
+        int program = 0;
+        double gain = 0.5;
+        int sample_rate = 44100;
+    } audio;
+    struct Osc {
+        std::string bind = "127.0.0.1";
+        int port = 9000;
+    } osc;
+    struct Record {
+        std::string dir;  // "": recording off
+    } record;
+};
+
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// The defaults, overridden by whatever the file sets.
+DaemonConfig load_config(const std::filesystem::path& path);
+// Range and choice checks shared by the file and the command line; throws ConfigError.
+void validate_config(const DaemonConfig& config, const std::string& where = "configuration");
+
+}  // namespace kanade::io

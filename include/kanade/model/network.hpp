@@ -1,0 +1,73 @@
+// The next-token networks. Both take token ids [batch, time] and give logits
+// [batch, time, vocab] (a prediction at every position: training uses them all, the
+// faithful generator the last). `step` runs one position with carried state, for
+// streaming inference.
+//
+//   seed   the student network, exactly: the id as one float (id / V), LSTM 512 with
+//          sequences -> activation -> LSTM 512 -> dropout -> dense V (softmax in the
+//          loss). With V = 303: 3,307,311 parameters, as Keras counted them.
+//   kanade a learned token embedding instead of one float, dropout between the LSTM
+//          layers, then dense V.
+#pragma once
+
+#include "kanade/model/lstm_layer.hpp"
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kanade::model {
+
+// Every hyper-parameter needed to rebuild a network; stored in the model file.
+struct NetworkConfig {
+    std::string arch = "kanade";  // "seed" or "kanade"
+    int vocab_size = 0;
+    int hidden = 512;
+    int layers = 2;               // seed: always 2
+    int embedding = 128;          // kanade only
+    double dropout = 0.3;
+    std::string activation = "relu";  // seed: between the two LSTMs ("linear" for none)
+    int window = 40;              // context length the network was trained on
+
+    // Throws std::invalid_argument naming the first value out of range.
+    void validate() const;
+};
+
+struct RecurrentState {
+    std::vector<torch::Tensor> h, c;  // one [batch, hidden] each per layer
+};
+
+class NetworkImpl : public torch::nn::Module {
+public:
+    explicit NetworkImpl(const NetworkConfig& config);
+
+    torch::Tensor forward(const torch::Tensor& ids);  // [B,T] int64 -> [B,T,V]
+    torch::Tensor step(const torch::Tensor& ids, RecurrentState& state);  // [B] -> [B,V]
+    RecurrentState initial_state(std::int64_t batch) const;
+
+    const NetworkConfig& config() const { return config_; }
+    std::int64_t parameter_count() const;
+
+private:
+    torch::Tensor inputs(const torch::Tensor& ids);  // ids -> [B,T,in]
+    torch::Tensor between_layers(const torch::Tensor& x);
+
+    NetworkConfig config_;
+    torch::nn::Embedding embedding_{nullptr};
+    std::vector<LstmLayer> lstm_;
+    torch::nn::Dropout dropout_{nullptr};
+    torch::nn::Linear dense_{nullptr};
+};
+TORCH_MODULE(Network);
+
+// Parameter names, shapes and counts of a network, in registration order.
+struct ParameterInfo {
+    std::string name;
+    std::vector<std::int64_t> shape;
+    std::int64_t count;
+};
+std::vector<ParameterInfo> describe_parameters(Network& network);
+
+}  // namespace kanade::model

@@ -1,0 +1,20 @@
+// Writes a whole file so that readers see the old contents or the new, never half:
+// the bytes go to a temporary file beside the target, are flushed to disk, then renamed.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <ostream>
+#include <span>
+#include <string_view>
+
+namespace kanade::util {
+
+void write_file_atomically(const std::filesystem::path& path, std::span<const std::uint8_t> bytes);
+void write_file_atomically(const std::filesystem::path& path, std::string_view text);
+// For writers that stream: `fill` writes into the temporary file's stream.
+void write_file_atomically(const std::filesystem::path& path,
+                           const std::function<void(std::ostream&)>& fill);
+
+}  // namespace kanade::util

@@ -1,0 +1,76 @@
+#include "kanade/model/evaluator.hpp"
+
+#include "kanade/music/token_corpus.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace kanade::model {
+namespace {
+
+struct Totals {
+    double nll = 0, correct = 0;
+    std::size_t tokens = 0;
+
+    void add(const torch::Tensor& logits, const torch::Tensor& targets) {
+        auto log_probabilities = torch::log_softmax(logits.to(torch::kFloat32), -1);
+        nll -= log_probabilities.gather(-1, targets.unsqueeze(-1)).sum().item<double>();
+        correct += logits.argmax(-1).eq(targets).sum().item<double>();
+        tokens += static_cast<std::size_t>(targets.numel());
+    }
+};
+
+}  // namespace
+
+EvalResult evaluate(Model& model, const std::vector<std::filesystem::path>& files, torch::Device device, int batch) {
+    auto tokenizer = music::make_tokenizer(model.tokenizer, model.grid);
+    auto corpus = music::load_corpus(files);
+    if (!corpus.errors.empty()) throw std::runtime_error(corpus.errors.front());
+    music::TokenizeOptions options;
+    options.vocabulary = model.vocabulary;
+    auto tokens = music::tokenize_corpus(corpus, *tokenizer, options);
+
+    torch::NoGradGuard no_grad;
+    model.network->eval();
+    model.network->to(device);
+    const std::int64_t window = model.config.window;
+    Totals totals;
+    EvalResult result;
+    double note_events = 0, seconds = 0;
+    for (const auto& file : tokens.files) {
+        ++result.files;
+        note_events += static_cast<double>(file.note_events);
+        seconds += file.seconds;
+        const auto n = static_cast<std::int64_t>(file.ids.size());
+        if (n < 2) continue;
+        auto ids = torch::tensor(std::vector<std::int64_t>(file.ids.begin(), file.ids.end()), torch::kInt64);
+        // The first `window` tokens: one causal run from a fresh state gives each of
+        // them its whole (shorter) context.
+        auto head = ids.slice(0, 0, std::min(n, window)).unsqueeze(0).to(device);
+        auto head_logits = model.network->forward(head).squeeze(0);
+        totals.add(head_logits.slice(0, 0, head.size(1) - 1), head.squeeze(0).slice(0, 1, head.size(1)));
+        // Every later token: its own window of the `window` tokens before it.
+        for (std::int64_t start = window; start < n; start += batch) {
+            std::int64_t end = std::min(n, start + batch);
+            auto contexts = torch::stack(
+                [&] {
+                    std::vector<torch::Tensor> rows;
+                    for (std::int64_t t = start; t < end; ++t) rows.push_back(ids.slice(0, t - window, t));
+                    return rows;
+                }());
+            auto logits = model.network->forward(contexts.to(device)).select(1, window - 1);
+            totals.add(logits, ids.slice(0, start, end).to(device));
+        }
+    }
+    result.skipped_tokens = tokens.skipped_tokens;
+    result.tokens = totals.tokens;
+    if (totals.tokens == 0) throw std::runtime_error("eval: the files hold fewer than two known tokens");
+    result.nll = totals.nll / static_cast<double>(totals.tokens);
+    result.accuracy = totals.correct / static_cast<double>(totals.tokens);
+    result.perplexity = std::exp(result.nll);
+    result.nll_per_note = note_events > 0 ? totals.nll / note_events : NAN;
+    result.nll_per_second = seconds > 0 ? totals.nll / seconds : NAN;
+    return result;
+}
+
+}  // namespace kanade::model

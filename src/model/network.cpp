@@ -1,0 +1,94 @@
+#include "kanade/model/network.hpp"
+
+#include <stdexcept>
+
+namespace kanade::model {
+
+void NetworkConfig::validate() const {
+    auto fail = [](const std::string& what) { throw std::invalid_argument("network: " + what); };
+    if (arch != "seed" && arch != "kanade") fail("unknown architecture '" + arch + "' (expected seed or kanade)");
+    if (vocab_size < 2 || vocab_size > 100000) fail("vocab_size must be 2..100000, not " + std::to_string(vocab_size));
+    if (hidden < 1 || hidden > 8192) fail("hidden must be 1..8192, not " + std::to_string(hidden));
+    if (layers < 1 || layers > 8) fail("layers must be 1..8, not " + std::to_string(layers));
+    if (arch == "seed" && layers != 2) fail("the seed architecture has exactly 2 layers");
+    if (arch == "kanade" && (embedding < 1 || embedding > 8192))
+        fail("embedding must be 1..8192, not " + std::to_string(embedding));
+    if (!(dropout >= 0 && dropout < 1)) fail("dropout must be in [0, 1)");
+    if (activation != "relu" && activation != "tanh" && activation != "linear")
+        fail("activation must be relu, tanh or linear, not '" + activation + "'");
+    if (window < 1 || window > 4096) fail("window must be 1..4096, not " + std::to_string(window));
+}
+
+NetworkImpl::NetworkImpl(const NetworkConfig& config) : config_(config) {
+    config_.validate();
+    std::int64_t input_size = 1;
+    if (config_.arch == "kanade") {
+        embedding_ = register_module("embedding", torch::nn::Embedding(config_.vocab_size, config_.embedding));
+        input_size = config_.embedding;
+    }
+    for (int layer = 0; layer < config_.layers; ++layer) {
+        lstm_.push_back(register_module("lstm" + std::to_string(layer + 1),
+                                        LstmLayer(layer == 0 ? input_size : config_.hidden, config_.hidden)));
+    }
+    dropout_ = register_module("dropout", torch::nn::Dropout(config_.dropout));
+    dense_ = register_module("dense", torch::nn::Linear(config_.hidden, config_.vocab_size));
+}
+
+torch::Tensor NetworkImpl::inputs(const torch::Tensor& ids) {
+    if (embedding_) return embedding_->forward(ids);
+    // The student network saw each token as one number: its id over the vocabulary size.
+    return ids.to(dense_->weight.scalar_type()).div(static_cast<double>(config_.vocab_size)).unsqueeze(-1);
+}
+
+torch::Tensor NetworkImpl::between_layers(const torch::Tensor& x) {
+    if (config_.arch == "seed") {
+        if (config_.activation == "relu") return torch::relu(x);
+        if (config_.activation == "tanh") return torch::tanh(x);
+        return x;
+    }
+    return dropout_->forward(x);
+}
+
+torch::Tensor NetworkImpl::forward(const torch::Tensor& ids) {
+    auto x = inputs(ids);
+    for (std::size_t layer = 0; layer < lstm_.size(); ++layer) {
+        if (layer > 0) x = between_layers(x);
+        x = lstm_[layer]->forward(x).first;
+    }
+    return dense_->forward(dropout_->forward(x));
+}
+
+torch::Tensor NetworkImpl::step(const torch::Tensor& ids, RecurrentState& state) {
+    auto x = inputs(ids.unsqueeze(1)).squeeze(1);
+    for (std::size_t layer = 0; layer < lstm_.size(); ++layer) {
+        if (layer > 0) x = between_layers(x);
+        x = lstm_[layer]->step(x, state.h[layer], state.c[layer]);
+    }
+    return dense_->forward(dropout_->forward(x));
+}
+
+RecurrentState NetworkImpl::initial_state(std::int64_t batch) const {
+    RecurrentState state;
+    auto options = dense_->weight.options();
+    for (std::size_t layer = 0; layer < lstm_.size(); ++layer) {
+        state.h.push_back(torch::zeros({batch, config_.hidden}, options));
+        state.c.push_back(torch::zeros({batch, config_.hidden}, options));
+    }
+    return state;
+}
+
+std::int64_t NetworkImpl::parameter_count() const {
+    std::int64_t total = 0;
+    for (const auto& parameter : parameters()) total += parameter.numel();
+    return total;
+}
+
+std::vector<ParameterInfo> describe_parameters(Network& network) {
+    std::vector<ParameterInfo> described;
+    for (const auto& item : network->named_parameters()) {
+        described.push_back({item.key(), item.value().sizes().vec(), item.value().numel()});
+    }
+    return described;
+}
+
+}  // namespace kanade::model

@@ -1,0 +1,113 @@
+#include "kanade/model/model_file.hpp"
+#include "kanade/music/kanade_tokenizer.hpp"
+
+#include "../test_paths.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <iterator>
+
+using namespace kanade;
+using namespace kanade::model;
+
+namespace {
+
+Model small_model(const std::string& arch = "kanade") {
+    Model model;
+    model.tokenizer = "kanade";
+    model.vocabulary = *music::KanadeTokenizer().fixed_vocabulary();
+    model.config.arch = arch;
+    model.config.vocab_size = static_cast<int>(model.vocabulary.size());
+    model.config.hidden = 16;
+    model.config.embedding = 8;
+    model.info["note"] = "made by a test";
+    model.network = Network(model.config);
+    return model;
+}
+
+std::string read_all(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+void write_all(const std::filesystem::path& path, const std::string& bytes) {
+    std::ofstream(path, std::ios::binary) << bytes;
+}
+
+bool same_weights(Network& a, Network& b, double tolerance) {
+    auto pa = a->named_parameters(), pb = b->named_parameters();
+    for (std::size_t i = 0; i < pa.size(); ++i)
+        if (!torch::allclose(pa[i].value(), pb[i].value(), 0, tolerance)) return false;
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("a model file round-trips everything it describes") {
+    test::TemporaryFolder folder;
+    for (auto storage : {WeightStorage::f32, WeightStorage::f16}) {
+        for (const char* arch : {"seed", "kanade"}) {
+            CAPTURE(arch);
+            auto model = small_model(arch);
+            save_model(model, folder / "m.kmodel", storage);
+            auto loaded = load_model(folder / "m.kmodel");
+            CHECK(loaded.config.arch == arch);
+            CHECK(loaded.config.hidden == 16);
+            CHECK(loaded.tokenizer == "kanade");
+            CHECK(loaded.vocabulary == model.vocabulary);
+            CHECK(loaded.info.at("note") == "made by a test");
+            CHECK(same_weights(model.network, loaded.network, storage == WeightStorage::f32 ? 0.0 : 1e-3));
+        }
+    }
+}
+
+TEST_CASE("corrupt, truncated and mismatched model files are refused with the reason") {
+    test::TemporaryFolder folder;
+    auto model = small_model();
+    auto path = folder / "m.kmodel";
+    save_model(model, path);
+    const auto bytes = read_all(path);
+
+    SUBCASE("a flipped weight byte fails the checksum") {
+        auto corrupt = bytes;
+        corrupt[corrupt.size() - 10] ^= 0x40;
+        write_all(path, corrupt);
+        CHECK_THROWS_WITH_AS(load_model(path), doctest::Contains("checksum"), ModelFileError);
+    }
+    SUBCASE("a truncated file says where the weights end") {
+        write_all(path, bytes.substr(0, bytes.size() - 100));
+        CHECK_THROWS_WITH_AS(load_model(path), doctest::Contains("truncated"), ModelFileError);
+    }
+    SUBCASE("truncated inside the header") {
+        write_all(path, bytes.substr(0, 60));
+        CHECK_THROWS_AS(load_model(path), ModelFileError);
+    }
+    SUBCASE("not a model file at all") {
+        write_all(path, "MThd\0\0\0\6garbage");
+        CHECK_THROWS_WITH_AS(load_model(path), doctest::Contains("bad magic"), ModelFileError);
+    }
+    SUBCASE("a header describing another shape names the tensor") {
+        auto edited = bytes;
+        auto at = edited.find("hidden 16\n");
+        REQUIRE(at != std::string::npos);
+        edited.replace(at, 10, "hidden 17\n");
+        write_all(path, edited);
+        CHECK_THROWS_WITH_AS(load_model(path), doctest::Contains("lstm1.weight_ih"), ModelFileError);
+    }
+    SUBCASE("an unknown architecture names the line") {
+        auto edited = bytes;
+        edited.replace(edited.find("arch kanade"), 11, "arch kanadX");
+        write_all(path, edited);
+        CHECK_THROWS_WITH_AS(load_model(path), doctest::Contains("line"), ModelFileError);
+    }
+    SUBCASE("a newer format version") {
+        auto edited = bytes;
+        edited.replace(0, 14, "kanade-model 9");
+        write_all(path, edited);
+        CHECK_THROWS_WITH_AS(load_model(path), doctest::Contains("version 9"), ModelFileError);
+    }
+    SUBCASE("a missing file") {
+        CHECK_THROWS_WITH_AS(load_model(folder / "absent.kmodel"), doctest::Contains("absent.kmodel"), ModelFileError);
+    }
+}

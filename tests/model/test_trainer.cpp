@@ -1,0 +1,105 @@
+#include "kanade/model/evaluator.hpp"
+#include "kanade/model/trainer.hpp"
+
+#include "../test_paths.hpp"
+#include "tiny_corpus.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+using namespace kanade;
+using namespace kanade::model;
+
+namespace {
+
+TrainOptions tiny_options(const test::TemporaryFolder& folder, const std::string& name) {
+    TrainOptions options;
+    options.corpus = {folder / "corpus"};
+    options.tokenizer = "kanade";
+    options.network.arch = "kanade";
+    options.network.hidden = 32;
+    options.network.embedding = 16;
+    options.network.window = 16;
+    options.network.dropout = 0.1;
+    options.epochs = 3;
+    options.batch = 16;
+    options.learning_rate = 0.01;
+    options.device = "cpu";
+    options.threads = 1;
+    options.quiet = true;
+    options.output = folder / name;
+    return options;
+}
+
+int count_lines(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    std::string line;
+    int lines = 0;
+    while (std::getline(in, line)) ++lines;
+    return lines;
+}
+
+}  // namespace
+
+TEST_CASE("a few epochs of training lower the loss and leave every record") {
+    test::TemporaryFolder folder;
+    test::write_tiny_corpus(folder / "corpus");
+    auto options = tiny_options(folder, "tiny.kmodel");
+    auto result = train(options);
+    REQUIRE(result.finished);
+    REQUIRE(result.history.size() == 3);
+    CHECK(result.history.back().train_loss < result.history.front().train_loss * 0.8);
+    CHECK(result.history.back().valid_loss < result.history.front().valid_loss);
+    CHECK(result.valid_tokens > 0);
+    CHECK(count_lines(folder / "tiny.kmodel.csv") == 4);
+    CHECK(std::filesystem::file_size(folder / "tiny.kmodel.svg") > 500);
+
+    auto model = load_model(folder / "tiny.kmodel");
+    CHECK(model.info.count("valid_loss") == 1);
+    auto evaluation = evaluate(model, {folder / "corpus"}, torch::kCPU, 64);
+    CHECK(evaluation.files == 20);
+    CHECK(evaluation.tokens > 1000);
+    CHECK(evaluation.perplexity == doctest::Approx(std::exp(evaluation.nll)));
+    // Far better than guessing among 124 tokens.
+    CHECK(evaluation.perplexity < 20);
+    CHECK(evaluation.accuracy > 0.3);
+}
+
+TEST_CASE("training is deterministic for a seed, and a resumed run equals an unbroken one") {
+    test::TemporaryFolder folder;
+    test::write_tiny_corpus(folder / "corpus", 12, 64);
+    auto unbroken = tiny_options(folder, "a.kmodel");
+    unbroken.epochs = 2;
+    auto first = train(unbroken);
+
+    auto again = tiny_options(folder, "b.kmodel");
+    again.epochs = 2;
+    auto second = train(again);
+    REQUIRE(second.history.size() == 2);
+    CHECK(second.history[1].train_loss == first.history[1].train_loss);
+    CHECK(second.history[1].valid_loss == first.history[1].valid_loss);
+
+    auto interrupted = tiny_options(folder, "c.kmodel");
+    interrupted.epochs = 1;
+    train(interrupted);
+    auto resumed = tiny_options(folder, "c.kmodel");
+    resumed.epochs = 2;
+    resumed.resume = true;
+    auto finished = train(resumed);
+    REQUIRE(finished.history.size() == 2);
+    CHECK(finished.history[0].train_loss == first.history[0].train_loss);
+    CHECK(finished.history[1].train_loss == first.history[1].train_loss);
+    CHECK(finished.history[1].valid_loss == first.history[1].valid_loss);
+}
+
+TEST_CASE("a checkpoint of another network is not resumed") {
+    test::TemporaryFolder folder;
+    test::write_tiny_corpus(folder / "corpus", 12, 64);
+    auto options = tiny_options(folder, "m.kmodel");
+    options.epochs = 1;
+    train(options);
+    options.network.hidden = 40;
+    options.resume = true;
+    CHECK_THROWS_WITH(train(options), doctest::Contains("different network"));
+}

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Installs the Debian 12 packages kanade builds, runs and tests with. Run as root.
+#   tools/setup-debian.sh              everything (build, run, tests)
+#   tools/setup-debian.sh --notation   also LilyPond, for `kanade notate` PDFs (large)
+set -eu
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "setup-debian.sh: run as root (sudo tools/setup-debian.sh)" >&2
+    exit 1
+fi
+
+packages="
+  build-essential cmake pkg-config git
+  libtorch-dev libopenblas0-pthread
+  libcli11-dev doctest-dev libbenchmark-dev
+  librtmidi-dev portaudio19-dev libfluidsynth-dev libsndfile1-dev libsamplerate0-dev
+  libboost-dev libtomlplusplus-dev liboscpack-dev libsystemd-dev
+  fluid-soundfont-gm openttd-openmsx simutrans-data
+  jackd2
+"
+if [ "${1:-}" = "--notation" ]; then
+    packages="$packages lilypond"
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# jackd2 asks whether to enable real-time priority; answer for it.
+echo "jackd2 jackd/tweak_rt_limits boolean false" | debconf-set-selections
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $packages

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <set>
@@ -76,22 +77,39 @@ Grid make_grid(const LilypondOptions& options) {
 
 // Whether a value may start at `position` (steps into the bar) without hiding the beat:
 // plain values start on a multiple of themselves, dotted ones start on a multiple of
-// twice their base or end on one (c8 c4.), and anything may fill whole beats.
-bool fits(const Value& value, long long position, const Grid& grid) {
+// twice their base or end on one (c8 c4.), and a note may fill whole beats.
+bool fits(const Value& value, long long position, const Grid& grid, bool rest) {
     long long end = position + value.steps;
-    if (position % grid.beat_steps == 0 && end % grid.beat_steps == 0) return true;
+    bool on_beats = position % grid.beat_steps == 0 && end % grid.beat_steps == 0;
+    if (rest) {
+        // Rests show every beat they cover: inside a beat they align to their own value;
+        // across beats they run from beat to beat, plain values on their own multiple
+        // (4/4: r4 r2, not r2.), in triple time from any beat (3/4: c4 r2), dotted ones
+        // only as whole beats of compound time (6/8: r8 r8 r4.).
+        const bool plain = value.steps == value.base;
+        const bool compound = grid.beat_steps % 3 == 0;
+        const bool within_beat = position / grid.beat_steps == (end - 1) / grid.beat_steps;
+        if (within_beat) {
+            if (plain) return position % value.base == 0;
+            return compound && value.steps == grid.beat_steps && position % grid.beat_steps == 0;
+        }
+        if (!on_beats) return false;
+        if (compound) return value.steps % grid.beat_steps == 0 && position % value.steps == 0;
+        return plain && (position % value.base == 0 || grid.bar_steps == 3 * grid.beat_steps);
+    }
+    if (on_beats) return true;
     if (value.steps == value.base) return position % value.base == 0;
     if (position % value.base != 0) return false;
     return position % (2 * value.base) == 0 || end % (2 * value.base) == 0;
 }
 
 // Splits a stretch inside one bar into written values.
-std::vector<const Value*> split_in_bar(long long position, long long length, const Grid& grid) {
+std::vector<const Value*> split_in_bar(long long position, long long length, const Grid& grid, bool rest) {
     std::vector<const Value*> parts;
     while (length > 0) {
         const Value* chosen = nullptr;
         for (const auto& value : grid.values) {
-            if (value.steps <= length && fits(value, position, grid)) {
+            if (value.steps <= length && fits(value, position, grid, rest)) {
                 chosen = &value;
                 break;
             }
@@ -160,7 +178,7 @@ std::string staff_music(const std::vector<Segment>& segments, long long bars, co
             if (segment.pitches.empty() && position == bar_start && piece_end == bar_start + grid.bar_steps) {
                 tokens.push_back(full_bar_rest);
             } else {
-                auto parts = split_in_bar(position - bar_start, piece_end - position, grid);
+                auto parts = split_in_bar(position - bar_start, piece_end - position, grid, segment.pitches.empty());
                 for (std::size_t i = 0; i < parts.size(); ++i) {
                     std::string token = pitch + parts[i]->name;
                     bool continues = i + 1 < parts.size() || piece_end < segment.end;
@@ -180,7 +198,7 @@ std::string staff_music(const std::vector<Segment>& segments, long long bars, co
     return music;
 }
 
-std::string quoted(std::string_view text) {
+std::string ly_string(std::string_view text) {
     std::string out = "\"";
     for (char c : text) {
         if (c == '"' || c == '\\') out += '\\';
@@ -264,11 +282,11 @@ Engraving engrave(const std::vector<midi::Note>& notes, const LilypondOptions& o
     if (engraving.truncated())
         out << "% Only the first " << engraving.bars << " of " << engraving.total_bars << " bars.\n";
     out << "\n\\header {\n";
-    if (!options.title.empty()) out << "  title = " << quoted(options.title) << "\n";
-    if (!options.composer.empty()) out << "  composer = " << quoted(options.composer) << "\n";
+    if (!options.title.empty()) out << "  title = " << ly_string(options.title) << "\n";
+    if (!options.composer.empty()) out << "  composer = " << ly_string(options.composer) << "\n";
     if (engraving.truncated())
         out << "  subtitle = "
-            << quoted("(the first " + std::to_string(engraving.bars) + " of " +
+            << ly_string("(the first " + std::to_string(engraving.bars) + " of " +
                       std::to_string(engraving.total_bars) + " bars)")
             << "\n";
     out << "  tagline = ##f\n}\n\n";
@@ -361,6 +379,15 @@ NotationResult notate(const std::vector<midi::Note>& notes, const std::filesyste
         return result;
     }
 
+    // Old pictures of this stem would pass for new ones (a score that shrank from two
+    // pages to one leaves STEM-page2.png), so lilypond starts from a clean slate.
+    std::error_code ignored;
+    std::filesystem::remove(with_suffix(stem, ".pdf"), ignored);
+    std::filesystem::remove(with_suffix(stem, ".png"), ignored);
+    for (int page = 1; std::filesystem::remove(with_suffix(stem, "-page" + std::to_string(page) + ".png"), ignored);
+         ++page) {
+    }
+
     util::RunOptions run_options;
     run_options.working_directory = stem.parent_path();
     run_options.timeout_seconds = program.timeout_seconds;
@@ -373,16 +400,21 @@ NotationResult notate(const std::vector<midi::Note>& notes, const std::filesyste
     auto pdf = with_suffix(stem, ".pdf");
     if (run.succeeded() && std::filesystem::exists(pdf)) {
         result.pdf = pdf;
-        for (const char* suffix : {".png", "-page1.png"}) {
-            auto png = with_suffix(stem, suffix);
-            if (std::filesystem::exists(png)) {
-                result.png = png;
-                break;
-            }
+        // LilyPond names the PNG STEM.png for one page, STEM-page1.png... for more.
+        int pages = 0;
+        if (std::filesystem::exists(with_suffix(stem, ".png"))) {
+            result.png = with_suffix(stem, ".png");
+            pages = 1;
+        } else {
+            while (std::filesystem::exists(with_suffix(stem, "-page" + std::to_string(pages + 1) + ".png"))) ++pages;
+            if (pages > 0) result.png = with_suffix(stem, "-page1.png");
         }
         result.status = NotationStatus::rendered;
         result.message = summary + "\nwrote " + pdf.string();
-        if (result.png) result.message += "\nwrote " + result.png->string();
+        if (result.png) {
+            result.message += "\nwrote " + result.png->string();
+            if (pages > 1) result.message += " (page 1 of " + std::to_string(pages) + ")";
+        }
         // Warnings (a failed bar check, say) mean the score may not say what was meant.
         if (!run.output.empty()) result.message += "\nlilypond said:\n" + tail_lines(run.output, 20);
         return result;

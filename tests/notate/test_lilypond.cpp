@@ -91,7 +91,7 @@ TEST_CASE("a gap becomes a rest") {
 }
 
 TEST_CASE("a note across the bar line is tied at the bar line") {
-    CHECK(upper({note(3, 5, 60)}) == "r2. c'4~ | c'4 r2. |");
+    CHECK(upper({note(3, 5, 60)}) == "r2 r4 c'4~ | c'4 r4 r2 |");
     CHECK(upper({note(2, 6, 60), note(2, 6, 64)}) == "r2 <c' e'>2~ | <c' e'>2 r2 |");
 }
 
@@ -101,7 +101,9 @@ TEST_CASE("a length that is no single value is written as tied notes") {
     // seven 16ths from the start: a dotted quarter and a 16th
     CHECK(upper({note(0, 1.75, 60)}) == "c'4.~ c'16 r16 r2 |");
     // a whole bar and a quarter
-    CHECK(upper({note(0, 5, 72)}) == "c''1~ | c''4 r2. |");
+    CHECK(upper({note(0, 5, 72)}) == "c''1~ | c''4 r4 r2 |");
+    // a note from the second beat may fill the bar
+    CHECK(upper({note(1, 4, 60)}) == "r4 c'2. |");
 }
 
 TEST_CASE("notes below middle C go to the bass staff") {
@@ -119,7 +121,7 @@ TEST_CASE("a note is cut at the next onset in its staff") {
 TEST_CASE("onsets and ends are quantised to 16th notes") {
     CHECK(upper({note(0.02, 0.98, 60), note(1.01, 1.49, 62)}) == "c'4 d'8 r8 r2 |");
     // a grace-note length still lasts one step
-    CHECK(upper({note(0, 0.01, 60)}) == "c'16 r16 r8 r2 |");
+    CHECK(upper({note(0, 0.01, 60)}) == "c'16 r16 r8 r4 r2 |");
 }
 
 TEST_CASE("other time signatures") {
@@ -134,6 +136,15 @@ TEST_CASE("other time signatures") {
     six_eight.time_numerator = 6;
     six_eight.time_denominator = 8;
     CHECK(upper({note(0, 1.5, 60), note(1.5, 3, 62)}, six_eight) == "c'4. d'4. |");
+    CHECK(upper({note(1.5, 3, 62)}, six_eight) == "r4. d'4. |");
+    CHECK(upper({note(0, 0.5, 62)}, six_eight) == "d'8 r8 r8 r4. |");
+    CHECK(upper({note(0, 1.5, 62)}, six_eight) == "d'4. r4. |");
+
+    LilypondOptions twelve_eight;
+    twelve_eight.time_numerator = 12;
+    twelve_eight.time_denominator = 8;
+    CHECK(upper({note(0, 1.5, 62)}, twelve_eight) == "d'4. r4. r2. |");
+    CHECK(upper({note(0, 3, 62)}, twelve_eight) == "d'2. r2. |");
 
     LilypondOptions five_four;
     five_four.time_numerator = 5;

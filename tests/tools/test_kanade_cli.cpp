@@ -1,0 +1,104 @@
+// End to end: the real `kanade` binary, on a small corpus made for the test.
+#include "kanade/io/wav_file.hpp"
+#include "kanade/midi/note.hpp"
+#include "kanade/midi/smf.hpp"
+#include "kanade/util/run_program.hpp"
+
+#include "../model/tiny_corpus.hpp"
+#include "../test_paths.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fstream>
+
+using namespace kanade;
+
+namespace {
+
+util::RunResult kanade_cli(std::vector<std::string> arguments) {
+    arguments.insert(arguments.begin(), (test::binary_dir / "bin" / "kanade").string());
+    util::RunOptions options;
+    options.timeout_seconds = 300;
+    return util::run_program(arguments, options);
+}
+
+// One trained tiny model shared by the cases below (training is the slow part).
+const std::filesystem::path& tiny_model() {
+    static test::TemporaryFolder folder;
+    static std::filesystem::path model = [] {
+        test::write_tiny_corpus(folder / "corpus", 12, 64);
+        auto result = kanade_cli({"train", (folder / "corpus").string(), "-o", (folder / "tiny.kmodel").string(),
+                                  "--hidden", "24", "--embedding", "8", "--window", "16", "--epochs", "1",
+                                  "--device", "cpu", "--threads", "1", "--quiet"});
+        INFO(result.output);
+        REQUIRE(result.succeeded());
+        return folder / "tiny.kmodel";
+    }();
+    return model;
+}
+
+}  // namespace
+
+TEST_CASE("kanade model-info counts the student network's parameters") {
+    auto result = kanade_cli({"model-info", "--arch", "seed", "--vocab", "303"});
+    INFO(result.output);
+    CHECK(result.succeeded());
+    CHECK(result.output.find("parameters 3307311") != std::string::npos);
+}
+
+TEST_CASE("kanade generate writes a valid MIDI file, render a non-silent WAV of its length") {
+    test::TemporaryFolder folder;
+    auto corpus = tiny_model().parent_path() / "corpus";
+    auto mid = folder / "out.mid";
+    auto generated = kanade_cli({"generate", tiny_model().string(), "-o", mid.string(), "--corpus", corpus.string(),
+                                 "-n", "120", "--temperature", "0.8", "--seed", "4"});
+    INFO(generated.output);
+    REQUIRE(generated.succeeded());
+    auto read = midi::read_smf(mid);
+    auto notes = midi::extract_notes(read.file);
+    REQUIRE(notes.size() > 5);
+    double last_end = 0;
+    for (const auto& note : notes) last_end = std::max(last_end, note.end_seconds);
+
+    auto wav = folder / "out.wav";
+    auto rendered = kanade_cli({"render", mid.string(), wav.string(), "--tail", "1"});
+    INFO(rendered.output);
+    if (!std::filesystem::exists(test::soundfont)) {
+        MESSAGE("no SoundFont: render not checked");
+        return;
+    }
+    REQUIRE(rendered.succeeded());
+    auto audio = io::read_wav(wav);
+    CHECK(audio.sample_rate == 44100);
+    double seconds = static_cast<double>(audio.frames()) / audio.sample_rate;
+    CHECK(seconds == doctest::Approx(last_end + 1.0).epsilon(0.01));
+    double energy = 0;
+    for (float sample : audio.samples) energy += static_cast<double>(sample) * sample;
+    CHECK(std::sqrt(energy / static_cast<double>(audio.samples.size())) > 0.001);
+}
+
+TEST_CASE("kanade eval prints the metrics as JSON") {
+    auto corpus = tiny_model().parent_path() / "corpus";
+    auto result = kanade_cli({"eval", "--model", tiny_model().string(), corpus.string(), "--device", "cpu"});
+    INFO(result.output);
+    REQUIRE(result.succeeded());
+    for (const char* key : {"\"files\":12", "\"tokens\":", "\"nll\":", "\"accuracy\":", "\"perplexity\":",
+                            "\"nll_per_note\":", "\"nll_per_second\":"})
+        CHECK(result.output.find(key) != std::string::npos);
+}
+
+TEST_CASE("kanade exit codes tell usage errors from failed work") {
+    test::TemporaryFolder folder;
+    CHECK(kanade_cli({"generate"}).exit_status == 2);
+    CHECK(kanade_cli({"no-such-command"}).exit_status == 2);
+    auto garbage = folder / "garbage.kmodel";
+    util::RunResult broken;
+    {
+        std::ofstream(garbage) << "not a model";
+        broken = kanade_cli({"model-info", garbage.string()});
+    }
+    CHECK(broken.exit_status == 1);
+    CHECK(broken.output.find("garbage.kmodel") != std::string::npos);
+    CHECK(broken.output.find("bad magic") != std::string::npos);
+}

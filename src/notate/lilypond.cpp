@@ -78,6 +78,7 @@ Grid make_grid(const LilypondOptions& options) {
 // Whether a value may start at `position` (steps into the bar) without hiding the beat:
 // plain values start on a multiple of themselves, dotted ones start on a multiple of
 // twice their base or end on one (c8 c4.), and a note may fill whole beats.
+// Rests are stricter than notes.
 bool fits(const Value& value, long long position, const Grid& grid, bool rest) {
     long long end = position + value.steps;
     bool on_beats = position % grid.beat_steps == 0 && end % grid.beat_steps == 0;
@@ -98,6 +99,10 @@ bool fits(const Value& value, long long position, const Grid& grid, bool rest) {
         return plain && (position % value.base == 0 || grid.bar_steps == 3 * grid.beat_steps);
     }
     if (on_beats) return true;
+    // Inside one beat a note may sit off its own grid by half its base: the
+    // syncopations c16 c8 c16 in 4/4 and c8 c4 in 6/8.
+    if (position / grid.beat_steps == (end - 1) / grid.beat_steps && position % std::max(1LL, value.base / 2) == 0)
+        return true;
     if (value.steps == value.base) return position % value.base == 0;
     if (position % value.base != 0) return false;
     return position % (2 * value.base) == 0 || end % (2 * value.base) == 0;

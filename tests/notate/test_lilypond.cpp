@@ -100,6 +100,10 @@ TEST_CASE("a length that is no single value is written as tied notes") {
     CHECK(upper({note(0, 1.25, 60)}) == "c'4~ c'16 r16 r8 r2 |");
     // seven 16ths from the start: a dotted quarter and a 16th
     CHECK(upper({note(0, 1.75, 60)}) == "c'4.~ c'16 r16 r2 |");
+    // a syncopation inside the beat
+    CHECK(upper({note(0.25, 0.75, 60)}) == "r16 c'8 r16 r4 r2 |");
+    // ... but not across it
+    CHECK(upper({note(0.75, 1.25, 60)}) == "r8 r16 c'16~ c'16 r16 r8 r2 |");
     // a whole bar and a quarter
     CHECK(upper({note(0, 5, 72)}) == "c''1~ | c''4 r4 r2 |");
     // a note from the second beat may fill the bar
@@ -139,6 +143,8 @@ TEST_CASE("other time signatures") {
     CHECK(upper({note(1.5, 3, 62)}, six_eight) == "r4. d'4. |");
     CHECK(upper({note(0, 0.5, 62)}, six_eight) == "d'8 r8 r8 r4. |");
     CHECK(upper({note(0, 1.5, 62)}, six_eight) == "d'4. r4. |");
+
+    CHECK(upper({note(0.5, 1.5, 62)}, six_eight) == "r8 d'4 r4. |");
 
     LilypondOptions twelve_eight;
     twelve_eight.time_numerator = 12;

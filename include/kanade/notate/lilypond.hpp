@@ -22,7 +22,7 @@ struct LilypondOptions {
     std::optional<double> tempo_bpm;     // quarter notes per minute; a \tempo mark when set
     int split_pitch = 60;                // this pitch and above go to the treble staff
     int max_bars = 64;                   // longer pieces are cut here, and the score says so
-    int steps_per_beat = 4;              // the quantisation grid: 4 = 16th notes
+    int steps_per_beat = 4;              // the quantisation grid: 1, 2, 4 (16th notes) or 8
 };
 
 // The score and what was left out of it.

@@ -1,0 +1,51 @@
+// Musical constraints applied to the network's output before sampling: a pitch range,
+// a key/scale, how many notes may start on one step, a density bias (more or fewer
+// rests) and a repetition guard. They shape what the model plays without retraining.
+#pragma once
+
+#include "kanade/music/vocabulary.hpp"
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace kanade::engine {
+
+struct Constraints {
+    int lowest_pitch = 0;
+    int highest_pitch = 127;
+    int scale_root = -1;            // pitch class 0..11; -1: any note
+    std::uint16_t scale_mask = 0xFFF;  // bit i: pitch class (root + i) allowed
+    int max_polyphony = 8;          // notes starting on one step
+    double density = 1.0;           // >1: fewer rests, <1: more (kanade tokens)
+    double repetition_penalty = 1.0;  // >1 discourages the notes of the last few steps
+
+    // "C major", "a minor", "D dorian", "F# pentatonic", "chromatic". Throws
+    // std::invalid_argument naming what it cannot read.
+    void set_scale(const std::string& text);
+    std::string scale_text() const;
+};
+
+// Knows what each token of a vocabulary means, to mask and bias logits quickly.
+class TokenMask {
+public:
+    TokenMask(const music::Vocabulary& vocabulary, const std::string& tokenizer);
+
+    // Sets mask[i] false for tokens the constraints forbid; biases logits in place.
+    // `pending_notes`: notes already on the current step; `must_start_note`: forbid
+    // tokens that move time before a note sounds (the first token of an answer).
+    void apply(const Constraints& constraints, int pending_notes, bool must_start_note,
+               std::span<const int> recent_tokens, std::span<float> logits, std::span<bool> mask) const;
+
+private:
+    enum class Kind : std::uint8_t { note, chord, wait, velocity, duration, other };
+    struct TokenInfo {
+        Kind kind = Kind::other;
+        std::vector<int> pitches;
+    };
+    std::vector<TokenInfo> tokens_;
+    bool seed_;
+};
+
+}  // namespace kanade::engine

@@ -1,0 +1,128 @@
+// The inference worker: owns every session's token window and LSTM state, runs the
+// network ahead of the clock for all sessions that need a step in ONE batched forward
+// pass, samples, and hands finished steps to the real-time scheduler through one
+// lock-free queue per session. Everything here may block or allocate; nothing here
+// runs on the scheduler thread.
+//
+// Driven by: the scheduler publishing the current step (StepClock), the input thread
+// calling human_note()/end_phrase(), the control thread changing settings or the model.
+#pragma once
+
+#include "kanade/clock/spsc_queue.hpp"
+#include "kanade/engine/generator.hpp"
+#include "kanade/engine/session_settings.hpp"
+#include "kanade/engine/step_decoder.hpp"
+#include "kanade/engine/step_plan.hpp"
+#include "kanade/model/model_file.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace kanade::engine {
+
+using PlanQueue = clock::SpscQueue<StepPlan, 64>;
+
+struct InferenceStats {
+    double p50_ms = 0, p99_ms = 0, max_ms = 0;  // one batched forward step
+    std::uint64_t forward_passes = 0;
+    std::uint64_t stale_plans = 0;  // finished after their step had passed
+    std::uint64_t tokens = 0;
+};
+
+class InferenceService {
+public:
+    InferenceService(std::shared_ptr<model::Model> model, torch::Device device, InferenceMode mode,
+                     std::uint64_t seed);
+    ~InferenceService();
+
+    // Before start() only.
+    int add_session(const SessionSettings& settings);
+    // The scheduler's side of session `id`'s queue.
+    PlanQueue& plans(int id) { return *sessions_[static_cast<std::size_t>(id)]->queue; }
+    // Whether session `id` is generating now (a missing plan is then a late step). RT-safe.
+    bool expects_plans(int id) const {
+        return sessions_[static_cast<std::size_t>(id)]->expecting.load(std::memory_order_relaxed);
+    }
+    std::size_t session_count() const { return sessions_.size(); }
+
+    void start();
+    void stop();
+
+    // The step the scheduler plays next; plans for steps before it are stale.
+    void set_clock_step(std::int64_t step);
+    // Playing or not (stop clears the windows' plans; start begins again ahead of the clock).
+    void set_running(bool running);
+
+    // A player's note, on the grid step it fell on (input thread).
+    void human_note(int session, int pitch, int velocity, std::int64_t step, bool on);
+    // The player ended a phrase (pedal, OSC): call-response answers now.
+    void end_phrase(int session);
+
+    SessionSettings settings(int session) const;
+    void update_settings(int session, const SessionSettings& settings);
+    // Swapped between two forward passes; the windows are re-encoded for the new model.
+    void swap_model(std::shared_ptr<model::Model> model);
+    std::shared_ptr<model::Model> model() const;
+    InferenceStats stats() const;
+    // A free session starts from these tokens (a seed MIDI file); none: from scratch.
+    void set_prompt(int session, std::vector<int> ids);
+
+private:
+    struct HumanNote {
+        int pitch, velocity;
+        std::int64_t step;
+        std::int64_t end_step = -1;
+    };
+    struct Session {
+        SessionSettings settings;
+        std::unique_ptr<PlanQueue> queue = std::make_unique<PlanQueue>();
+        std::deque<int> window;  // the last `window` tokens, human and machine
+        model::RecurrentState state;  // streaming: after every token of the window
+        bool state_valid = false;
+        std::vector<float> next_logits;  // streaming: the state's prediction of the next token
+        int last_token = -1;
+        std::unique_ptr<StepDecoder> decoder;
+        bool generating = false;           // free/accompany: always; call-response: while answering
+        std::atomic<bool> expecting{false};  // generating and caught up: read by the scheduler
+        std::int64_t answer_end_step = -1;
+        bool must_start_note = false;
+        std::vector<HumanNote> phrase;     // call-response: the call being played
+        std::int64_t last_human_step = -1;
+        bool phrase_end_requested = false;
+        std::vector<int> prompt;
+    };
+
+    void run();
+    void absorb_human_input(Session& session, std::int64_t now);
+    void feed_tokens(Session& session, const std::vector<int>& ids);
+    void begin_answer(Session& session, std::int64_t now);
+    void forward_and_sample(const std::vector<Session*>& due, std::int64_t now);
+    int choose_token(Session& session, std::vector<float> row, std::int64_t now);
+    void reset_session(Session& session, std::int64_t start_step);
+    void record_latency(double ms);
+
+    std::shared_ptr<model::Model> model_;
+    std::shared_ptr<model::Model> pending_model_;
+    std::unique_ptr<TokenMask> mask_;
+    torch::Device device_;
+    InferenceMode mode_;
+    Sampler sampler_;
+    std::vector<std::unique_ptr<Session>> sessions_;
+
+    mutable std::mutex mutex_;  // guards settings, human input, model swap, stats (never the scheduler)
+    std::condition_variable wake_;
+    std::atomic<std::int64_t> clock_step_{0};
+    std::atomic<bool> running_{true};
+    std::atomic<bool> stopping_{false};
+    bool was_running_ = false;
+    std::thread thread_;
+    std::deque<double> latencies_;
+    InferenceStats stats_;
+};
+
+}  // namespace kanade::engine

@@ -1,0 +1,114 @@
+// The real-time scheduler: one high-priority thread that owns the clock. At each grid
+// step's absolute deadline (clock_nanosleep) it sends the notes that are due, taking
+// the step's plan from each session's lock-free queue, and ends notes whose time is
+// up. It never locks, allocates or waits on inference: a plan that is not ready at its
+// deadline gets the miss policy (rest, hold or repeat) and is counted.
+//
+// Other threads talk to it only through atomics (tempo, play/stop, panic) and the
+// human-input queue; it publishes the step it plays next to the inference service.
+#pragma once
+
+#include "kanade/clock/spsc_queue.hpp"
+#include "kanade/engine/inference_service.hpp"
+#include "kanade/engine/note_output.hpp"
+
+#include <array>
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace kanade::engine {
+
+enum class MissPolicy { rest, hold, repeat };
+MissPolicy parse_miss_policy(const std::string& text);
+
+struct SchedulerConfig {
+    double bpm = 120.0;
+    int steps_per_beat = 4;
+    MissPolicy miss_policy = MissPolicy::rest;
+    int max_note_steps = 32;       // no note sounds longer: nothing can hang
+    bool realtime_priority = true; // ask for SCHED_FIFO; reported when refused
+    int priority = 70;
+};
+
+struct SchedulerStats {
+    std::uint64_t steps = 0;        // steps played since start
+    std::uint64_t late_steps = 0;   // steps whose plan was not ready (per session)
+    std::uint64_t notes = 0;
+    std::uint64_t dropped_human = 0;
+    double timing_p50_ms = 0, timing_p99_ms = 0, timing_max_ms = 0;  // wake-up minus deadline
+    bool realtime = false;
+};
+
+class Scheduler {
+public:
+    Scheduler(const SchedulerConfig& config, InferenceService& service, std::vector<NoteOutput*> outputs);
+    ~Scheduler();
+
+    void start();
+    void stop();
+
+    // From any thread.
+    void set_tempo(double bpm);
+    double tempo() const { return bpm_.load(); }
+    void set_playing(bool playing);
+    bool playing() const { return playing_.load(); }
+    void panic();  // all notes off now
+    void set_miss_policy(MissPolicy policy) { miss_policy_.store(static_cast<int>(policy)); }
+    void set_session_channel(int session, int channel);  // 0..15
+
+    // The input thread's side: a player's message, recorded and passed to outputs. RT-safe.
+    bool push_human(const midi::Message& message);
+    // The grid step nearest to a CLOCK_MONOTONIC time (for quantising a player's notes).
+    std::int64_t step_at(std::int64_t time_ns) const;
+    std::int64_t current_step() const { return next_step_.load(); }
+
+    SchedulerStats stats() const;
+    const std::string& realtime_report() const { return realtime_report_; }
+
+private:
+    static constexpr int max_sessions = 16;
+    struct Sounding {
+        std::int64_t end_step = -1;  // -1: silent
+    };
+    struct SessionState {
+        std::array<Sounding, 128> notes;
+        StepPlan last_plan;
+        std::atomic<int> channel{0};
+    };
+
+    void run();
+    void play_step(std::int64_t step);
+    void end_notes(SessionState& state, std::int64_t step, bool all);
+    void send_machine(const midi::Message& message);
+    void publish_timing(std::int64_t anchor_time, std::int64_t anchor_step, std::int64_t period);
+
+    SchedulerConfig config_;
+    InferenceService& service_;
+    std::vector<NoteOutput*> outputs_;
+    std::array<SessionState, max_sessions> sessions_;
+    clock::SpscQueue<midi::Message, 1024> human_;
+
+    std::atomic<double> bpm_;
+    std::atomic<bool> playing_{true};
+    std::atomic<bool> panic_{false};
+    std::atomic<bool> stopping_{false};
+    std::atomic<int> miss_policy_;
+    std::atomic<std::int64_t> next_step_{0};
+    // Seqlock over the step grid (anchor time, anchor step, period) for step_at().
+    std::atomic<std::uint64_t> timing_version_{0};
+    std::atomic<std::int64_t> anchor_time_{0}, anchor_step_{0}, period_ns_{1};
+
+    std::atomic<std::uint64_t> steps_{0}, late_steps_{0}, notes_{0}, dropped_human_{0};
+    static constexpr std::size_t timing_slots = 4096;
+    std::array<std::atomic<std::int32_t>, timing_slots> lateness_us_{};
+    std::atomic<std::uint64_t> lateness_count_{0};
+    bool realtime_ = false;
+    std::string realtime_report_;
+    std::thread thread_;
+};
+
+std::int64_t monotonic_ns();
+
+}  // namespace kanade::engine

@@ -1,0 +1,28 @@
+// What a performer (or an OSC client) can change about one voice of kanade while it
+// plays: its mode, sampling and constraints, and how call-and-response listens.
+#pragma once
+
+#include "kanade/engine/constraints.hpp"
+#include "kanade/engine/sampler.hpp"
+
+#include <string>
+
+namespace kanade::engine {
+
+enum class Mode { free, call_response, accompany };
+Mode parse_mode(const std::string& text);  // throws std::invalid_argument naming the text
+const char* mode_name(Mode mode);
+
+struct SessionSettings {
+    Mode mode = Mode::free;
+    SamplingOptions sampling{1.0, 0, 0.95};
+    Constraints constraints;
+    int output_channel = 0;          // 0..15
+    int input_channel = -1;          // -1: listen on every channel
+    int phrase_end_silence_steps = 8;  // call-response: this much silence ends a phrase
+    int phrase_end_controller = 64;  // ... or this controller (the sustain pedal) released; -1: off
+    int answer_steps = 0;            // 0: as long as the call
+    int lookahead_steps = 2;         // how far ahead of the clock plans are made
+};
+
+}  // namespace kanade::engine

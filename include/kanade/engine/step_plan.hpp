@@ -1,0 +1,28 @@
+// What the inference worker hands the real-time scheduler: the notes to start on one
+// step of the grid. Plain data, so it crosses the lock-free queue by copy.
+#pragma once
+
+#include <cstdint>
+
+namespace kanade::engine {
+
+struct PlannedNote {
+    std::uint8_t pitch = 60;
+    std::uint8_t velocity = 100;
+    std::uint16_t steps = 1;  // how long it sounds, in grid steps
+};
+
+struct StepPlan {
+    static constexpr int max_notes = 12;
+    std::int64_t step = 0;   // absolute step of the session's clock
+    std::uint8_t count = 0;  // notes used
+    PlannedNote notes[max_notes];
+
+    bool add(const PlannedNote& note) {
+        if (count >= max_notes) return false;
+        notes[count++] = note;
+        return true;
+    }
+};
+
+}  // namespace kanade::engine

@@ -1,0 +1,336 @@
+#include "kanade/engine/inference_service.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace kanade::engine {
+namespace {
+
+std::vector<float> logits_of(const torch::Tensor& row) {
+    auto cpu = row.to(torch::kCPU, torch::kFloat32).contiguous();
+    return std::vector<float>(cpu.data_ptr<float>(), cpu.data_ptr<float>() + cpu.numel());
+}
+
+}  // namespace
+
+InferenceService::InferenceService(std::shared_ptr<model::Model> model, torch::Device device, InferenceMode mode,
+                                   std::uint64_t seed)
+    : model_(std::move(model)), device_(device), mode_(mode), sampler_(seed) {
+    model_->network->eval();
+    model_->network->to(device_);
+    mask_ = std::make_unique<TokenMask>(model_->vocabulary, model_->tokenizer);
+}
+
+InferenceService::~InferenceService() { stop(); }
+
+int InferenceService::add_session(const SessionSettings& settings) {
+    auto session = std::make_unique<Session>();
+    session->settings = settings;
+    session->decoder = std::make_unique<StepDecoder>(model_->tokenizer, model_->grid.steps_per_beat);
+    sessions_.push_back(std::move(session));
+    return static_cast<int>(sessions_.size() - 1);
+}
+
+void InferenceService::start() {
+    stopping_ = false;
+    thread_ = std::thread([this] { run(); });
+}
+
+void InferenceService::stop() {
+    stopping_ = true;
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void InferenceService::set_clock_step(std::int64_t step) {
+    clock_step_.store(step, std::memory_order_release);
+    wake_.notify_one();
+}
+
+void InferenceService::set_running(bool running) {
+    running_ = running;
+    wake_.notify_one();
+}
+
+void InferenceService::human_note(int id, int pitch, int velocity, std::int64_t step, bool on) {
+    std::lock_guard lock(mutex_);
+    auto& session = *sessions_.at(static_cast<std::size_t>(id));
+    if (on) {
+        session.phrase.push_back({pitch, velocity, step});
+    } else {
+        for (auto it = session.phrase.rbegin(); it != session.phrase.rend(); ++it)
+            if (it->pitch == pitch && it->end_step < 0) {
+                it->end_step = std::max(step, it->step + 1);
+                break;
+            }
+    }
+    session.last_human_step = std::max(session.last_human_step, step);
+}
+
+void InferenceService::end_phrase(int id) {
+    std::lock_guard lock(mutex_);
+    sessions_.at(static_cast<std::size_t>(id))->phrase_end_requested = true;
+}
+
+SessionSettings InferenceService::settings(int id) const {
+    std::lock_guard lock(mutex_);
+    return sessions_.at(static_cast<std::size_t>(id))->settings;
+}
+
+void InferenceService::update_settings(int id, const SessionSettings& settings) {
+    std::lock_guard lock(mutex_);
+    auto& session = *sessions_.at(static_cast<std::size_t>(id));
+    bool mode_changed = session.settings.mode != settings.mode;
+    session.settings = settings;
+    if (mode_changed) {
+        session.generating = settings.mode != Mode::call_response;
+        session.answer_end_step = -1;
+        session.phrase.clear();
+    }
+}
+
+void InferenceService::swap_model(std::shared_ptr<model::Model> model) {
+    model->network->eval();
+    model->network->to(device_);
+    std::lock_guard lock(mutex_);
+    pending_model_ = std::move(model);
+}
+
+std::shared_ptr<model::Model> InferenceService::model() const {
+    std::lock_guard lock(mutex_);
+    return pending_model_ ? pending_model_ : model_;
+}
+
+void InferenceService::set_prompt(int id, std::vector<int> ids) {
+    std::lock_guard lock(mutex_);
+    sessions_.at(static_cast<std::size_t>(id))->prompt = std::move(ids);
+}
+
+InferenceStats InferenceService::stats() const {
+    std::lock_guard lock(mutex_);
+    auto stats = stats_;
+    std::vector<double> sorted(latencies_.begin(), latencies_.end());
+    if (!sorted.empty()) {
+        std::sort(sorted.begin(), sorted.end());
+        stats.p50_ms = sorted[sorted.size() / 2];
+        stats.p99_ms = sorted[std::min(sorted.size() - 1, sorted.size() * 99 / 100)];
+        stats.max_ms = sorted.back();
+    }
+    return stats;
+}
+
+void InferenceService::record_latency(double ms) {
+    latencies_.push_back(ms);
+    if (latencies_.size() > 2000) latencies_.pop_front();
+    ++stats_.forward_passes;
+}
+
+// Runs `ids` through the network one by one, so the session's state and next-token
+// prediction include them (a prompt, a player's phrase).
+void InferenceService::feed_tokens(Session& session, const std::vector<int>& ids) {
+    torch::NoGradGuard no_grad;
+    const auto window = static_cast<std::size_t>(model_->config.window);
+    for (int id : ids) {
+        session.window.push_back(id);
+        if (session.window.size() > window) session.window.pop_front();
+    }
+    if (ids.empty()) return;
+    session.last_token = ids.back();
+    if (mode_ == InferenceMode::streaming) {
+        if (!session.state_valid) {
+            session.state = model_->network->initial_state(1);
+            session.state_valid = true;
+        }
+        torch::Tensor output;
+        for (int id : ids)
+            output = model_->network->step(torch::tensor({static_cast<std::int64_t>(id)}, torch::kInt64).to(device_),
+                                           session.state);
+        session.next_logits = logits_of(output.squeeze(0));
+    }
+}
+
+void InferenceService::reset_session(Session& session, std::int64_t start_step) {
+    session.window.clear();
+    session.state_valid = false;
+    session.last_token = -1;
+    session.decoder->restart(start_step);
+    session.generating = session.settings.mode != Mode::call_response;
+    session.answer_end_step = -1;
+    session.must_start_note = false;
+    session.phrase.clear();
+    std::vector<int> prompt = session.prompt;
+    if (prompt.empty()) prompt.push_back(0);  // any token starts the state; the model takes it from there
+    feed_tokens(session, prompt);
+}
+
+void InferenceService::begin_answer(Session& session, std::int64_t now) {
+    auto tokenizer = music::make_tokenizer(model_->tokenizer, model_->grid);
+    std::int64_t first = session.phrase.front().step, last = first;
+    std::vector<midi::Note> notes;
+    for (const auto& human : session.phrase) {
+        midi::Note note;
+        const double spb = model_->grid.steps_per_beat;
+        std::int64_t end = human.end_step >= 0 ? human.end_step : std::max(human.step + 1, now);
+        note.start_beat = static_cast<double>(human.step - first) / spb;
+        note.end_beat = static_cast<double>(end - first) / spb;
+        note.pitch = static_cast<std::uint8_t>(human.pitch);
+        note.velocity = static_cast<std::uint8_t>(human.velocity);
+        notes.push_back(note);
+        last = std::max(last, end);
+    }
+    auto ids = model_->vocabulary.encode(tokenizer->encode(notes));
+    feed_tokens(session, ids);
+    session.decoder->restart(now);
+    session.generating = true;
+    std::int64_t length = session.settings.answer_steps > 0 ? session.settings.answer_steps : std::max<std::int64_t>(4, last - first);
+    session.answer_end_step = now + length;
+    session.must_start_note = true;
+    session.phrase.clear();
+    session.phrase_end_requested = false;
+}
+
+void InferenceService::absorb_human_input(Session& session, std::int64_t now) {
+    if (session.settings.mode == Mode::call_response) {
+        if (session.generating || session.phrase.empty()) {
+            session.phrase_end_requested = false;
+            return;
+        }
+        bool silent = now - session.last_human_step >= session.settings.phrase_end_silence_steps;
+        bool all_released = std::all_of(session.phrase.begin(), session.phrase.end(),
+                                        [](const HumanNote& n) { return n.end_step >= 0; });
+        if (session.phrase_end_requested || (silent && all_released)) begin_answer(session, now);
+        return;
+    }
+    // Free and accompany: the player's notes join the window as they come.
+    if (session.phrase.empty()) return;
+    auto tokenizer = music::make_tokenizer(model_->tokenizer, model_->grid);
+    std::vector<midi::Note> notes;
+    for (const auto& human : session.phrase) {
+        midi::Note note;
+        note.start_beat = 0;
+        note.end_beat = static_cast<double>(std::max<std::int64_t>(1, (human.end_step >= 0 ? human.end_step : human.step + 2) - human.step)) /
+                        model_->grid.steps_per_beat;
+        note.pitch = static_cast<std::uint8_t>(human.pitch);
+        note.velocity = static_cast<std::uint8_t>(human.velocity);
+        notes.push_back(note);
+    }
+    session.phrase.clear();
+    feed_tokens(session, model_->vocabulary.encode(tokenizer->encode(notes)));
+}
+
+// Samples the session's next token from `row` under its constraints and plays it
+// into the decoder and the window.
+int InferenceService::choose_token(Session& session, std::vector<float> row, std::int64_t now) {
+    const auto vocab = row.size();
+    std::unique_ptr<bool[]> mask(new bool[vocab]);
+    std::fill(mask.get(), mask.get() + vocab, true);
+    auto recent_count = std::min<std::ptrdiff_t>(12, static_cast<std::ptrdiff_t>(session.window.size()));
+    std::vector<int> recent(session.window.end() - recent_count, session.window.end());
+    mask_->apply(session.settings.constraints, session.decoder->pending_notes(), session.must_start_note, recent, row,
+                 std::span<bool>(mask.get(), vocab));
+    int token = sampler_.sample(row, session.settings.sampling, std::span<const bool>(mask.get(), vocab));
+    if (token < 0) token = sampler_.sample(row, session.settings.sampling);  // constraints left nothing: ignore them
+    ++stats_.tokens;
+    const auto& text = model_->vocabulary.token(token);
+    if (!text.empty() && (text[0] == 'P' || model_->tokenizer == "seed")) session.must_start_note = false;
+    session.decoder->feed(text, [&](const StepPlan& plan) {
+        if (plan.step < now) ++stats_.stale_plans;
+        else if (!session.queue->push(plan)) ++stats_.stale_plans;
+    });
+    session.window.push_back(token);
+    if (session.window.size() > static_cast<std::size_t>(model_->config.window)) session.window.pop_front();
+    session.last_token = token;
+    if (session.answer_end_step >= 0 && session.decoder->current_step() >= session.answer_end_step) {
+        session.generating = false;  // the answer is complete: listen again
+        session.answer_end_step = -1;
+    }
+    return token;
+}
+
+void InferenceService::forward_and_sample(const std::vector<Session*>& due, std::int64_t now) {
+    torch::NoGradGuard no_grad;
+    auto started = std::chrono::steady_clock::now();
+    if (mode_ == InferenceMode::streaming) {
+        // Each state already predicts its next token: sample, then one batched step
+        // over all due sessions advances every state by the sampled token.
+        std::vector<std::int64_t> tokens;
+        for (auto* session : due) tokens.push_back(choose_token(*session, session->next_logits, now));
+        model::RecurrentState batch;
+        const auto layers = due.front()->state.h.size();
+        for (std::size_t layer = 0; layer < layers; ++layer) {
+            std::vector<torch::Tensor> h, c;
+            for (auto* session : due) h.push_back(session->state.h[layer]), c.push_back(session->state.c[layer]);
+            batch.h.push_back(torch::cat(h));
+            batch.c.push_back(torch::cat(c));
+        }
+        auto logits = model_->network->step(torch::tensor(tokens, torch::kInt64).to(device_), batch).to(torch::kCPU);
+        for (std::size_t i = 0; i < due.size(); ++i) {
+            auto index = static_cast<std::int64_t>(i);
+            for (std::size_t layer = 0; layer < layers; ++layer) {
+                due[i]->state.h[layer] = batch.h[layer].slice(0, index, index + 1);
+                due[i]->state.c[layer] = batch.c[layer].slice(0, index, index + 1);
+            }
+            due[i]->next_logits = logits_of(logits[index]);
+        }
+    } else {
+        // Faithful: the last window of every due session, from a fresh state, in one pass.
+        std::size_t length = due.front()->window.size();
+        for (auto* session : due) length = std::min(length, session->window.size());
+        std::vector<torch::Tensor> rows;
+        for (auto* session : due) {
+            std::vector<std::int64_t> ids(session->window.end() - static_cast<std::ptrdiff_t>(length), session->window.end());
+            rows.push_back(torch::tensor(ids, torch::kInt64));
+        }
+        auto logits = model_->network->forward(torch::stack(rows).to(device_))
+                          .select(1, static_cast<std::int64_t>(length) - 1)
+                          .to(torch::kCPU);
+        for (std::size_t i = 0; i < due.size(); ++i) choose_token(*due[i], logits_of(logits[static_cast<std::int64_t>(i)]), now);
+    }
+    record_latency(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+}
+
+void InferenceService::run() {
+    while (!stopping_) {
+        std::unique_lock lock(mutex_);
+        wake_.wait_for(lock, std::chrono::milliseconds(2));
+        if (stopping_) break;
+        const auto now = clock_step_.load(std::memory_order_acquire);
+        if (pending_model_) {
+            model_ = std::move(pending_model_);
+            mask_ = std::make_unique<TokenMask>(model_->vocabulary, model_->tokenizer);
+            for (auto& session : sessions_) {
+                session->decoder = std::make_unique<StepDecoder>(model_->tokenizer, model_->grid.steps_per_beat);
+                session->prompt.clear();
+                reset_session(*session, now);
+            }
+        }
+        if (!running_) {
+            for (auto& session : sessions_) session->expecting.store(false, std::memory_order_relaxed);
+            was_running_ = false;
+            continue;
+        }
+        if (!was_running_) {
+            for (auto& session : sessions_) reset_session(*session, now);
+            was_running_ = true;
+        }
+        std::vector<Session*> due;
+        for (auto& session : sessions_) {
+            absorb_human_input(*session, now);
+            if (!session->generating) continue;
+            if (session->decoder->current_step() < now) {
+                // Fell behind the clock (a slow pass, a stall): rejoin it rather than play late.
+                stats_.stale_plans += static_cast<std::uint64_t>(now - session->decoder->current_step());
+                session->decoder->restart(now);
+            }
+            if (session->decoder->current_step() < now + session->settings.lookahead_steps &&
+                session->queue->size() + 4 < PlanQueue::capacity())
+                due.push_back(session.get());
+        }
+        if (!due.empty()) forward_and_sample(due, now);
+        for (auto& session : sessions_)
+            session->expecting.store(running_ && session->generating && session->decoder->current_step() > now,
+                                     std::memory_order_relaxed);
+    }
+}
+
+}  // namespace kanade::engine

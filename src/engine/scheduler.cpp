@@ -1,0 +1,244 @@
+#include "kanade/engine/scheduler.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <pthread.h>
+#include <sched.h>
+#include <stdexcept>
+
+namespace kanade::engine {
+
+std::int64_t monotonic_ns() {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
+MissPolicy parse_miss_policy(const std::string& text) {
+    if (text == "rest") return MissPolicy::rest;
+    if (text == "hold") return MissPolicy::hold;
+    if (text == "repeat") return MissPolicy::repeat;
+    throw std::invalid_argument("unknown miss policy '" + text + "' (expected rest, hold or repeat)");
+}
+
+namespace {
+
+std::int64_t step_period_ns(double bpm, int steps_per_beat) {
+    return static_cast<std::int64_t>(std::llround(60e9 / (bpm * steps_per_beat)));
+}
+
+void sleep_until(std::int64_t deadline_ns) {
+    timespec when{static_cast<time_t>(deadline_ns / 1'000'000'000), static_cast<long>(deadline_ns % 1'000'000'000)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &when, nullptr) == EINTR) {
+    }
+}
+
+}  // namespace
+
+Scheduler::Scheduler(const SchedulerConfig& config, InferenceService& service, std::vector<NoteOutput*> outputs)
+    : config_(config), service_(service), outputs_(std::move(outputs)), bpm_(config.bpm),
+      miss_policy_(static_cast<int>(config.miss_policy)) {
+    if (service.session_count() > max_sessions) throw std::invalid_argument("at most 16 sessions");
+    for (auto& slot : lateness_us_) slot.store(0);
+}
+
+Scheduler::~Scheduler() { stop(); }
+
+void Scheduler::start() {
+    stopping_ = false;
+    thread_ = std::thread([this] { run(); });
+    // Wait until the thread reports whether it got real-time priority.
+    while (steps_.load() == 0 && realtime_report_.empty() && !stopping_) std::this_thread::yield();
+}
+
+void Scheduler::stop() {
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+    thread_.join();
+}
+
+void Scheduler::set_tempo(double bpm) { bpm_.store(std::clamp(bpm, 10.0, 400.0)); }
+
+void Scheduler::set_playing(bool playing) {
+    playing_.store(playing);
+    service_.set_running(playing);
+}
+
+void Scheduler::panic() { panic_.store(true); }
+
+void Scheduler::set_session_channel(int session, int channel) {
+    sessions_.at(static_cast<std::size_t>(session)).channel.store(channel & 0x0F);
+}
+
+bool Scheduler::push_human(const midi::Message& message) {
+    if (human_.push(message)) return true;
+    dropped_human_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+}
+
+void Scheduler::publish_timing(std::int64_t anchor_time, std::int64_t anchor_step, std::int64_t period) {
+    timing_version_.fetch_add(1, std::memory_order_acq_rel);  // odd: being written
+    anchor_time_.store(anchor_time, std::memory_order_relaxed);
+    anchor_step_.store(anchor_step, std::memory_order_relaxed);
+    period_ns_.store(period, std::memory_order_relaxed);
+    timing_version_.fetch_add(1, std::memory_order_release);
+}
+
+std::int64_t Scheduler::step_at(std::int64_t time_ns) const {
+    std::int64_t anchor_time, anchor_step, period;
+    std::uint64_t before, after;
+    do {
+        before = timing_version_.load(std::memory_order_acquire);
+        anchor_time = anchor_time_.load(std::memory_order_relaxed);
+        anchor_step = anchor_step_.load(std::memory_order_relaxed);
+        period = period_ns_.load(std::memory_order_relaxed);
+        after = timing_version_.load(std::memory_order_acquire);
+    } while (before != after || (before & 1));
+    return anchor_step + static_cast<std::int64_t>(std::llround(static_cast<double>(time_ns - anchor_time) / period));
+}
+
+void Scheduler::send_machine(const midi::Message& message) {
+    for (auto* output : outputs_) output->machine(message);
+}
+
+void Scheduler::end_notes(SessionState& state, std::int64_t step, bool all) {
+    const int channel = state.channel.load(std::memory_order_relaxed);
+    for (int pitch = 0; pitch < 128; ++pitch) {
+        auto& sounding = state.notes[static_cast<std::size_t>(pitch)];
+        if (sounding.end_step >= 0 && (all || sounding.end_step <= step)) {
+            send_machine(midi::Message::note_off(channel, pitch, monotonic_ns()));
+            sounding.end_step = -1;
+        }
+    }
+}
+
+void Scheduler::play_step(std::int64_t step) {
+    const auto policy = static_cast<MissPolicy>(miss_policy_.load(std::memory_order_relaxed));
+    for (std::size_t id = 0; id < service_.session_count(); ++id) {
+        auto& state = sessions_[id];
+        auto& queue = service_.plans(static_cast<int>(id));
+        const int channel = state.channel.load(std::memory_order_relaxed);
+        StepPlan plan;
+        bool ready = false;
+        while (const auto* front = queue.peek()) {
+            if (front->step < step) {  // stale: its moment has passed
+                queue.pop(plan);
+                continue;
+            }
+            if (front->step == step) ready = queue.pop(plan);
+            break;
+        }
+        if (!ready && service_.expects_plans(static_cast<int>(id))) {
+            late_steps_.fetch_add(1, std::memory_order_relaxed);
+            if (policy == MissPolicy::hold) {
+                for (auto& sounding : state.notes)
+                    if (sounding.end_step >= 0) ++sounding.end_step;
+            } else if (policy == MissPolicy::repeat) {
+                plan = state.last_plan;
+                plan.step = step;
+                ready = true;
+            }
+        }
+        end_notes(state, step, false);
+        if (!ready) continue;
+        const auto now = monotonic_ns();
+        for (int i = 0; i < plan.count; ++i) {
+            const auto& note = plan.notes[i];
+            auto& sounding = state.notes[note.pitch & 0x7F];
+            if (sounding.end_step >= 0) send_machine(midi::Message::note_off(channel, note.pitch, now));  // re-strike
+            send_machine(midi::Message::note_on(channel, note.pitch, std::max<int>(1, note.velocity), now));
+            sounding.end_step = step + std::clamp<int>(note.steps, 1, config_.max_note_steps);
+            notes_.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (plan.count > 0) state.last_plan = plan;
+    }
+}
+
+void Scheduler::run() {
+    if (config_.realtime_priority) {
+        sched_param parameters{};
+        parameters.sched_priority = config_.priority;
+        int error = pthread_setschedparam(pthread_self(), SCHED_FIFO, &parameters);
+        realtime_ = error == 0;
+        realtime_report_ = realtime_ ? "scheduler: real-time priority (SCHED_FIFO " + std::to_string(config_.priority) + ")"
+                                     : std::string("scheduler: real-time priority refused (") + std::strerror(error) +
+                                           "); running at normal priority";
+    } else {
+        realtime_report_ = "scheduler: normal priority (real-time priority not asked for)";
+    }
+
+    double bpm = bpm_.load();
+    std::int64_t period = step_period_ns(bpm, config_.steps_per_beat);
+    std::int64_t step = 0;
+    std::int64_t anchor_step = 0;
+    std::int64_t anchor_time = monotonic_ns() + period;  // the first step, one period from now
+    publish_timing(anchor_time, anchor_step, period);
+    service_.set_clock_step(0);
+    bool was_playing = true;
+
+    while (!stopping_.load(std::memory_order_relaxed)) {
+        const std::int64_t deadline = anchor_time + (step - anchor_step) * period;
+        sleep_until(deadline);
+        const std::int64_t woke = monotonic_ns();
+
+        midi::Message human;
+        while (human_.pop(human))
+            for (auto* output : outputs_) output->human(human);
+
+        if (panic_.exchange(false)) {
+            for (std::size_t id = 0; id < service_.session_count(); ++id) end_notes(sessions_[id], step, true);
+            for (int channel = 0; channel < 16; ++channel) send_machine(midi::Message::control_change(channel, 123, 0, woke));
+        }
+        const bool playing = playing_.load(std::memory_order_relaxed);
+        if (!playing) {
+            if (was_playing)
+                for (std::size_t id = 0; id < service_.session_count(); ++id) end_notes(sessions_[id], step, true);
+            was_playing = false;
+        } else {
+            was_playing = true;
+            auto slot = lateness_count_.fetch_add(1, std::memory_order_relaxed) % timing_slots;
+            lateness_us_[slot].store(static_cast<std::int32_t>((woke - deadline) / 1000), std::memory_order_relaxed);
+            play_step(step);
+            steps_.fetch_add(1, std::memory_order_relaxed);
+        }
+        ++step;
+        next_step_.store(step, std::memory_order_release);
+        service_.set_clock_step(step);
+
+        // A tempo change re-anchors the grid at the next step, so no step is skipped or doubled.
+        double requested = bpm_.load(std::memory_order_relaxed);
+        if (requested != bpm) {
+            anchor_time = anchor_time + (step - anchor_step) * period;
+            anchor_step = step;
+            bpm = requested;
+            period = step_period_ns(bpm, config_.steps_per_beat);
+            publish_timing(anchor_time, anchor_step, period);
+        }
+    }
+    for (std::size_t id = 0; id < service_.session_count(); ++id) end_notes(sessions_[id], step, true);
+}
+
+SchedulerStats Scheduler::stats() const {
+    SchedulerStats stats;
+    stats.steps = steps_.load();
+    stats.late_steps = late_steps_.load();
+    stats.notes = notes_.load();
+    stats.dropped_human = dropped_human_.load();
+    stats.realtime = realtime_;
+    auto count = std::min<std::uint64_t>(lateness_count_.load(), timing_slots);
+    std::vector<std::int32_t> values;
+    values.reserve(count);
+    for (std::uint64_t i = 0; i < count; ++i) values.push_back(lateness_us_[i].load(std::memory_order_relaxed));
+    if (!values.empty()) {
+        std::sort(values.begin(), values.end());
+        stats.timing_p50_ms = values[values.size() / 2] / 1000.0;
+        stats.timing_p99_ms = values[std::min(values.size() - 1, values.size() * 99 / 100)] / 1000.0;
+        stats.timing_max_ms = values.back() / 1000.0;
+    }
+    return stats;
+}
+
+}  // namespace kanade::engine

@@ -41,6 +41,13 @@ public:
             field = static_cast<int>(value);
         };
     }
+    void add(const std::string& key, bool& field) {
+        readers_[key] = [&field, key](const toml::node& node, const std::string& where) {
+            auto value = node.value<bool>();
+            if (!node.is_boolean() || !value) throw ConfigError(where + ": key '" + key + "': expected true or false");
+            field = *value;
+        };
+    }
     void add(const std::string& key, std::uint64_t& field) {
         readers_[key] = [&field, key](const toml::node& node, const std::string& where) {
             if (!node.is_integer() || *node.value<std::int64_t>() < 0)
@@ -92,6 +99,23 @@ void bind_keys(KeyTable& keys, DaemonConfig& c) {
     keys.add("engine.top_p", c.engine.top_p);
     keys.add("engine.seed", c.engine.seed);
     keys.add("engine.seed_midi", c.engine.seed_midi);
+    keys.add("engine.sessions", c.engine.sessions);
+    keys.add("engine.scale", c.engine.scale);
+    keys.add("engine.lowest_pitch", c.engine.lowest_pitch);
+    keys.add("engine.highest_pitch", c.engine.highest_pitch);
+    keys.add("engine.max_polyphony", c.engine.max_polyphony);
+    keys.add("engine.density", c.engine.density);
+    keys.add("engine.repetition_penalty", c.engine.repetition_penalty);
+    keys.add("engine.max_note_steps", c.engine.max_note_steps);
+    keys.add("engine.miss_policy", c.engine.miss_policy);
+    keys.add("engine.phrase_end_silence_steps", c.engine.phrase_end_silence_steps);
+    keys.add("engine.phrase_end_controller", c.engine.phrase_end_controller);
+    keys.add("engine.answer_steps", c.engine.answer_steps);
+    keys.add("engine.lookahead_steps", c.engine.lookahead_steps);
+    keys.add("clock.follow_midi_clock", c.clock.follow_midi_clock);
+    keys.add("clock.realtime_priority", c.clock.realtime_priority);
+    keys.add("osc.allow", c.osc.allow);
+    keys.add("osc.max_packet_bytes", c.osc.max_packet_bytes);
     keys.add("clock.bpm", c.clock.bpm);
     keys.add("clock.steps_per_beat", c.clock.steps_per_beat);
     keys.add("midi.backend", c.midi.backend);
@@ -128,6 +152,23 @@ const std::vector<Check>& checks() {
         {"engine.temperature", [](const DaemonConfig& c) { return c.engine.temperature >= 0 && c.engine.temperature <= 100; }, "must be 0..100"},
         {"engine.top_k", [](const DaemonConfig& c) { return c.engine.top_k >= 0; }, "must be 0 or more"},
         {"engine.top_p", [](const DaemonConfig& c) { return c.engine.top_p > 0 && c.engine.top_p <= 1; }, "must be in (0, 1]"},
+        {"engine.sessions", [](const DaemonConfig& c) { return c.engine.sessions >= 1 && c.engine.sessions <= 16; }, "must be 1..16"},
+        {"engine.lowest_pitch", [](const DaemonConfig& c) { return c.engine.lowest_pitch >= 0 && c.engine.lowest_pitch <= 127; }, "must be 0..127"},
+        {"engine.highest_pitch", [](const DaemonConfig& c) {
+             return c.engine.highest_pitch >= c.engine.lowest_pitch && c.engine.highest_pitch <= 127; },
+         "must be lowest_pitch..127"},
+        {"engine.max_polyphony", [](const DaemonConfig& c) { return c.engine.max_polyphony >= 1 && c.engine.max_polyphony <= 12; }, "must be 1..12"},
+        {"engine.density", [](const DaemonConfig& c) { return c.engine.density > 0 && c.engine.density <= 100; }, "must be in (0, 100]"},
+        {"engine.repetition_penalty", [](const DaemonConfig& c) { return c.engine.repetition_penalty >= 1 && c.engine.repetition_penalty <= 10; }, "must be 1..10"},
+        {"engine.max_note_steps", [](const DaemonConfig& c) { return c.engine.max_note_steps >= 1 && c.engine.max_note_steps <= 256; }, "must be 1..256"},
+        {"engine.miss_policy", [](const DaemonConfig& c) {
+             return c.engine.miss_policy == "rest" || c.engine.miss_policy == "hold" || c.engine.miss_policy == "repeat"; },
+         "must be rest, hold or repeat"},
+        {"engine.phrase_end_silence_steps", [](const DaemonConfig& c) { return c.engine.phrase_end_silence_steps >= 1 && c.engine.phrase_end_silence_steps <= 256; }, "must be 1..256"},
+        {"engine.phrase_end_controller", [](const DaemonConfig& c) { return c.engine.phrase_end_controller >= -1 && c.engine.phrase_end_controller <= 127; }, "must be -1..127"},
+        {"engine.answer_steps", [](const DaemonConfig& c) { return c.engine.answer_steps >= 0 && c.engine.answer_steps <= 1024; }, "must be 0..1024"},
+        {"engine.lookahead_steps", [](const DaemonConfig& c) { return c.engine.lookahead_steps >= 1 && c.engine.lookahead_steps <= 32; }, "must be 1..32"},
+        {"osc.max_packet_bytes", [](const DaemonConfig& c) { return c.osc.max_packet_bytes >= 64 && c.osc.max_packet_bytes <= 65507; }, "must be 64..65507"},
         {"clock.bpm", [](const DaemonConfig& c) { return c.clock.bpm >= 10 && c.clock.bpm <= 400; }, "must be 10..400"},
         {"clock.steps_per_beat", [](const DaemonConfig& c) { return c.clock.steps_per_beat >= 1 && c.clock.steps_per_beat <= 48; }, "must be 1..48"},
         {"midi.backend", [](const DaemonConfig& c) {

@@ -23,10 +23,25 @@ struct DaemonConfig {
         double top_p = 0.95;
         std::uint64_t seed = 0;       // 0: a new seed each start
         std::string seed_midi;        // free mode: start from this MIDI file ("": corpus/model)
+        int sessions = 1;             // voices, one per MIDI channel from midi.channel on
+        std::string scale = "chromatic";  // e.g. "C major", "a minor"
+        int lowest_pitch = 21;
+        int highest_pitch = 108;
+        int max_polyphony = 6;
+        double density = 1.0;
+        double repetition_penalty = 1.0;
+        int max_note_steps = 32;      // no note sounds longer than this
+        std::string miss_policy = "rest";  // rest, hold or repeat when a step is not ready
+        int phrase_end_silence_steps = 8;  // call-response: silence that ends a call
+        int phrase_end_controller = 64;    // ... or this controller released (-1: off)
+        int answer_steps = 0;              // 0: as long as the call
+        int lookahead_steps = 2;
     } engine;
     struct Clock {
         double bpm = 120.0;
         int steps_per_beat = 4;
+        bool follow_midi_clock = true;  // external 24-ppqn clock sets tempo, start and stop
+        bool realtime_priority = true;
     } clock;
     struct Midi {
         std::string backend = "auto";  // auto, alsa, jack, none
@@ -45,6 +60,8 @@ struct DaemonConfig {
     struct Osc {
         std::string bind = "127.0.0.1";
         int port = 9000;
+        std::string allow;  // source networks allowed besides loopback, e.g. "192.168.1.0/24,10.0.0.0/8"
+        int max_packet_bytes = 8192;
     } osc;
     struct Record {
         std::string dir;  // "": recording off

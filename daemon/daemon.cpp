@@ -1,0 +1,392 @@
+#include "daemon.hpp"
+
+#include "osc_commands.hpp"
+#include "outputs.hpp"
+
+#include "kanade/model/device.hpp"
+#include "kanade/music/token_corpus.hpp"
+#include "kanade/util/json_writer.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+
+#ifdef KANADE_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+namespace kanade::daemon {
+namespace {
+
+void notify_systemd([[maybe_unused]] const char* state) {
+#ifdef KANADE_HAVE_SYSTEMD
+    sd_notify(0, state);
+#endif
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+    std::vector<std::string> items;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        auto comma = text.find(',', start);
+        auto item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        item.erase(0, item.find_first_not_of(' '));
+        item.erase(item.find_last_not_of(' ') + 1);
+        if (!item.empty()) items.push_back(item);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return items;
+}
+
+engine::SessionSettings session_settings(const io::DaemonConfig& config, int index) {
+    engine::SessionSettings settings;
+    settings.mode = engine::parse_mode(config.engine.mode);
+    settings.sampling = {config.engine.temperature, config.engine.top_k, config.engine.top_p};
+    settings.constraints.set_scale(config.engine.scale);
+    settings.constraints.lowest_pitch = config.engine.lowest_pitch;
+    settings.constraints.highest_pitch = config.engine.highest_pitch;
+    settings.constraints.max_polyphony = config.engine.max_polyphony;
+    settings.constraints.density = config.engine.density;
+    settings.constraints.repetition_penalty = config.engine.repetition_penalty;
+    settings.output_channel = (config.midi.channel - 1 + index) % 16;
+    settings.input_channel = config.engine.sessions == 1 ? -1 : settings.output_channel;
+    settings.phrase_end_silence_steps = config.engine.phrase_end_silence_steps;
+    settings.phrase_end_controller = config.engine.phrase_end_controller;
+    settings.answer_steps = config.engine.answer_steps;
+    settings.lookahead_steps = config.engine.lookahead_steps;
+    return settings;
+}
+
+}  // namespace
+
+void Daemon::log(const std::string& line) const {
+    std::fprintf(stderr, "kanaded: %s\n", line.c_str());
+    std::fflush(stderr);
+}
+
+Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
+    : config_(std::move(config)), config_path_(std::move(config_path)) {
+    auto choice = model::choose_device(config_.model.device);
+    device_ = choice.device;
+    log(choice.reason);
+    model::set_cpu_threads(config_.model.threads > 0 ? config_.model.threads : 1);
+
+    model_path_ = config_.model.path;
+    model_ = std::make_shared<model::Model>(model::load_model(model_path_));
+    log("model " + model_path_.string() + ": " + model_->config.arch + " network on " + model_->tokenizer +
+        " tokens, vocabulary " + std::to_string(model_->vocabulary.size()));
+    if (model_->grid.steps_per_beat != config_.clock.steps_per_beat)
+        log("clock.steps_per_beat " + std::to_string(config_.clock.steps_per_beat) + " differs from the model's grid (" +
+            std::to_string(model_->grid.steps_per_beat) + "); playing on the model's grid");
+
+    std::uint64_t seed = config_.engine.seed ? config_.engine.seed
+                                             : static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+    auto inference = config_.engine.inference == "faithful" ? engine::InferenceMode::faithful
+                                                            : engine::InferenceMode::streaming;
+    service_ = std::make_unique<engine::InferenceService>(model_, device_, inference, seed);
+    for (int i = 0; i < config_.engine.sessions; ++i) service_->add_session(session_settings(config_, i));
+    if (!config_.engine.seed_midi.empty()) {
+        auto corpus = music::load_corpus({config_.engine.seed_midi});
+        if (!corpus.errors.empty()) throw std::runtime_error("engine.seed_midi: " + corpus.errors.front());
+        music::TokenizeOptions options;
+        options.vocabulary = model_->vocabulary;
+        auto tokens = music::tokenize_corpus(corpus, *music::make_tokenizer(model_->tokenizer, model_->grid), options);
+        auto ids = tokens.files.front().ids;
+        if (ids.size() > static_cast<std::size_t>(model_->config.window)) ids.resize(static_cast<std::size_t>(model_->config.window));
+        for (int i = 0; i < config_.engine.sessions; ++i) service_->set_prompt(i, ids);
+        log("seeded from " + config_.engine.seed_midi + " (" + std::to_string(ids.size()) + " tokens)");
+    }
+
+    io::MidiPortsConfig midi_config;
+    midi_config.backend = config_.midi.backend;
+    midi_config.client_name = config_.midi.port_name;
+    midi_config.connect_in = config_.midi.connect_in;
+    midi_config.connect_out = config_.midi.connect_out;
+    midi_ = std::make_unique<io::MidiPorts>(midi_config);
+    log("MIDI: " + midi_->status());
+
+    io::AudioOutputConfig audio_config;
+    audio_config.backend = config_.audio.backend;
+    audio_config.soundfont = config_.audio.soundfont;
+    audio_config.program = config_.audio.program;
+    audio_config.gain = config_.audio.gain;
+    audio_config.sample_rate = config_.audio.sample_rate;
+    audio_ = std::make_unique<io::AudioOutput>(audio_config);
+    log("audio: " + audio_->description());
+
+    outputs_.push_back(std::make_unique<MidiOutput>(*midi_));
+    outputs_.push_back(std::make_unique<SynthOutput>(*audio_));
+    auto recorder_output = std::make_unique<RecorderOutput>();
+    recorder_output_ = recorder_output.get();
+    outputs_.push_back(std::move(recorder_output));
+    auto monitor = std::make_unique<MonitorOutput>();
+    monitor_ = monitor.get();
+    outputs_.push_back(std::move(monitor));
+    if (!config_.record.dir.empty()) {
+        auto reason = start_recording(config_.record.dir);
+        if (!reason.empty()) throw std::runtime_error(reason);
+    }
+
+    engine::SchedulerConfig scheduler_config;
+    scheduler_config.bpm = config_.clock.bpm;
+    scheduler_config.steps_per_beat = model_->grid.steps_per_beat;
+    scheduler_config.miss_policy = engine::parse_miss_policy(config_.engine.miss_policy);
+    scheduler_config.max_note_steps = config_.engine.max_note_steps;
+    scheduler_config.realtime_priority = config_.clock.realtime_priority;
+    std::vector<engine::NoteOutput*> outputs;
+    for (auto& output : outputs_) outputs.push_back(output.get());
+    scheduler_ = std::make_unique<engine::Scheduler>(scheduler_config, *service_, outputs);
+    for (int i = 0; i < config_.engine.sessions; ++i)
+        scheduler_->set_session_channel(i, service_->settings(i).output_channel);
+
+    if (config_.osc.port > 0) {
+        io::OscServerConfig osc_config;
+        osc_config.bind = config_.osc.bind;
+        osc_config.port = config_.osc.port;
+        osc_config.allow = split_list(config_.osc.allow);
+        osc_config.max_packet_bytes = static_cast<std::size_t>(config_.osc.max_packet_bytes);
+        osc_ = std::make_unique<io::OscServer>(io_, osc_config);
+        register_osc_commands(*this);
+        log("OSC on udp://" + config_.osc.bind + ":" + std::to_string(osc_->local_port()));
+    } else {
+        log("OSC off (osc.port = 0)");
+    }
+}
+
+Daemon::~Daemon() { stop(); }
+
+std::filesystem::path Daemon::models_dir() const {
+    auto dir = std::filesystem::absolute(model_path_).parent_path();
+    std::error_code ignored;
+    auto canonical = std::filesystem::weakly_canonical(dir, ignored);
+    return canonical.empty() ? dir : canonical;
+}
+
+std::string Daemon::load_model(const std::filesystem::path& requested) {
+    // Only files inside the models folder: a remote client must not read the disk.
+    auto dir = models_dir();
+    auto path = requested.is_absolute() ? requested : dir / requested;
+    std::error_code error;
+    auto resolved = std::filesystem::weakly_canonical(path, error);
+    if (error) return "cannot resolve " + requested.string();
+    auto relative = resolved.lexically_relative(dir);
+    if (relative.empty() || *relative.begin() == "..")
+        return requested.string() + " is outside the models folder " + dir.string();
+    try {
+        auto loaded = std::make_shared<model::Model>(model::load_model(resolved));
+        if (loaded->grid.steps_per_beat != model_->grid.steps_per_beat)
+            return resolved.string() + ": grid of " + std::to_string(loaded->grid.steps_per_beat) +
+                   " steps per beat, the clock runs " + std::to_string(model_->grid.steps_per_beat);
+        service_->swap_model(loaded);
+        model_ = loaded;
+        model_path_ = resolved;
+        log("model " + resolved.string() + " loaded: " + loaded->config.arch + " on " + loaded->tokenizer + " tokens");
+        if (recorder_) recorder_->log("{\"event\":\"model\",\"path\":\"" + util::json_escape(resolved.string()) + "\"}");
+        return "";
+    } catch (const std::exception& failure) {
+        log(std::string("model refused, the old one keeps playing: ") + failure.what());
+        return failure.what();
+    }
+}
+
+std::string Daemon::settings_json() const {
+    util::JsonWriter json;
+    json.begin_object()
+        .field("event", "start")
+        .field("model", model_path_.string())
+        .field("arch", model_->config.arch)
+        .field("tokenizer", model_->tokenizer)
+        .field("mode", config_.engine.mode)
+        .field("bpm", config_.clock.bpm)
+        .field("temperature", config_.engine.temperature)
+        .field("top_k", config_.engine.top_k)
+        .field("top_p", config_.engine.top_p)
+        .field("seed", config_.engine.seed)
+        .field("scale", config_.engine.scale)
+        .end_object();
+    return json.str();
+}
+
+std::string Daemon::start_recording(const std::filesystem::path& dir) {
+    try {
+        io::RecorderConfig recorder_config;
+        recorder_config.dir = dir;
+        auto recorder = std::make_shared<io::Recorder>(recorder_config, settings_json());
+        if (recorder_) recorder_->stop();
+        retired_recorders_.push_back(recorder_);
+        recorder_ = recorder;
+        recorder_output_->set(recorder_.get());
+        log("recording to " + recorder_->midi_path().string() + " and " + recorder_->log_path().string());
+        return "";
+    } catch (const std::exception& failure) {
+        return std::string("cannot record: ") + failure.what();
+    }
+}
+
+std::string Daemon::stop_recording() {
+    if (!recorder_) return "not recording";
+    recorder_output_->set(nullptr);
+    recorder_->stop();
+    log("recording finished: " + recorder_->midi_path().string());
+    retired_recorders_.push_back(recorder_);
+    recorder_.reset();
+    return "";
+}
+
+void Daemon::subscribe(const io::OscEndpoint& endpoint) { subscribers_.insert(endpoint); }
+void Daemon::unsubscribe(const io::OscEndpoint& endpoint) { subscribers_.erase(endpoint); }
+
+std::string Daemon::status_line() const {
+    auto scheduler = scheduler_->stats();
+    auto inference = service_->stats();
+    char line[320];
+    std::snprintf(line, sizeof line,
+                  "tempo %.1f, mode %s, steps %llu, late %llu, notes %llu, inference p50 %.2f ms p99 %.2f ms, "
+                  "timing p99 %.2f ms",
+                  scheduler_->tempo(), config_.engine.mode.c_str(), static_cast<unsigned long long>(scheduler.steps),
+                  static_cast<unsigned long long>(scheduler.late_steps), static_cast<unsigned long long>(scheduler.notes),
+                  inference.p50_ms, inference.p99_ms, scheduler.timing_p99_ms);
+    return line;
+}
+
+void Daemon::input_loop() {
+    while (!stopping_.load()) {
+        midi::Message message;
+        bool any = false;
+        while (midi_->pop_input(message)) {
+            any = true;
+            const int channel = message.channel();
+            int session = config_.engine.sessions == 1 ? 0 : channel - (config_.midi.channel - 1);
+            if (message.status() >= 0xF8 || message.status() == 0xF2) {
+                if (!config_.clock.follow_midi_clock) continue;
+                switch (message.status()) {
+                    case 0xF8: {  // 24 per quarter note: follow with a smoothed tempo
+                        if (last_clock_tick_ns_ > 0) {
+                            double interval = static_cast<double>(message.time_ns - last_clock_tick_ns_);
+                            if (interval > 1e6 && interval < 250e6) {
+                                clock_tick_ns_ = clock_tick_ns_ > 0 ? 0.9 * clock_tick_ns_ + 0.1 * interval : interval;
+                                double bpm = 60e9 / (24.0 * clock_tick_ns_);
+                                if (std::abs(bpm - scheduler_->tempo()) > 0.05) scheduler_->set_tempo(bpm);
+                            }
+                        }
+                        last_clock_tick_ns_ = message.time_ns;
+                        break;
+                    }
+                    case 0xFA: case 0xFB: scheduler_->set_playing(true); break;
+                    case 0xFC: scheduler_->set_playing(false); break;
+                    default: break;
+                }
+                continue;
+            }
+            if (session < 0 || session >= config_.engine.sessions) continue;
+            if (message.is_note_on() || message.is_note_off()) {
+                auto step = scheduler_->step_at(message.time_ns);
+                service_->human_note(session, message.bytes[1], message.bytes[2], step, message.is_note_on());
+                scheduler_->push_human(message);
+            } else if (message.command() == 0xB0) {
+                scheduler_->push_human(message);
+                auto settings = service_->settings(session);
+                if (message.bytes[1] == settings.phrase_end_controller && message.bytes[2] < 64) service_->end_phrase(session);
+            }
+        }
+        if (!any) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
+void Daemon::housekeeping() {
+    midi::Message played;
+    while (monitor_->pop(played)) {
+        if (subscribers_.empty() || !osc_) continue;
+        io::OscMessage note{"/kanade/note",
+                            {static_cast<std::int32_t>(played.is_note_on() ? 1 : 0),
+                             static_cast<std::int32_t>(played.channel() + 1), static_cast<std::int32_t>(played.bytes[1]),
+                             static_cast<std::int32_t>(played.bytes[2])}};
+        if (played.is_note_on() || played.is_note_off())
+            for (const auto& subscriber : subscribers_) osc_->send(subscriber, note);
+    }
+    auto now = engine::monotonic_ns();
+    if (now - last_maintain_ns_ > 1'000'000'000) {
+        last_maintain_ns_ = now;
+        if (midi_->maintain()) log("MIDI: " + midi_->status());
+        notify_systemd("WATCHDOG=1");
+    }
+    if (stopping_.load()) {
+        io_.stop();
+        return;
+    }
+    timer_.expires_after(std::chrono::milliseconds(50));
+    timer_.async_wait([this](const boost::system::error_code& error) {
+        if (!error) housekeeping();
+    });
+}
+
+void Daemon::reload() {
+    log("SIGHUP: reloading configuration and model");
+    if (!config_path_.empty()) {
+        try {
+            auto fresh = io::load_config(config_path_);
+            for (int i = 0; i < config_.engine.sessions && i < fresh.engine.sessions; ++i) {
+                auto settings = session_settings(fresh, i);
+                service_->update_settings(i, settings);
+            }
+            scheduler_->set_tempo(fresh.clock.bpm);
+            scheduler_->set_miss_policy(engine::parse_miss_policy(fresh.engine.miss_policy));
+            auto model_path = fresh.model.path;
+            config_.engine = fresh.engine;
+            config_.clock.bpm = fresh.clock.bpm;
+            config_.model.path = model_path;
+        } catch (const std::exception& failure) {
+            log(std::string("configuration refused, the old one stays: ") + failure.what());
+            return;
+        }
+    }
+    load_model(std::filesystem::absolute(config_.model.path));
+}
+
+int Daemon::run() {
+    signals_.add(SIGINT);
+    signals_.add(SIGTERM);
+    signals_.add(SIGHUP);
+    std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& error,
+                                                                              int number) {
+        if (error) return;
+        if (number == SIGHUP) {
+            reload();
+            signals_.async_wait(on_signal);
+            return;
+        }
+        log(std::string("signal ") + (number == SIGINT ? "SIGINT" : "SIGTERM") + ": stopping");
+        stop();
+    };
+    signals_.async_wait(on_signal);
+
+    service_->start();
+    scheduler_->start();
+    log(scheduler_->realtime_report());
+    input_thread_ = std::thread([this] { input_loop(); });
+    log("playing: mode " + config_.engine.mode + " at " + std::to_string(static_cast<int>(config_.clock.bpm)) + " BPM");
+    notify_systemd("READY=1");
+    housekeeping();
+    io_.run();
+
+    notify_systemd("STOPPING=1");
+    stopping_ = true;
+    if (input_thread_.joinable()) input_thread_.join();
+    scheduler_->stop();  // ends every sounding note
+    service_->stop();
+    audio_->stop();
+    if (recorder_) stop_recording();
+    log("stopped: " + status_line());
+    return 0;
+}
+
+void Daemon::stop() {
+    stopping_ = true;
+    io_.stop();
+}
+
+}  // namespace kanade::daemon

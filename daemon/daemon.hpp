@@ -1,0 +1,89 @@
+// kanaded's parts wired together: model, inference service, scheduler, MIDI ports,
+// audio, recorder and OSC, each on its own thread as DESIGN.md lays out:
+//
+//   MIDI in ─(input thread)─> session windows ─(inference worker)─> step queues
+//          ─(real-time scheduler)─> MIDI out, synthesizer, recorder, OSC subscribers
+//
+// The Daemon object lives on the main thread; OSC, signals and housekeeping run on
+// one Boost.Asio io_context there.
+#pragma once
+
+#include "kanade/engine/inference_service.hpp"
+#include "kanade/engine/scheduler.hpp"
+#include "kanade/io/audio_output.hpp"
+#include "kanade/io/config.hpp"
+#include "kanade/io/midi_ports.hpp"
+#include "kanade/io/osc_server.hpp"
+#include "kanade/io/recorder.hpp"
+
+#include <boost/asio.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace kanade::daemon {
+
+class Daemon {
+public:
+    Daemon(io::DaemonConfig config, std::filesystem::path config_path);
+    ~Daemon();
+
+    // Runs until SIGTERM/SIGINT (or stop()); returns the exit code.
+    int run();
+    void stop();
+
+    // Everything the OSC commands act on (osc_commands.cpp).
+    io::DaemonConfig& config() { return config_; }
+    engine::InferenceService& service() { return *service_; }
+    engine::Scheduler& scheduler() { return *scheduler_; }
+    io::OscServer& osc() { return *osc_; }
+    // Loads and checks a model file, then swaps it in between two steps. Returns "" or the reason.
+    std::string load_model(const std::filesystem::path& path);
+    std::string start_recording(const std::filesystem::path& dir);
+    std::string stop_recording();
+    std::string status_line() const;
+    void subscribe(const io::OscEndpoint& endpoint);
+    void unsubscribe(const io::OscEndpoint& endpoint);
+    std::string device_name() const { return device_.str(); }
+    std::filesystem::path models_dir() const;
+
+private:
+    void reload();          // SIGHUP
+    void input_loop();      // MIDI in
+    void housekeeping();    // every 50 ms on the io thread
+    void log(const std::string& line) const;
+    std::string settings_json() const;
+
+    io::DaemonConfig config_;
+    std::filesystem::path config_path_;
+    torch::Device device_{torch::kCPU};
+    std::shared_ptr<model::Model> model_;
+    std::filesystem::path model_path_;
+
+    std::unique_ptr<engine::InferenceService> service_;
+    std::unique_ptr<io::MidiPorts> midi_;
+    std::unique_ptr<io::AudioOutput> audio_;
+    std::shared_ptr<io::Recorder> recorder_;
+    std::vector<std::shared_ptr<io::Recorder>> retired_recorders_;  // the scheduler may still hold one
+    std::vector<std::unique_ptr<engine::NoteOutput>> outputs_;
+    class RecorderOutput* recorder_output_ = nullptr;
+    class MonitorOutput* monitor_ = nullptr;
+    std::unique_ptr<engine::Scheduler> scheduler_;
+
+    boost::asio::io_context io_;
+    std::unique_ptr<io::OscServer> osc_;
+    boost::asio::signal_set signals_{io_};
+    boost::asio::steady_timer timer_{io_};
+    std::set<io::OscEndpoint> subscribers_;
+    std::atomic<bool> stopping_{false};
+    std::thread input_thread_;
+    std::int64_t last_maintain_ns_ = 0;
+    double clock_tick_ns_ = 0;          // smoothed external MIDI clock interval
+    std::int64_t last_clock_tick_ns_ = 0;
+};
+
+}  // namespace kanade::daemon

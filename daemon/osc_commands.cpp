@@ -1,0 +1,197 @@
+// The whole OSC address space of kanaded, in one table. Handlers run on the io thread;
+// each validates its arguments and returns "" or the reason for /kanade/fail.
+#include "osc_commands.hpp"
+
+#include "daemon.hpp"
+
+#include <cmath>
+#include <functional>
+
+namespace kanade::daemon {
+namespace {
+
+using io::OscMessage;
+using io::OscEndpoint;
+
+float number(const OscMessage& m, std::size_t i) { return std::get<float>(m.arguments.at(i)); }
+int integer(const OscMessage& m, std::size_t i) { return std::get<std::int32_t>(m.arguments.at(i)); }
+const std::string& text(const OscMessage& m, std::size_t i) { return std::get<std::string>(m.arguments.at(i)); }
+
+// Applies `change` to every session's settings; returns its reason if it refuses.
+std::string for_each_session(Daemon& daemon, const std::function<std::string(engine::SessionSettings&)>& change) {
+    auto& service = daemon.service();
+    for (int i = 0; i < static_cast<int>(service.session_count()); ++i) {
+        auto settings = service.settings(i);
+        if (auto reason = change(settings); !reason.empty()) return reason;
+        service.update_settings(i, settings);
+    }
+    return "";
+}
+
+std::string range_error(const char* what, double low, double high) {
+    char text[96];
+    std::snprintf(text, sizeof text, "%s must be %g..%g", what, low, high);
+    return text;
+}
+
+}  // namespace
+
+void register_osc_commands(Daemon& d) {
+    auto& osc = d.osc();
+    auto reply = [&osc](const OscEndpoint& to, OscMessage message) { osc.send(to, message); };
+
+    osc.add("/kanade/start", "", "start playing", [&d](const OscMessage&, const OscEndpoint&) {
+        d.scheduler().set_playing(true);
+        return std::string();
+    });
+    osc.add("/kanade/stop", "", "stop playing (all notes off)", [&d](const OscMessage&, const OscEndpoint&) {
+        d.scheduler().set_playing(false);
+        return std::string();
+    });
+    osc.add("/kanade/panic", "", "all notes off now", [&d](const OscMessage&, const OscEndpoint&) {
+        d.scheduler().panic();
+        return std::string();
+    });
+    osc.add("/kanade/tempo", "f", "tempo in BPM, 10..400", [&d](const OscMessage& m, const OscEndpoint&) {
+        float bpm = number(m, 0);
+        if (!(bpm >= 10 && bpm <= 400)) return range_error("tempo", 10, 400);
+        d.scheduler().set_tempo(bpm);
+        d.config().clock.bpm = bpm;
+        return std::string();
+    });
+    osc.add("/kanade/temperature", "f", "sampling temperature, 0 (argmax)..10", [&d](const OscMessage& m, const OscEndpoint&) {
+        float value = number(m, 0);
+        if (!(value >= 0 && value <= 10)) return range_error("temperature", 0, 10);
+        d.config().engine.temperature = value;
+        return for_each_session(d, [&](auto& s) { s.sampling.temperature = value; return std::string(); });
+    });
+    osc.add("/kanade/top_k", "i", "sample among the k likeliest tokens (0: all)", [&d](const OscMessage& m, const OscEndpoint&) {
+        int value = integer(m, 0);
+        if (value < 0 || value > 100000) return range_error("top_k", 0, 100000);
+        d.config().engine.top_k = value;
+        return for_each_session(d, [&](auto& s) { s.sampling.top_k = value; return std::string(); });
+    });
+    osc.add("/kanade/top_p", "f", "nucleus sampling mass, (0, 1]", [&d](const OscMessage& m, const OscEndpoint&) {
+        float value = number(m, 0);
+        if (!(value > 0 && value <= 1)) return range_error("top_p", 0, 1);
+        d.config().engine.top_p = value;
+        return for_each_session(d, [&](auto& s) { s.sampling.top_p = value; return std::string(); });
+    });
+    osc.add("/kanade/mode", "s", "free, call-response or accompany", [&d](const OscMessage& m, const OscEndpoint&) {
+        try {
+            auto mode = engine::parse_mode(text(m, 0));
+            d.config().engine.mode = engine::mode_name(mode);
+            return for_each_session(d, [&](auto& s) { s.mode = mode; return std::string(); });
+        } catch (const std::invalid_argument& error) {
+            return std::string(error.what());
+        }
+    });
+    osc.add("/kanade/answer", "", "call-response: the call has ended, answer now", [&d](const OscMessage&, const OscEndpoint&) {
+        for (int i = 0; i < static_cast<int>(d.service().session_count()); ++i) d.service().end_phrase(i);
+        return std::string();
+    });
+    osc.add("/kanade/scale", "s", "key of the notes played: \"C major\", \"a minor\", \"chromatic\", ...",
+            [&d](const OscMessage& m, const OscEndpoint&) {
+                return for_each_session(d, [&](auto& s) {
+                    try {
+                        s.constraints.set_scale(text(m, 0));
+                        return std::string();
+                    } catch (const std::invalid_argument& error) {
+                        return std::string(error.what());
+                    }
+                });
+            });
+    osc.add("/kanade/range", "ii", "lowest and highest pitch played", [&d](const OscMessage& m, const OscEndpoint&) {
+        int low = integer(m, 0), high = integer(m, 1);
+        if (low < 0 || high > 127 || low > high) return std::string("range must be 0 <= low <= high <= 127");
+        return for_each_session(d, [&](auto& s) {
+            s.constraints.lowest_pitch = low;
+            s.constraints.highest_pitch = high;
+            return std::string();
+        });
+    });
+    osc.add("/kanade/polyphony", "i", "most notes starting together, 1..12", [&d](const OscMessage& m, const OscEndpoint&) {
+        int value = integer(m, 0);
+        if (value < 1 || value > 12) return range_error("polyphony", 1, 12);
+        return for_each_session(d, [&](auto& s) { s.constraints.max_polyphony = value; return std::string(); });
+    });
+    osc.add("/kanade/density", "f", "more notes (>1) or more rests (<1), 0.01..100", [&d](const OscMessage& m, const OscEndpoint&) {
+        float value = number(m, 0);
+        if (!(value >= 0.01f && value <= 100)) return range_error("density", 0.01, 100);
+        return for_each_session(d, [&](auto& s) { s.constraints.density = value; return std::string(); });
+    });
+    osc.add("/kanade/repetition", "f", "repetition guard, 1 (off)..10", [&d](const OscMessage& m, const OscEndpoint&) {
+        float value = number(m, 0);
+        if (!(value >= 1 && value <= 10)) return range_error("repetition", 1, 10);
+        return for_each_session(d, [&](auto& s) { s.constraints.repetition_penalty = value; return std::string(); });
+    });
+    osc.add("/kanade/miss", "s", "late-step policy: rest, hold or repeat", [&d](const OscMessage& m, const OscEndpoint&) {
+        try {
+            d.scheduler().set_miss_policy(engine::parse_miss_policy(text(m, 0)));
+            return std::string();
+        } catch (const std::invalid_argument& error) {
+            return std::string(error.what());
+        }
+    });
+    osc.add("/kanade/note", "iii", "play a note into the window: pitch, velocity, steps",
+            [&d](const OscMessage& m, const OscEndpoint&) {
+                int pitch = integer(m, 0), velocity = integer(m, 1), steps = integer(m, 2);
+                if (pitch < 0 || pitch > 127) return range_error("pitch", 0, 127);
+                if (velocity < 1 || velocity > 127) return range_error("velocity", 1, 127);
+                if (steps < 1 || steps > 64) return range_error("steps", 1, 64);
+                auto step = d.scheduler().current_step();
+                for (int i = 0; i < static_cast<int>(d.service().session_count()); ++i) {
+                    d.service().human_note(i, pitch, velocity, step, true);
+                    d.service().human_note(i, pitch, 0, step + steps, false);
+                }
+                return std::string();
+            });
+    osc.add("/kanade/model/load", "s", "load a model file from the models folder", [&d](const OscMessage& m, const OscEndpoint&) {
+        return d.load_model(text(m, 0));
+    });
+    osc.add("/kanade/record/start", "*", "start recording [to a folder]", [&d](const OscMessage& m, const OscEndpoint&) {
+        std::string dir = d.config().record.dir.empty() ? "recordings" : d.config().record.dir;
+        if (!m.arguments.empty()) {
+            if (!std::holds_alternative<std::string>(m.arguments[0])) return std::string("expected a folder name (s)");
+            dir = text(m, 0);
+        }
+        return d.start_recording(dir);
+    });
+    osc.add("/kanade/record/stop", "", "stop recording", [&d](const OscMessage&, const OscEndpoint&) {
+        return d.stop_recording();
+    });
+    osc.add("/kanade/subscribe", "", "stream played notes to the sender as /kanade/note on channel pitch velocity",
+            [&d](const OscMessage&, const OscEndpoint& from) {
+                d.subscribe(from);
+                return std::string();
+            });
+    osc.add("/kanade/unsubscribe", "", "stop streaming notes to the sender", [&d](const OscMessage&, const OscEndpoint& from) {
+        d.unsubscribe(from);
+        return std::string();
+    });
+    osc.add("/kanade/status", "", "reply: tempo, mode, model, device, steps, late steps, inference p50/p99",
+            [&d, reply](const OscMessage&, const OscEndpoint& from) {
+                auto scheduler = d.scheduler().stats();
+                auto inference = d.service().stats();
+                auto model = d.service().model();
+                reply(from, OscMessage{"/kanade/status",
+                                       {std::string("tempo"), static_cast<float>(d.scheduler().tempo()),
+                                        std::string("mode"), d.config().engine.mode,
+                                        std::string("model"), model->config.arch + "/" + model->tokenizer,
+                                        std::string("device"), d.device_name(),
+                                        std::string("playing"), static_cast<std::int32_t>(d.scheduler().playing()),
+                                        std::string("steps"), static_cast<std::int32_t>(scheduler.steps),
+                                        std::string("late"), static_cast<std::int32_t>(scheduler.late_steps),
+                                        std::string("notes"), static_cast<std::int32_t>(scheduler.notes),
+                                        std::string("inference_p50_ms"), static_cast<float>(inference.p50_ms),
+                                        std::string("inference_p99_ms"), static_cast<float>(inference.p99_ms),
+                                        std::string("timing_p99_ms"), static_cast<float>(scheduler.timing_p99_ms)}});
+                return std::string();
+            });
+    osc.add("/kanade/help", "", "reply: every address and what it does", [&osc, reply](const OscMessage&, const OscEndpoint& from) {
+        for (const auto& [address, help] : osc.commands()) reply(from, OscMessage{"/kanade/help", {address, help}});
+        return std::string();
+    });
+}
+
+}  // namespace kanade::daemon

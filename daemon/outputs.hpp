@@ -1,0 +1,59 @@
+// The scheduler's outputs in the daemon: thin real-time-safe adapters that push each
+// note into the queue of the part that handles it.
+#pragma once
+
+#include "kanade/clock/spsc_queue.hpp"
+#include "kanade/engine/note_output.hpp"
+#include "kanade/io/audio_output.hpp"
+#include "kanade/io/midi_ports.hpp"
+#include "kanade/io/recorder.hpp"
+
+#include <atomic>
+
+namespace kanade::daemon {
+
+class MidiOutput final : public engine::NoteOutput {
+public:
+    explicit MidiOutput(io::MidiPorts& ports) : ports_(ports) {}
+    void machine(const midi::Message& message) override { ports_.send(message); }
+
+private:
+    io::MidiPorts& ports_;
+};
+
+class SynthOutput final : public engine::NoteOutput {
+public:
+    explicit SynthOutput(io::AudioOutput& audio) : audio_(audio) {}
+    void machine(const midi::Message& message) override { audio_.push(message); }
+
+private:
+    io::AudioOutput& audio_;
+};
+
+// Recording can start and stop while the scheduler runs: the recorder is swapped
+// through an atomic pointer; the daemon keeps retired recorders alive until exit.
+class RecorderOutput final : public engine::NoteOutput {
+public:
+    void set(io::Recorder* recorder) { recorder_.store(recorder, std::memory_order_release); }
+    void machine(const midi::Message& message) override { push(io::Part::machine, message); }
+    void human(const midi::Message& message) override { push(io::Part::human, message); }
+
+private:
+    void push(io::Part part, const midi::Message& message) {
+        if (auto* recorder = recorder_.load(std::memory_order_acquire))
+            recorder->push(io::RecordedEvent{message.time_ns, part, message});
+    }
+    std::atomic<io::Recorder*> recorder_{nullptr};
+};
+
+// Played notes for OSC subscribers, drained by the io thread.
+class MonitorOutput final : public engine::NoteOutput {
+public:
+    void machine(const midi::Message& message) override { queue_.push(message); }
+    bool pop(midi::Message& message) { return queue_.pop(message); }
+
+private:
+    clock::SpscQueue<midi::Message, 4096> queue_;
+};
+
+}  // namespace kanade::daemon

@@ -13,7 +13,7 @@ packages="
   build-essential cmake pkg-config git
   libtorch-dev libopenblas0-pthread
   libcli11-dev doctest-dev libbenchmark-dev
-  librtmidi-dev portaudio19-dev libfluidsynth-dev libsndfile1-dev libsamplerate0-dev
+  librtmidi-dev libjack-jackd2-dev libasound2-dev portaudio19-dev libfluidsynth-dev libsndfile1-dev libsamplerate0-dev
   libboost-dev libtomlplusplus-dev liboscpack-dev libsystemd-dev
   fluid-soundfont-gm openttd-openmsx simutrans-data
   jackd2

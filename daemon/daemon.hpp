@@ -16,6 +16,8 @@
 #include "kanade/io/osc_server.hpp"
 #include "kanade/io/recorder.hpp"
 
+#include <utility>  // before Boost 1.74 Asio, which uses std::exchange without it under C++20
+
 #include <boost/asio.hpp>
 
 #include <atomic>

@@ -1,0 +1,72 @@
+// The OSC server: UDP on Boost.Asio, one dispatch table. Every command is registered
+// with add() in one place, with the argument types it takes; the server checks them
+// (converting int <-> float where that loses nothing) before the handler runs, and
+// turns every refusal, unknown address, malformed packet or exception into a
+// /kanade/fail reply naming the address and the reason. Runs on the caller's
+// io_context thread; nothing a client sends can stop it.
+#pragma once
+
+#include "kanade/io/osc_message.hpp"
+
+#include <utility>  // before Boost 1.74 Asio, which uses std::exchange without it under C++20
+
+#include <boost/asio.hpp>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace kanade::io {
+
+using OscEndpoint = boost::asio::ip::udp::endpoint;
+// Returns "" when done, or why not (sent back as /kanade/fail ADDRESS REASON).
+using OscHandler = std::function<std::string(const OscMessage& message, const OscEndpoint& sender)>;
+
+struct OscServerConfig {
+    std::string bind = "127.0.0.1";
+    int port = 9000;                 // 0: any free port (tests)
+    std::vector<std::string> allow;  // source networks besides loopback, as CIDR
+    std::size_t max_packet_bytes = 8192;
+};
+
+class OscServer {
+public:
+    OscServer(boost::asio::io_context& io, const OscServerConfig& config);
+
+    // type_tags: exactly the argument types ("f", "ii", ""), '*' for any arguments.
+    void add(std::string address, std::string type_tags, std::string help, OscHandler handler);
+    void send(const OscEndpoint& to, const OscMessage& message);
+    std::uint16_t local_port() const;
+    std::vector<std::pair<std::string, std::string>> commands() const;
+
+    struct Counters {
+        std::uint64_t packets = 0, messages = 0, malformed = 0, failed = 0, refused = 0, oversized = 0;
+    };
+    Counters counters() const;
+
+private:
+    struct Command {
+        std::string type_tags, help;
+        OscHandler handler;
+    };
+    struct Network {
+        boost::asio::ip::address_v4 base;
+        std::uint32_t mask;
+    };
+    void receive();
+    void handle_packet(std::size_t size);
+    void dispatch(OscMessage& message);
+    bool allowed(const boost::asio::ip::address& address) const;
+    void fail(const std::string& address, const std::string& reason);
+
+    boost::asio::ip::udp::socket socket_;
+    std::vector<std::uint8_t> buffer_;
+    OscEndpoint sender_;
+    std::map<std::string, Command> commands_;
+    std::vector<Network> allow_;
+    std::atomic<std::uint64_t> packets_{0}, messages_{0}, malformed_{0}, failed_{0}, refused_{0}, oversized_{0};
+};
+
+}  // namespace kanade::io

@@ -1,0 +1,200 @@
+// kanaded end to end, with real servers: jackd's dummy backend for MIDI, UDP on
+// 127.0.0.1 for OSC. Each case starts its own jackd and kanaded and stops them.
+#include "kanade/midi/smf.hpp"
+
+#include "io/child_process.hpp"
+#include "io/jack_server.hpp"
+#include "io/osc_test_client.hpp"
+#include "test_paths.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <thread>
+
+using namespace kanade;
+using namespace std::chrono_literals;
+
+namespace {
+
+const auto kanaded_binary = test::binary_dir / "bin" / "kanaded";
+const auto default_model = test::source_dir / "models" / "default.kmodel";
+
+std::filesystem::path write_config(const test::TemporaryFolder& folder, int osc_port, const std::string& mode,
+                                   const std::string& extra = "", double bpm = 120) {
+    auto path = folder / "kanade.toml";
+    std::ofstream(path) << "[model]\npath = \"" << default_model.string() << "\"\ndevice = \"cpu\"\nthreads = 1\n"
+                        << "[engine]\nmode = \"" << mode << "\"\nseed = 7\ntemperature = 0.9\n"
+                        << "phrase_end_silence_steps = 4\nanswer_steps = 8\n" << extra
+                        << "[clock]\nbpm = " << bpm << "\nrealtime_priority = false\n"
+                        << "[midi]\nbackend = \"jack\"\n[audio]\nbackend = \"none\"\n"
+                        << "[osc]\nport = " << osc_port << "\n";
+    return path;
+}
+
+// Waits until kanaded answers /kanade/status; returns the reply.
+std::optional<io::OscMessage> wait_for_status(const test::OscTestClient& osc, test::ChildProcess& daemon) {
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < deadline && daemon.running()) {
+        if (auto status = osc.request({"/kanade/status", {}}, "/kanade/status", 300ms)) return status;
+    }
+    return std::nullopt;
+}
+
+std::int32_t status_int(const io::OscMessage& status, const std::string& key) {
+    auto value = test::status_value(status, key);
+    return value ? std::get<std::int32_t>(*value) : -1;
+}
+
+bool have_servers() {
+    if (!test::JackServer::available() || !std::filesystem::exists(kanaded_binary)) {
+        MESSAGE("jackd or kanaded missing: skipped");
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("kanaded answers a call on kanade:out within one step of the phrase end, and records both parts") {
+    if (!have_servers()) return;
+    test::JackServer jack;
+    test::TemporaryFolder folder;
+    int port = test::free_udp_port();
+    auto config = write_config(folder, port, "call-response", "", 120);  // 125 ms steps
+    test::ChildProcess daemon({kanaded_binary.string(), "--config", config.string(), "--record", (folder / "rec").string()},
+                              folder / "kanaded.log");
+    test::OscTestClient osc(port);
+    REQUIRE_MESSAGE(wait_for_status(osc, daemon), daemon.output());
+
+    test::JackMidiClient player("player");
+    REQUIRE(player.connect(player.out_name(), "kanade:in"));
+    REQUIRE(player.connect("kanade:out", player.in_name()));
+    std::this_thread::sleep_for(300ms);
+    CHECK(player.received().empty());  // listening, silent
+
+    std::int64_t last_release = 0;
+    for (int pitch : {60, 62, 64, 67}) {
+        std::uint8_t on[] = {0x90, static_cast<std::uint8_t>(pitch), 90};
+        std::uint8_t off[] = {0x80, static_cast<std::uint8_t>(pitch), 0};
+        player.send_event(on, 3);
+        std::this_thread::sleep_for(100ms);
+        player.send_event(off, 3);
+        player.wait_until_sent();
+        last_release = test::jack_detail::monotonic_ns();
+        std::this_thread::sleep_for(25ms);
+    }
+    auto received = player.received(1, 4s);
+    REQUIRE_MESSAGE(!received.empty(), daemon.output());
+    auto first = std::find_if(received.begin(), received.end(), [](const midi::Message& m) { return m.is_note_on(); });
+    REQUIRE(first != received.end());
+    const double step_ms = 125;
+    double after_release_ms = static_cast<double>(first->time_ns - last_release) / 1e6;
+    MESSAGE("first answer note " << after_release_ms << " ms after the last release (phrase end: 4 silent steps = 500 ms)");
+    // The phrase ends 4 silent steps after the last note (its step rounds to the grid,
+    // half a step either way); the answer starts on the next step.
+    CHECK(after_release_ms >= (4 - 0.5) * step_ms - 5);
+    CHECK(after_release_ms <= (4 + 1 + 0.5) * step_ms + 20);
+
+    std::this_thread::sleep_for(1500ms);
+    daemon.signal(SIGTERM);
+    auto exit_code = daemon.wait_for_exit(10s);
+    REQUIRE_MESSAGE(exit_code, daemon.output());
+    CHECK(*exit_code == 0);
+    // No note left hanging: every note-on kanade sent was ended.
+    auto all = player.received(0, 500ms);
+    int balance = 0;
+    for (const auto& message : all) balance += message.is_note_on() ? 1 : message.is_note_off() ? -1 : 0;
+    CHECK(balance <= 0);
+
+    std::vector<std::filesystem::path> recordings;
+    for (const auto& entry : std::filesystem::directory_iterator(folder / "rec"))
+        if (entry.path().extension() == ".mid") recordings.push_back(entry.path());
+    REQUIRE(recordings.size() == 1);
+    auto file = midi::read_smf(recordings.front()).file;
+    REQUIRE(file.tracks.size() >= 3);
+    auto note_ons = [](const midi::Track& track) {
+        return std::count_if(track.events.begin(), track.events.end(), [](const midi::Event& e) {
+            return e.kind == midi::EventKind::channel && e.command() == 0x90 && e.data.size() == 2 && e.data[1] > 0;
+        });
+    };
+    CHECK(note_ons(file.tracks[1]) == 4);  // the human part
+    CHECK(note_ons(file.tracks[2]) >= 1);  // the machine's answer
+}
+
+TEST_CASE("OSC steers kanaded; bad packets get /kanade/fail and it keeps playing; SIGHUP reloads") {
+    if (!have_servers()) return;
+    test::JackServer jack;
+    test::TemporaryFolder folder;
+    int port = test::free_udp_port();
+    auto config = write_config(folder, port, "free");
+    test::ChildProcess daemon({kanaded_binary.string(), "--config", config.string()}, folder / "kanaded.log");
+    test::OscTestClient osc(port);
+    auto status = wait_for_status(osc, daemon);
+    REQUIRE_MESSAGE(status, daemon.output());
+    CHECK(std::get<std::string>(*test::status_value(*status, "mode")) == "free");
+    CHECK(std::get<std::string>(*test::status_value(*status, "device")) == "cpu");
+
+    osc.send({"/kanade/tempo", {90.0f}});
+    osc.send({"/kanade/mode", {std::string("call-response")}});
+    status = osc.request({"/kanade/status", {}}, "/kanade/status");
+    REQUIRE(status);
+    CHECK(std::get<float>(*test::status_value(*status, "tempo")) == doctest::Approx(90));
+    CHECK(std::get<std::string>(*test::status_value(*status, "mode")) == "call-response");
+    osc.send({"/kanade/mode", {std::string("free")}});
+
+    auto fail = osc.request({"/kanade/tempo", {std::string("fast")}}, "/kanade/fail");
+    REQUIRE(fail);
+    CHECK(std::get<std::string>(fail->arguments.at(0)) == "/kanade/tempo");
+    fail = osc.request({"/kanade/tempo", {1000.0f}}, "/kanade/fail");
+    REQUIRE(fail);
+    CHECK(std::get<std::string>(fail->arguments.at(1)).find("tempo") != std::string::npos);
+    fail = osc.request({"/kanade/no-such-thing", {}}, "/kanade/fail");
+    REQUIRE(fail);
+    osc.send_raw({'h', 'e', 'l', 'l', 'o'});
+    CHECK(osc.request({"/kanade/status", {}}, "/kanade/fail"));  // the malformed packet's reply comes first
+    osc.send_raw({'/', 'a', 0, 0});  // an address and no type-tag string
+    fail = osc.request({"/kanade/model/load", {std::string("../../etc/passwd")}}, "/kanade/fail");
+    REQUIRE(fail);
+    CHECK(std::get<std::string>(fail->arguments.at(1)).find("outside the models folder") != std::string::npos);
+
+    auto steps_before = status_int(*osc.request({"/kanade/status", {}}, "/kanade/status"), "steps");
+    std::this_thread::sleep_for(600ms);
+    status = osc.request({"/kanade/status", {}}, "/kanade/status");
+    REQUIRE(status);
+    CHECK(status_int(*status, "steps") > steps_before + 2);  // still playing
+
+    // SIGHUP: the edited file's tempo takes effect, the daemon stays up.
+    write_config(folder, port, "free", "", 140);
+    daemon.signal(SIGHUP);
+    std::this_thread::sleep_for(1500ms);
+    REQUIRE(daemon.running());
+    status = osc.request({"/kanade/status", {}}, "/kanade/status");
+    REQUIRE(status);
+    CHECK(std::get<float>(*test::status_value(*status, "tempo")) == doctest::Approx(140));
+
+    daemon.signal(SIGTERM);
+    auto exit_code = daemon.wait_for_exit(10s);
+    REQUIRE_MESSAGE(exit_code, daemon.output());
+    CHECK(*exit_code == 0);
+}
+
+TEST_CASE("a wrong configuration stops kanaded naming the file, line and key") {
+    if (!std::filesystem::exists(kanaded_binary)) return;
+    test::TemporaryFolder folder;
+    auto config = folder / "bad.toml";
+    std::ofstream(config) << "[engine]\nmode = \"free\"\ntemprature = 0.5\n";
+    test::ChildProcess daemon({kanaded_binary.string(), "--config", config.string()}, folder / "kanaded.log");
+    auto exit_code = daemon.wait_for_exit(20s);
+    REQUIRE(exit_code);
+    CHECK(*exit_code == 1);
+    auto output = daemon.output();
+    CHECK(output.find("bad.toml:3") != std::string::npos);
+    CHECK(output.find("engine.temprature") != std::string::npos);
+
+    std::ofstream(config, std::ios::trunc) << "[clock]\nbpm = 1000.0\n";
+    test::ChildProcess again({kanaded_binary.string(), "--config", config.string()}, folder / "kanaded2.log");
+    REQUIRE(again.wait_for_exit(20s));
+    CHECK(again.output().find("clock.bpm") != std::string::npos);
+    CHECK(again.output().find("bad.toml:2") != std::string::npos);
+}

@@ -151,9 +151,16 @@ TEST_CASE("OSC steers kanaded; bad packets get /kanade/fail and it keeps playing
     CHECK(std::get<std::string>(fail->arguments.at(1)).find("tempo") != std::string::npos);
     fail = osc.request({"/kanade/no-such-thing", {}}, "/kanade/fail");
     REQUIRE(fail);
-    osc.send_raw({'h', 'e', 'l', 'l', 'o'});
-    CHECK(osc.request({"/kanade/status", {}}, "/kanade/fail"));  // the malformed packet's reply comes first
-    osc.send_raw({'/', 'a', 0, 0});  // an address and no type-tag string
+    osc.send_raw({'h', 'e', 'l', 'l', 'o', 0, 0, 0});  // not OSC at all
+    auto malformed = osc.receive();
+    REQUIRE(malformed);
+    CHECK(malformed->address == "/kanade/fail");
+    CHECK(std::get<std::string>(malformed->arguments.at(0)) == "(malformed)");
+    osc.send_raw({'/', 'a', 0, 0});  // an address and no type-tag string (crashed scsynth)
+    auto no_tags = osc.receive();
+    REQUIRE(no_tags);
+    CHECK(no_tags->address == "/kanade/fail");
+    CHECK(std::get<std::string>(no_tags->arguments.at(0)) == "/a");
     fail = osc.request({"/kanade/model/load", {std::string("../../etc/passwd")}}, "/kanade/fail");
     REQUIRE(fail);
     CHECK(std::get<std::string>(fail->arguments.at(1)).find("outside the models folder") != std::string::npos);

@@ -3,14 +3,10 @@
 #include <stdexcept>
 
 namespace kanade::engine {
-namespace {
-
-std::vector<float> to_floats(const torch::Tensor& logits) {
+std::vector<float> logits_to_floats(const torch::Tensor& logits) {
     auto cpu = logits.to(torch::kCPU, torch::kFloat32).contiguous();
     return std::vector<float>(cpu.data_ptr<float>(), cpu.data_ptr<float>() + cpu.numel());
 }
-
-}  // namespace
 
 std::vector<int> generate(model::Model& model, const std::vector<int>& prompt, const GenerateOptions& options,
                           torch::Device device) {
@@ -31,7 +27,7 @@ std::vector<int> generate(model::Model& model, const std::vector<int>& prompt, c
                            .unsqueeze(0)
                            .to(device);
             auto logits = model.network->forward(ids).select(1, ids.size(1) - 1).squeeze(0);
-            int next = sampler.sample(to_floats(logits), options.sampling);
+            int next = sampler.sample(logits_to_floats(logits), options.sampling);
             generated.push_back(next);
             context.push_back(next);
             if (context.size() > window) context.erase(context.begin());
@@ -44,7 +40,7 @@ std::vector<int> generate(model::Model& model, const std::vector<int>& prompt, c
     for (int id : context)
         logits = model.network->step(torch::tensor({static_cast<std::int64_t>(id)}, torch::kInt64).to(device), state);
     for (int step = 0; step < options.steps; ++step) {
-        int next = sampler.sample(to_floats(logits.squeeze(0)), options.sampling);
+        int next = sampler.sample(logits_to_floats(logits.squeeze(0)), options.sampling);
         generated.push_back(next);
         logits = model.network->step(torch::tensor({static_cast<std::int64_t>(next)}, torch::kInt64).to(device), state);
     }

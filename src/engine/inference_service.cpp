@@ -4,15 +4,6 @@
 #include <chrono>
 
 namespace kanade::engine {
-namespace {
-
-std::vector<float> logits_of(const torch::Tensor& row) {
-    auto cpu = row.to(torch::kCPU, torch::kFloat32).contiguous();
-    return std::vector<float>(cpu.data_ptr<float>(), cpu.data_ptr<float>() + cpu.numel());
-}
-
-}  // namespace
-
 InferenceService::InferenceService(std::shared_ptr<model::Model> model, torch::Device device, InferenceMode mode,
                                    std::uint64_t seed)
     : model_(std::move(model)), device_(device), mode_(mode), sampler_(seed) {
@@ -145,7 +136,7 @@ void InferenceService::feed_tokens(Session& session, const std::vector<int>& ids
         for (int id : ids)
             output = model_->network->step(torch::tensor({static_cast<std::int64_t>(id)}, torch::kInt64).to(device_),
                                            session.state);
-        session.next_logits = logits_of(output.squeeze(0));
+        session.next_logits = logits_to_floats(output.squeeze(0));
     }
 }
 
@@ -270,7 +261,7 @@ void InferenceService::forward_and_sample(const std::vector<Session*>& due, std:
                 due[i]->state.h[layer] = batch.h[layer].slice(0, index, index + 1);
                 due[i]->state.c[layer] = batch.c[layer].slice(0, index, index + 1);
             }
-            due[i]->next_logits = logits_of(logits[index]);
+            due[i]->next_logits = logits_to_floats(logits[index]);
         }
     } else {
         // Faithful: the last window of every due session, from a fresh state, in one pass.
@@ -284,7 +275,7 @@ void InferenceService::forward_and_sample(const std::vector<Session*>& due, std:
         auto logits = model_->network->forward(torch::stack(rows).to(device_))
                           .select(1, static_cast<std::int64_t>(length) - 1)
                           .to(torch::kCPU);
-        for (std::size_t i = 0; i < due.size(); ++i) choose_token(*due[i], logits_of(logits[static_cast<std::int64_t>(i)]), now);
+        for (std::size_t i = 0; i < due.size(); ++i) choose_token(*due[i], logits_to_floats(logits[static_cast<std::int64_t>(i)]), now);
     }
     record_latency(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
 }

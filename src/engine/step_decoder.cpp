@@ -8,17 +8,6 @@
 #include <optional>
 
 namespace kanade::engine {
-namespace {
-
-std::optional<int> number_after(std::string_view token, char prefix) {
-    if (token.size() < 2 || token[0] != prefix) return std::nullopt;
-    int value = 0;
-    auto [end, error] = std::from_chars(token.data() + 1, token.data() + token.size(), value);
-    if (error != std::errc{} || end != token.data() + token.size()) return std::nullopt;
-    return value;
-}
-
-}  // namespace
 
 StepDecoder::StepDecoder(std::string tokenizer, int steps_per_beat)
     : seed_(tokenizer == "seed"), steps_per_beat_(std::max(1, steps_per_beat)) {}
@@ -44,14 +33,14 @@ void StepDecoder::feed(std::string_view token, const std::function<void(const St
         advance(steps_per_beat_);
         return;
     }
-    if (auto wait = number_after(token, 'W'); wait && *wait >= 1) {
+    if (auto wait = music::KanadeTokenizer::token_number(token, 'W'); wait && *wait >= 1) {
         pending_pitch_ = -1;
         advance(std::min(*wait, music::KanadeTokenizer::max_wait_steps));
-    } else if (auto bin = number_after(token, 'V')) {
+    } else if (auto bin = music::KanadeTokenizer::token_number(token, 'V')) {
         velocity_ = music::KanadeTokenizer::bin_velocity(*bin);
-    } else if (auto pitch = number_after(token, 'P'); pitch && *pitch >= 0 && *pitch <= 127) {
+    } else if (auto pitch = music::KanadeTokenizer::token_number(token, 'P'); pitch && *pitch >= 0 && *pitch <= 127) {
         pending_pitch_ = *pitch;
-    } else if (auto duration = number_after(token, 'D'); duration && pending_pitch_ >= 0) {
+    } else if (auto duration = music::KanadeTokenizer::token_number(token, 'D'); duration && pending_pitch_ >= 0) {
         current_.add({static_cast<std::uint8_t>(pending_pitch_), static_cast<std::uint8_t>(velocity_),
                       static_cast<std::uint16_t>(std::clamp(*duration, 1, 64))});
         pending_pitch_ = -1;

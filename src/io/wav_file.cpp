@@ -1,5 +1,7 @@
 #include "kanade/io/wav_file.hpp"
 
+#include "kanade/util/atomic_file.hpp"
+
 #include <sndfile.h>
 
 #include <fcntl.h>
@@ -10,24 +12,7 @@
 #include <unistd.h>
 
 namespace kanade::io {
-namespace {
-
-std::filesystem::path temporary_beside(const std::filesystem::path& path) {
-    std::random_device entropy;
-    auto name = path.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
-                std::to_string(entropy() & 0xFFFFFF);
-    return path.parent_path() / name;
-}
-
-// rename() alone is atomic but not durable: the data goes to disk before it is visible.
-void sync_file(const std::filesystem::path& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    ::fsync(fd);
-    ::close(fd);
-}
-
-}  // namespace
+using util::sync_file;
 
 WavWriter::WavWriter(const std::filesystem::path& path, int channels, int sample_rate)
     : path_(path), channels_(channels) {
@@ -39,7 +24,7 @@ WavWriter::WavWriter(const std::filesystem::path& path, int channels, int sample
                                     std::to_string(sample_rate));
     auto parent = path.parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);
-    temporary_ = temporary_beside(path);
+    temporary_ = util::temporary_path_beside(path);
 
     SF_INFO info{};
     info.samplerate = sample_rate;

@@ -5,15 +5,16 @@
 #include <cmath>
 
 namespace kanade::music {
-namespace {
 
-std::optional<int> number_after_prefix(std::string_view token, char prefix) {
+std::optional<int> KanadeTokenizer::token_number(std::string_view token, char prefix) {
     if (token.size() < 2 || token[0] != prefix) return std::nullopt;
     int value = 0;
     auto [end, error] = std::from_chars(token.data() + 1, token.data() + token.size(), value);
     if (error != std::errc{} || end != token.data() + token.size()) return std::nullopt;
     return value;
 }
+
+namespace {
 
 int into_piano_range(int pitch) {
     while (pitch < KanadeTokenizer::lowest_pitch) pitch += 12;
@@ -77,14 +78,14 @@ std::vector<std::string> KanadeTokenizer::encode(const std::vector<midi::Note>& 
 }
 
 std::optional<midi::Note> KanadeTokenReader::feed(std::string_view token) {
-    if (auto wait = number_after_prefix(token, 'W'); wait && *wait >= 1) {
+    if (auto wait = KanadeTokenizer::token_number(token, 'W'); wait && *wait >= 1) {
         step_ += std::min(*wait, KanadeTokenizer::max_wait_steps);
         pending_pitch_ = -1;
-    } else if (auto bin = number_after_prefix(token, 'V')) {
+    } else if (auto bin = KanadeTokenizer::token_number(token, 'V')) {
         velocity_ = KanadeTokenizer::bin_velocity(*bin);
-    } else if (auto pitch = number_after_prefix(token, 'P'); pitch && *pitch >= 0 && *pitch <= 127) {
+    } else if (auto pitch = KanadeTokenizer::token_number(token, 'P'); pitch && *pitch >= 0 && *pitch <= 127) {
         pending_pitch_ = *pitch;
-    } else if (auto duration = number_after_prefix(token, 'D'); duration && pending_pitch_ >= 0) {
+    } else if (auto duration = KanadeTokenizer::token_number(token, 'D'); duration && pending_pitch_ >= 0) {
         midi::Note note;
         note.pitch = static_cast<std::uint8_t>(pending_pitch_);
         note.velocity = static_cast<std::uint8_t>(velocity_);

@@ -9,9 +9,8 @@
 #include <unistd.h>
 
 namespace kanade::util {
-namespace {
 
-std::filesystem::path temporary_beside(const std::filesystem::path& path) {
+std::filesystem::path temporary_path_beside(const std::filesystem::path& path) {
     std::random_device entropy;
     auto name = path.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
                 std::to_string(entropy() & 0xFFFFFF);
@@ -26,13 +25,11 @@ void sync_file(const std::filesystem::path& path) {
     ::close(fd);
 }
 
-}  // namespace
-
 void write_file_atomically(const std::filesystem::path& path,
                            const std::function<void(std::ostream&)>& fill) {
     auto parent = path.parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);
-    auto temporary = temporary_beside(path);
+    auto temporary = temporary_path_beside(path);
     try {
         {
             std::ofstream out(temporary, std::ios::binary | std::ios::trunc);

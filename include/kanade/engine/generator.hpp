@@ -21,6 +21,9 @@ struct GenerateOptions {
     InferenceMode mode = InferenceMode::faithful;
 };
 
+// A row of logits as plain floats on the CPU, for the sampler.
+std::vector<float> logits_to_floats(const torch::Tensor& logits);
+
 // Returns only the new tokens (ids). `prompt` must hold at least one id.
 std::vector<int> generate(model::Model& model, const std::vector<int>& prompt, const GenerateOptions& options,
                           torch::Device device);

@@ -39,6 +39,8 @@ public:
     static int velocity_bin(int velocity);   // 1..8
     static int bin_velocity(int bin);        // the velocity a bin plays at
     static int nearest_duration(long steps); // snapped to duration_steps()
+    // The number of a token with this prefix ("W4" with 'W' -> 4), if it is one.
+    static std::optional<int> token_number(std::string_view token, char prefix);
 };
 
 // Decodes kanade tokens one at a time, as the daemon receives them from the model.

@@ -17,4 +17,9 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view t
 void write_file_atomically(const std::filesystem::path& path,
                            const std::function<void(std::ostream&)>& fill);
 
+// The pieces, for writers that stream through their own library (libsndfile):
+// a fresh temporary name beside `path`, and fsync before the rename.
+std::filesystem::path temporary_path_beside(const std::filesystem::path& path);
+void sync_file(const std::filesystem::path& path);
+
 }  // namespace kanade::util

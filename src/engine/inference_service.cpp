@@ -10,6 +10,7 @@ InferenceService::InferenceService(std::shared_ptr<model::Model> model, torch::D
     model_->network->eval();
     model_->network->to(device_);
     mask_ = std::make_unique<TokenMask>(model_->vocabulary, model_->tokenizer);
+    tokenizer_ = music::make_tokenizer(model_->tokenizer, model_->grid);
 }
 
 InferenceService::~InferenceService() { stop(); }
@@ -155,7 +156,6 @@ void InferenceService::reset_session(Session& session, std::int64_t start_step) 
 }
 
 void InferenceService::begin_answer(Session& session, std::int64_t now) {
-    auto tokenizer = music::make_tokenizer(model_->tokenizer, model_->grid);
     std::int64_t first = session.phrase.front().step, last = first;
     std::vector<midi::Note> notes;
     for (const auto& human : session.phrase) {
@@ -169,7 +169,7 @@ void InferenceService::begin_answer(Session& session, std::int64_t now) {
         notes.push_back(note);
         last = std::max(last, end);
     }
-    auto ids = model_->vocabulary.encode(tokenizer->encode(notes));
+    auto ids = model_->vocabulary.encode(tokenizer_->encode(notes));
     feed_tokens(session, ids);
     session.decoder->restart(now);
     session.generating = true;
@@ -194,7 +194,6 @@ void InferenceService::absorb_human_input(Session& session, std::int64_t now) {
     }
     // Free and accompany: the player's notes join the window as they come.
     if (session.phrase.empty()) return;
-    auto tokenizer = music::make_tokenizer(model_->tokenizer, model_->grid);
     std::vector<midi::Note> notes;
     for (const auto& human : session.phrase) {
         midi::Note note;
@@ -206,7 +205,7 @@ void InferenceService::absorb_human_input(Session& session, std::int64_t now) {
         notes.push_back(note);
     }
     session.phrase.clear();
-    feed_tokens(session, model_->vocabulary.encode(tokenizer->encode(notes)));
+    feed_tokens(session, model_->vocabulary.encode(tokenizer_->encode(notes)));
 }
 
 // Samples the session's next token from `row` under its constraints and plays it
@@ -289,6 +288,7 @@ void InferenceService::run() {
         if (pending_model_) {
             model_ = std::move(pending_model_);
             mask_ = std::make_unique<TokenMask>(model_->vocabulary, model_->tokenizer);
+            tokenizer_ = music::make_tokenizer(model_->tokenizer, model_->grid);
             for (auto& session : sessions_) {
                 session->decoder = std::make_unique<StepDecoder>(model_->tokenizer, model_->grid.steps_per_beat);
                 session->prompt.clear();

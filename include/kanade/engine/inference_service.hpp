@@ -109,6 +109,7 @@ private:
     std::shared_ptr<model::Model> model_;
     std::shared_ptr<model::Model> pending_model_;
     std::unique_ptr<TokenMask> mask_;
+    std::unique_ptr<music::Tokenizer> tokenizer_;  // encodes the player's notes
     torch::Device device_;
     InferenceMode mode_;
     Sampler sampler_;

@@ -1,21 +1,18 @@
-// Records a performance so nothing is lost: the player's and kanade's notes as two
-// tracks of a standard MIDI file, and a JSONL log of every event and setting. A writer
-// thread flushes both every half second: the log is appended and synced, the MIDI file
-// rewritten atomically with every note still sounding closed at that moment, so a
-// killed daemon leaves a valid file at most one flush old. Write errors (a full disk)
-// are counted and retried, never fatal, and never damage the last good file.
+// Records a performance so nothing is lost: the player's and kanade's notes as two tracks
+// of a standard MIDI file, and a JSONL log of every event and setting. The scheduler
+// thread push()es events (lock-free); other threads log() lines; a writer thread flushes
+// every flush_seconds: the log appended and synced, the MIDI file rewritten atomically
+// with the notes still sounding closed at that moment, so a killed daemon leaves a valid
+// file at most one flush old. Write errors (a full disk) are counted and retried at the
+// next flush, never thrown, and never damage the last good file.
 #pragma once
 
-#include "kanade/clock/spsc_queue.hpp"
 #include "kanade/midi/message.hpp"
 
-#include <atomic>
-#include <condition_variable>
+#include <cstdint>
 #include <filesystem>
-#include <mutex>
+#include <memory>
 #include <string>
-#include <thread>
-#include <vector>
 
 namespace kanade::io {
 
@@ -29,48 +26,49 @@ struct RecordedEvent {
 
 struct RecorderConfig {
     std::filesystem::path dir;
-    std::string stem;  // "": kanade-YYYYMMDD-HHMMSS
+    // "": kanade-YYYYMMDD-HHMMSS (local time), with -2, -3, ... when that is taken.
+    std::string stem;
     double flush_seconds = 0.5;
 };
 
 class Recorder {
 public:
-    // `header_json`: one JSON object (model, seed, settings), the log's first line.
+    // Creates `dir`, STEM.mid (empty tracks) and STEM.jsonl, whose first line is
+    // `header_json`: one JSON object (model, seed, settings). The recording's time 0 is
+    // now. Throws std::runtime_error when the files cannot be created.
     Recorder(const RecorderConfig& config, std::string header_json);
-    ~Recorder();
+    ~Recorder();  // stop()
     Recorder(const Recorder&) = delete;
     Recorder& operator=(const Recorder&) = delete;
 
-    bool push(const RecordedEvent& event);  // scheduler thread only: never blocks
-    void log(std::string json_line);        // any other thread
-    void stop();                            // final flush; idempotent
+    // The scheduler thread only: no locks, no allocation, never blocks. False when
+    // dropped (queue full, or after stop()).
+    bool push(const RecordedEvent& event);
 
-    const std::filesystem::path& midi_path() const { return midi_path_; }
-    const std::filesystem::path& log_path() const { return log_path_; }
+    // Any other thread: one JSON object (a setting changed, a mode switch), written in
+    // time order with the events; "t" (seconds since the start) is added as its first
+    // key unless it has one. Not real-time safe.
+    void log(std::string json_line);
+
+    void stop();  // final flush, files closed; idempotent
+
+    std::filesystem::path midi_path() const;
+    std::filesystem::path log_path() const;
+    std::int64_t start_ns() const;  // CLOCK_MONOTONIC time of the recording's time 0
 
     struct Counters {
-        std::uint64_t events = 0, dropped = 0, flushes = 0, write_errors = 0;
+        std::uint64_t events = 0;        // accepted by push()
+        std::uint64_t dropped = 0;       // refused by push()
+        std::uint64_t flushes = 0;       // flushes that wrote everything they had
+        std::uint64_t write_errors = 0;  // flushes that failed somewhere (retried next time)
     };
-    Counters counters() const { return {events_.load(), dropped_.load(), flushes_.load(), write_errors_.load()}; }
-    std::string last_error() const;
+    Counters counters() const;
+    std::string last_error() const;  // "" until a write fails; the latest failure after
+
+    struct Impl;
 
 private:
-    void run();
-    void flush();
-
-    RecorderConfig config_;
-    std::filesystem::path midi_path_, log_path_;
-    std::int64_t start_ns_;
-    clock::SpscQueue<RecordedEvent, 16384> queue_;
-    std::vector<RecordedEvent> events_so_far_;
-    std::vector<std::string> log_lines_;  // waiting for the next flush
-    std::FILE* log_file_ = nullptr;
-    mutable std::mutex mutex_;  // log_lines_, last_error_, wake-ups: never the scheduler
-    std::condition_variable wake_;
-    bool stopping_ = false;
-    std::string last_error_;
-    std::atomic<std::uint64_t> events_{0}, dropped_{0}, flushes_{0}, write_errors_{0};
-    std::thread thread_;
+    std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace kanade::io

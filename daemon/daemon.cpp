@@ -137,9 +137,16 @@ Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
     scheduler_config.miss_policy = engine::parse_miss_policy(config_.engine.miss_policy);
     scheduler_config.max_note_steps = config_.engine.max_note_steps;
     scheduler_config.realtime_priority = config_.clock.realtime_priority;
+    scheduler_config.send_clock = config_.clock.send_midi_clock;
     std::vector<engine::NoteOutput*> outputs;
     for (auto& output : outputs_) outputs.push_back(output.get());
     scheduler_ = std::make_unique<engine::Scheduler>(scheduler_config, *service_, outputs);
+    if (config_.clock.send_midi_clock)
+        log(scheduler_->sends_clock() ? "MIDI clock out: 24 per quarter, with Start/Stop/Continue and Song Position"
+                                      : "MIDI clock out refused: the grid's steps per beat do not divide 24");
+    clock::ClockFollowerConfig follower_config;
+    follower_config.steps_per_beat = model_->grid.steps_per_beat;
+    clock_follower_ = clock::MidiClockFollower(follower_config);
     for (int i = 0; i < config_.engine.sessions; ++i)
         scheduler_->set_session_channel(i, service_->settings(i).output_channel);
 
@@ -263,23 +270,10 @@ void Daemon::input_loop() {
             int session = config_.engine.sessions == 1 ? 0 : channel - (config_.midi.channel - 1);
             if (message.status() >= 0xF8 || message.status() == 0xF2) {
                 if (!config_.clock.follow_midi_clock) continue;
-                switch (message.status()) {
-                    case 0xF8: {  // 24 per quarter note: follow with a smoothed tempo
-                        if (last_clock_tick_ns_ > 0) {
-                            double interval = static_cast<double>(message.time_ns - last_clock_tick_ns_);
-                            if (interval > 1e6 && interval < 250e6) {
-                                clock_tick_ns_ = clock_tick_ns_ > 0 ? 0.9 * clock_tick_ns_ + 0.1 * interval : interval;
-                                double bpm = 60e9 / (24.0 * clock_tick_ns_);
-                                if (std::abs(bpm - scheduler_->tempo()) > 0.05) scheduler_->set_tempo(bpm);
-                            }
-                        }
-                        last_clock_tick_ns_ = message.time_ns;
-                        break;
-                    }
-                    case 0xFA: case 0xFB: scheduler_->set_playing(true); break;
-                    case 0xFC: scheduler_->set_playing(false); break;
-                    default: break;
-                }
+                auto update = clock_follower_.feed(message);
+                if (update.bpm && std::abs(*update.bpm - scheduler_->tempo()) > 0.05) scheduler_->set_tempo(*update.bpm);
+                if (update.playing) scheduler_->set_playing(*update.playing);
+                if (update.step_boundary_ns) scheduler_->align_step_boundary(*update.step_boundary_ns);
                 continue;
             }
             if (session < 0 || session >= config_.engine.sessions) continue;
@@ -301,12 +295,28 @@ void Daemon::housekeeping() {
     midi::Message played;
     while (monitor_->pop(played)) {
         if (subscribers_.empty() || !osc_) continue;
-        io::OscMessage note{"/kanade/note",
+        io::OscMessage note{"/kanade/played",
                             {static_cast<std::int32_t>(played.is_note_on() ? 1 : 0),
                              static_cast<std::int32_t>(played.channel() + 1), static_cast<std::int32_t>(played.bytes[1]),
                              static_cast<std::int32_t>(played.bytes[2])}};
         if (played.is_note_on() || played.is_note_off())
             for (const auto& subscriber : subscribers_) osc_->send(subscriber, note);
+    }
+    // What the network has planned and not yet played: a visual score for subscribers.
+    engine::PlannedStep planned;
+    const double step_ms = 60e3 / (scheduler_->tempo() * model_->grid.steps_per_beat);
+    while (service_->pop_planned(planned)) {
+        if (subscribers_.empty() || !osc_) continue;
+        const auto steps_ahead = planned.plan.step - scheduler_->current_step();
+        for (int i = 0; i < planned.plan.count; ++i) {
+            const auto& note = planned.plan.notes[i];
+            io::OscMessage message{"/kanade/planned",
+                                   {static_cast<std::int32_t>(planned.channel + 1), static_cast<std::int32_t>(note.pitch),
+                                    static_cast<std::int32_t>(note.velocity), static_cast<std::int32_t>(planned.plan.step),
+                                    static_cast<std::int32_t>(note.steps),
+                                    static_cast<float>(static_cast<double>(steps_ahead) * step_ms)}};
+            for (const auto& subscriber : subscribers_) osc_->send(subscriber, message);
+        }
     }
     auto now = engine::monotonic_ns();
     if (now - last_maintain_ns_ > 1'000'000'000) {
@@ -377,6 +387,7 @@ int Daemon::run() {
     stopping_ = true;
     if (input_thread_.joinable()) input_thread_.join();
     scheduler_->stop();  // ends every sounding note
+    if (!midi_->drain(std::chrono::milliseconds(500))) log("MIDI: the last note-offs could not all be sent");
     service_->stop();
     audio_->stop();
     if (recorder_) stop_recording();

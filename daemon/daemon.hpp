@@ -8,6 +8,7 @@
 // one Boost.Asio io_context there.
 #pragma once
 
+#include "kanade/clock/midi_clock_follower.hpp"
 #include "kanade/engine/inference_service.hpp"
 #include "kanade/engine/scheduler.hpp"
 #include "kanade/io/audio_output.hpp"
@@ -84,8 +85,7 @@ private:
     std::atomic<bool> stopping_{false};
     std::thread input_thread_;
     std::int64_t last_maintain_ns_ = 0;
-    double clock_tick_ns_ = 0;          // smoothed external MIDI clock interval
-    std::int64_t last_clock_tick_ns_ = 0;
+    clock::MidiClockFollower clock_follower_;  // the input thread's
 };
 
 }  // namespace kanade::daemon

@@ -160,7 +160,8 @@ void register_osc_commands(Daemon& d) {
     osc.add("/kanade/record/stop", "", "stop recording", [&d](const OscMessage&, const OscEndpoint&) {
         return d.stop_recording();
     });
-    osc.add("/kanade/subscribe", "", "stream played notes to the sender as /kanade/note on channel pitch velocity",
+    osc.add("/kanade/subscribe", "", "stream to the sender: /kanade/played on channel pitch velocity for each note played, "
+            "/kanade/planned channel pitch velocity step length_steps in_ms for each note planned",
             [&d](const OscMessage&, const OscEndpoint& from) {
                 d.subscribe(from);
                 return std::string();

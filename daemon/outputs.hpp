@@ -16,6 +16,7 @@ class MidiOutput final : public engine::NoteOutput {
 public:
     explicit MidiOutput(io::MidiPorts& ports) : ports_(ports) {}
     void machine(const midi::Message& message) override { ports_.send(message); }
+    void clock(const midi::Message& message) override { ports_.send(message); }
 
 private:
     io::MidiPorts& ports_;

@@ -226,6 +226,7 @@ int InferenceService::choose_token(Session& session, std::vector<float> row, std
     session.decoder->feed(text, [&](const StepPlan& plan) {
         if (plan.step < now) ++stats_.stale_plans;
         else if (!session.queue->push(plan)) ++stats_.stale_plans;
+        else if (plan.count > 0) planned_.push({session.settings.output_channel, plan});
     });
     session.window.push_back(token);
     if (session.window.size() > static_cast<std::size_t>(model_->config.window)) session.window.pop_front();

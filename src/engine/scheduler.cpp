@@ -43,6 +43,8 @@ Scheduler::Scheduler(const SchedulerConfig& config, InferenceService& service, s
       miss_policy_(static_cast<int>(config.miss_policy)) {
     if (service.session_count() > max_sessions) throw std::invalid_argument("at most 16 sessions");
     for (auto& slot : lateness_us_) slot.store(0);
+    if (config.send_clock && config.steps_per_beat > 0 && 24 % config.steps_per_beat == 0)
+        clock_ticks_per_step_ = 24 / config.steps_per_beat;
 }
 
 Scheduler::~Scheduler() { stop(); }
@@ -87,21 +89,56 @@ void Scheduler::publish_timing(std::int64_t anchor_time, std::int64_t anchor_ste
     timing_version_.fetch_add(1, std::memory_order_release);
 }
 
-std::int64_t Scheduler::step_at(std::int64_t time_ns) const {
-    std::int64_t anchor_time, anchor_step, period;
+Scheduler::Grid Scheduler::read_timing() const {
+    Grid grid;
     std::uint64_t before, after;
     do {
         before = timing_version_.load(std::memory_order_acquire);
-        anchor_time = anchor_time_.load(std::memory_order_relaxed);
-        anchor_step = anchor_step_.load(std::memory_order_relaxed);
-        period = period_ns_.load(std::memory_order_relaxed);
+        grid.anchor_time = anchor_time_.load(std::memory_order_relaxed);
+        grid.anchor_step = anchor_step_.load(std::memory_order_relaxed);
+        grid.period = period_ns_.load(std::memory_order_relaxed);
         after = timing_version_.load(std::memory_order_acquire);
     } while (before != after || (before & 1));
-    return anchor_step + static_cast<std::int64_t>(std::llround(static_cast<double>(time_ns - anchor_time) / period));
+    return grid;
+}
+
+std::int64_t Scheduler::step_at(std::int64_t time_ns) const {
+    const auto grid = read_timing();
+    return grid.anchor_step +
+           static_cast<std::int64_t>(std::llround(static_cast<double>(time_ns - grid.anchor_time) / grid.period));
+}
+
+std::int64_t Scheduler::step_time(std::int64_t step) const {
+    const auto grid = read_timing();
+    return grid.anchor_time + (step - grid.anchor_step) * grid.period;
 }
 
 void Scheduler::send_machine(const midi::Message& message) {
     for (auto* output : outputs_) output->machine(message);
+}
+
+void Scheduler::send_clock(const midi::Message& message) {
+    for (auto* output : outputs_) output->clock(message);
+}
+
+// Start from the top, or Song Position + Continue from where the song is, as a
+// sequencer that follows us expects; Stop when we stop.
+void Scheduler::send_transport(bool playing, std::int64_t steps_played, std::int64_t time_ns) {
+    if (!playing) {
+        send_clock(midi::Message::realtime(0xFC, time_ns));
+        return;
+    }
+    if (steps_played == 0) {
+        send_clock(midi::Message::realtime(0xFA, time_ns));
+        return;
+    }
+    const std::int64_t sixteenths = steps_played * 4 / config_.steps_per_beat;
+    midi::Message position = midi::Message::realtime(0xF2, time_ns);
+    position.bytes[1] = static_cast<std::uint8_t>(sixteenths & 0x7F);
+    position.bytes[2] = static_cast<std::uint8_t>((sixteenths >> 7) & 0x7F);
+    position.size = 3;
+    send_clock(position);
+    send_clock(midi::Message::realtime(0xFB, time_ns));
 }
 
 void Scheduler::end_notes(SessionState& state, std::int64_t step, bool all) {
@@ -177,7 +214,8 @@ void Scheduler::run() {
     std::int64_t anchor_time = monotonic_ns() + period;  // the first step, one period from now
     publish_timing(anchor_time, anchor_step, period);
     service_.set_clock_step(0);
-    bool was_playing = true;
+    bool was_playing = false;  // so the first step sends Start
+    std::int64_t steps_played = 0;
 
     while (!stopping_.load(std::memory_order_relaxed)) {
         const std::int64_t deadline = anchor_time + (step - anchor_step) * period;
@@ -193,12 +231,17 @@ void Scheduler::run() {
             for (int channel = 0; channel < 16; ++channel) send_machine(midi::Message::control_change(channel, 123, 0, woke));
         }
         const bool playing = playing_.load(std::memory_order_relaxed);
+        if (clock_ticks_per_step_ > 0) {  // Start/Stop first: the tick after Start is the song's first
+            if (playing != was_playing) send_transport(playing, steps_played, woke);
+            send_clock(midi::Message::realtime(0xF8, woke));
+        }
         if (!playing) {
             if (was_playing)
                 for (std::size_t id = 0; id < service_.session_count(); ++id) end_notes(sessions_[id], step, true);
             was_playing = false;
         } else {
             was_playing = true;
+            ++steps_played;
             auto slot = lateness_count_.fetch_add(1, std::memory_order_relaxed) % timing_slots;
             lateness_us_[slot].store(static_cast<std::int32_t>((woke - deadline) / 1000), std::memory_order_relaxed);
             play_step(step);
@@ -217,7 +260,26 @@ void Scheduler::run() {
             period = step_period_ns(bpm, config_.steps_per_beat);
             publish_timing(anchor_time, anchor_step, period);
         }
+        // An external clock's step boundary: move the grid's phase halfway towards it,
+        // so jitter in the ticks is smoothed and a steady offset is gone in a few steps.
+        if (const std::int64_t boundary = alignment_ns_.exchange(0, std::memory_order_acq_rel); boundary != 0) {
+            const double steps_away = static_cast<double>(boundary - anchor_time) / static_cast<double>(period);
+            const std::int64_t nearest = anchor_step + static_cast<std::int64_t>(std::llround(steps_away));
+            const std::int64_t error = boundary - (anchor_time + (nearest - anchor_step) * period);
+            anchor_time += error / 2;
+            publish_timing(anchor_time, anchor_step, period);
+        }
+        // The beat clock's other ticks of this step, evenly between its deadline and the next.
+        if (clock_ticks_per_step_ > 1) {
+            const std::int64_t next_deadline = anchor_time + (step - anchor_step) * period;
+            for (int tick = 1; tick < clock_ticks_per_step_ && !stopping_.load(std::memory_order_relaxed); ++tick) {
+                const std::int64_t due = deadline + (next_deadline - deadline) * tick / clock_ticks_per_step_;
+                sleep_until(due);
+                send_clock(midi::Message::realtime(0xF8, monotonic_ns()));
+            }
+        }
     }
+    if (clock_ticks_per_step_ > 0 && was_playing) send_clock(midi::Message::realtime(0xFC, monotonic_ns()));
     for (std::size_t id = 0; id < service_.session_count(); ++id) end_notes(sessions_[id], step, true);
 }
 

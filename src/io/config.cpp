@@ -113,6 +113,7 @@ void bind_keys(KeyTable& keys, DaemonConfig& c) {
     keys.add("engine.answer_steps", c.engine.answer_steps);
     keys.add("engine.lookahead_steps", c.engine.lookahead_steps);
     keys.add("clock.follow_midi_clock", c.clock.follow_midi_clock);
+    keys.add("clock.send_midi_clock", c.clock.send_midi_clock);
     keys.add("clock.realtime_priority", c.clock.realtime_priority);
     keys.add("osc.allow", c.osc.allow);
     keys.add("osc.max_packet_bytes", c.osc.max_packet_bytes);

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
 
 namespace kanade::io {
 
@@ -69,6 +70,18 @@ std::string MidiPorts::backend() const { return backend_name_; }
 std::string MidiPorts::status() const { return backend_ ? backend_->status() : none_reason_; }
 
 bool MidiPorts::pop_input(midi::Message& message) { return shared_->input.pop(message); }
+
+bool MidiPorts::drain(std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    auto& shared = *shared_;
+    while (shared.output.size() > 0 && shared.output_open.load(std::memory_order_acquire)) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    // Popped is not yet delivered: JACK writes the events into this cycle's buffer.
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    return true;
+}
 
 bool MidiPorts::send(const midi::Message& message) {
     auto& shared = *shared_;

@@ -2,10 +2,7 @@
 // 127.0.0.1 for OSC. Each case starts its own jackd and kanaded and stops them.
 #include "kanade/midi/smf.hpp"
 
-#include "io/child_process.hpp"
-#include "io/jack_server.hpp"
-#include "io/osc_test_client.hpp"
-#include "test_paths.hpp"
+#include "daemon/kanaded_fixture.hpp"
 
 #include <doctest/doctest.h>
 
@@ -13,48 +10,8 @@
 #include <thread>
 
 using namespace kanade;
+using namespace kanade::test;
 using namespace std::chrono_literals;
-
-namespace {
-
-const auto kanaded_binary = test::binary_dir / "bin" / "kanaded";
-const auto default_model = test::source_dir / "models" / "default.kmodel";
-
-std::filesystem::path write_config(const test::TemporaryFolder& folder, int osc_port, const std::string& mode,
-                                   const std::string& extra = "", double bpm = 120) {
-    auto path = folder / "kanade.toml";
-    std::ofstream(path) << "[model]\npath = \"" << default_model.string() << "\"\ndevice = \"cpu\"\nthreads = 1\n"
-                        << "[engine]\nmode = \"" << mode << "\"\nseed = 7\ntemperature = 0.9\n"
-                        << "phrase_end_silence_steps = 4\nanswer_steps = 8\n" << extra
-                        << "[clock]\nbpm = " << bpm << "\nrealtime_priority = false\n"
-                        << "[midi]\nbackend = \"jack\"\n[audio]\nbackend = \"none\"\n"
-                        << "[osc]\nport = " << osc_port << "\n";
-    return path;
-}
-
-// Waits until kanaded answers /kanade/status; returns the reply.
-std::optional<io::OscMessage> wait_for_status(const test::OscTestClient& osc, test::ChildProcess& daemon) {
-    auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (std::chrono::steady_clock::now() < deadline && daemon.running()) {
-        if (auto status = osc.request({"/kanade/status", {}}, "/kanade/status", 300ms)) return status;
-    }
-    return std::nullopt;
-}
-
-std::int32_t status_int(const io::OscMessage& status, const std::string& key) {
-    auto value = test::status_value(status, key);
-    return value ? std::get<std::int32_t>(*value) : -1;
-}
-
-bool have_servers() {
-    if (!test::JackServer::available() || !std::filesystem::exists(kanaded_binary)) {
-        MESSAGE("jackd or kanaded missing: skipped");
-        return false;
-    }
-    return true;
-}
-
-}  // namespace
 
 TEST_CASE("kanaded answers a call on kanade:out within one step of the phrase end, and records both parts") {
     if (!have_servers()) return;
@@ -75,11 +32,7 @@ TEST_CASE("kanaded answers a call on kanade:out within one step of the phrase en
 
     std::int64_t last_release = 0;
     for (int pitch : {60, 62, 64, 67}) {
-        std::uint8_t on[] = {0x90, static_cast<std::uint8_t>(pitch), 90};
-        std::uint8_t off[] = {0x80, static_cast<std::uint8_t>(pitch), 0};
-        player.send_event(on, 3);
-        std::this_thread::sleep_for(100ms);
-        player.send_event(off, 3);
+        play_note(player, pitch, 90, 100ms);
         player.wait_until_sent();
         last_release = test::jack_detail::monotonic_ns();
         std::this_thread::sleep_for(25ms);
@@ -102,10 +55,7 @@ TEST_CASE("kanaded answers a call on kanade:out within one step of the phrase en
     REQUIRE_MESSAGE(exit_code, daemon.output());
     CHECK(*exit_code == 0);
     // No note left hanging: every note-on kanade sent was ended.
-    auto all = player.received(0, 500ms);
-    int balance = 0;
-    for (const auto& message : all) balance += message.is_note_on() ? 1 : message.is_note_off() ? -1 : 0;
-    CHECK(balance <= 0);
+    CHECK(hanging_notes(player.received(0, 500ms)).empty());
 
     std::vector<std::filesystem::path> recordings;
     for (const auto& entry : std::filesystem::directory_iterator(folder / "rec"))

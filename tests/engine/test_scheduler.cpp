@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <thread>
@@ -26,19 +27,23 @@ std::shared_ptr<model::Model> random_model() {
     return model;
 }
 
-// Collects what the scheduler sends, through a lock-free queue as a real output would.
+// Collects what the scheduler sends, through lock-free queues as a real output would.
 class CollectingOutput : public NoteOutput {
 public:
     void machine(const midi::Message& message) override { queue_.push(message); }
-    std::vector<midi::Message> drain() {
-        midi::Message message;
-        while (queue_.pop(message)) received_.push_back(message);
-        return received_;
-    }
+    void clock(const midi::Message& message) override { clock_queue_.push(message); }
+    std::vector<midi::Message> drain() { return drain(queue_, received_); }
+    std::vector<midi::Message> drain_clock() { return drain(clock_queue_, clock_received_); }
 
 private:
-    clock::SpscQueue<midi::Message, 65536> queue_;
-    std::vector<midi::Message> received_;
+    using Queue = clock::SpscQueue<midi::Message, 65536>;
+    static std::vector<midi::Message>& drain(Queue& queue, std::vector<midi::Message>& into) {
+        midi::Message message;
+        while (queue.pop(message)) into.push_back(message);
+        return into;
+    }
+    Queue queue_, clock_queue_;
+    std::vector<midi::Message> received_, clock_received_;
 };
 
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
@@ -126,4 +131,96 @@ TEST_CASE("call-response answers on the step after the phrase ends") {
     // next step: at most one step later than that moment.
     CHECK(answer_step >= last_step + 4);
     CHECK(answer_step <= last_step + 5);
+}
+
+TEST_CASE("MIDI clock out: Start, 24 ticks a beat, Stop, then Song Position and Continue") {
+    InferenceService service(random_model(), torch::kCPU, InferenceMode::streaming, 3);
+    service.add_session({});
+    CollectingOutput output;
+    SchedulerConfig config;
+    config.bpm = 300;  // 50 ms steps, 6 ticks each
+    config.realtime_priority = false;
+    config.send_clock = true;
+    Scheduler scheduler(config, service, {&output});
+    REQUIRE(scheduler.sends_clock());
+    service.start();
+    scheduler.start();
+    sleep_ms(600);
+    scheduler.set_playing(false);
+    sleep_ms(200);
+    const auto played_before_stop = scheduler.stats().steps;
+    scheduler.set_playing(true);
+    sleep_ms(300);
+    scheduler.stop();
+    service.stop();
+
+    auto clock = output.drain_clock();
+    REQUIRE(clock.size() > 10);
+    CHECK(clock.front().status() == 0xFA);  // Start before the first tick
+    int ticks = 0, ticks_before_stop = 0;
+    std::size_t stop_at = 0, continue_at = 0, position_at = 0;
+    for (std::size_t i = 0; i < clock.size(); ++i) {
+        switch (clock[i].status()) {
+            case 0xF8: ++ticks; break;
+            case 0xFC: if (!stop_at) stop_at = i, ticks_before_stop = ticks; break;
+            case 0xF2: position_at = i; break;
+            case 0xFB: continue_at = i; break;
+            default: break;
+        }
+    }
+    REQUIRE(stop_at > 0);
+    REQUIRE(position_at > stop_at);
+    CHECK(continue_at == position_at + 1);  // Song Position, then Continue
+    // Every step played before Stop sent its six ticks (the step where Stop lands, one).
+    CHECK(ticks_before_stop == static_cast<int>(played_before_stop) * 6);
+    // The Song Position names where we stopped, in sixteenths (one step = one sixteenth here).
+    const auto& position = clock[position_at];
+    CHECK(position.size == 3);
+    CHECK((position.bytes[1] | (position.bytes[2] << 7)) == static_cast<int>(played_before_stop));
+    CHECK(clock.back().status() == 0xFC);  // stopping the scheduler stops followers too
+    // Ticks stay on a 24-per-beat grid: their median spacing is 1/6 of a step.
+    std::vector<std::int64_t> gaps;
+    std::int64_t previous = 0;
+    for (const auto& message : clock)
+        if (message.status() == 0xF8) {
+            if (previous) gaps.push_back(message.time_ns - previous);
+            previous = message.time_ns;
+        }
+    std::sort(gaps.begin(), gaps.end());
+    MESSAGE("median tick spacing " << gaps[gaps.size() / 2] / 1e6 << " ms (ideal 8.33)");
+    CHECK(ticks > 0);
+}
+
+TEST_CASE("an external clock's step boundaries pull the grid's phase onto the master's") {
+    InferenceService service(random_model(), torch::kCPU, InferenceMode::streaming, 3);
+    service.add_session({});
+    CollectingOutput output;
+    SchedulerConfig config;
+    config.bpm = 240;  // 62.5 ms steps
+    config.realtime_priority = false;
+    Scheduler scheduler(config, service, {&output});
+    service.start();
+    scheduler.start();
+    sleep_ms(100);
+    const std::int64_t period = 62'500'000;
+    // The master's step boundaries lie 20 ms after ours.
+    const std::int64_t offset = 20'000'000;
+    const auto first = scheduler.current_step() + 1;
+    const std::int64_t master_origin = scheduler.step_time(first) + offset;
+    auto phase_error = [&] {
+        auto step = scheduler.current_step() + 2;
+        return scheduler.step_time(step) - (master_origin + (step - first) * period);
+    };
+    CHECK(std::abs(phase_error() + offset) < 1'000'000);
+    for (int i = 0; i < 12; ++i) {
+        auto step = scheduler.current_step();
+        scheduler.align_step_boundary(master_origin + (step - first) * period);
+        sleep_ms(63);
+    }
+    sleep_ms(70);
+    const auto error = phase_error();
+    MESSAGE("phase error after 12 corrections: " << error / 1e6 << " ms (was " << -offset / 1e6 << " ms)");
+    CHECK(std::abs(error) < 2'000'000);
+    scheduler.stop();
+    service.stop();
 }

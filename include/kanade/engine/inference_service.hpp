@@ -27,6 +27,12 @@ namespace kanade::engine {
 
 using PlanQueue = clock::SpscQueue<StepPlan, 64>;
 
+// A plan as it is made, for whoever shows what is coming (OSC subscribers).
+struct PlannedStep {
+    int channel = 0;  // the session's MIDI output channel, from 0
+    StepPlan plan;
+};
+
 struct InferenceStats {
     double p50_ms = 0, p99_ms = 0, max_ms = 0;  // one batched forward step
     std::uint64_t forward_passes = 0;
@@ -69,6 +75,9 @@ public:
     void swap_model(std::shared_ptr<model::Model> model);
     std::shared_ptr<model::Model> model() const;
     InferenceStats stats() const;
+    // Plans as they are made, oldest first, for ONE consumer thread (the daemon's io
+    // thread). When nobody takes them the oldest are dropped, never the scheduler's.
+    bool pop_planned(PlannedStep& planned) { return planned_.pop(planned); }
     // A free session starts from these tokens (a seed MIDI file); none: from scratch.
     void set_prompt(int session, std::vector<int> ids);
 
@@ -114,6 +123,7 @@ private:
     InferenceMode mode_;
     Sampler sampler_;
     std::vector<std::unique_ptr<Session>> sessions_;
+    clock::SpscQueue<PlannedStep, 256> planned_;
 
     mutable std::mutex mutex_;  // guards settings, human input, model swap, stats (never the scheduler)
     std::condition_variable wake_;

@@ -12,6 +12,7 @@ public:
     virtual ~NoteOutput() = default;
     virtual void machine(const midi::Message& message) = 0;  // kanade's own notes
     virtual void human(const midi::Message&) {}              // the player's, for recording
+    virtual void clock(const midi::Message&) {}              // beat clock and transport, for MIDI out
 };
 
 }  // namespace kanade::engine

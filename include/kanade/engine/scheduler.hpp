@@ -30,6 +30,9 @@ struct SchedulerConfig {
     int max_note_steps = 32;       // no note sounds longer: nothing can hang
     bool realtime_priority = true; // ask for SCHED_FIFO; reported when refused
     int priority = 70;
+    // Send MIDI beat clock (24 per quarter, Start/Stop/Continue, Song Position) to the
+    // outputs' clock(). Needs steps_per_beat to divide 24.
+    bool send_clock = false;
 };
 
 struct SchedulerStats {
@@ -57,11 +60,18 @@ public:
     void panic();  // all notes off now
     void set_miss_policy(MissPolicy policy) { miss_policy_.store(static_cast<int>(policy)); }
     void set_session_channel(int session, int channel);  // 0..15
+    // An external clock says a grid step boundary happened at `time_ns`: the grid's phase
+    // moves halfway towards it at the next step (a gentle phase lock; see MidiClockFollower).
+    void align_step_boundary(std::int64_t time_ns) { alignment_ns_.store(time_ns, std::memory_order_release); }
+    // Whether MIDI clock goes out (false when the grid does not divide 24 ticks a beat).
+    bool sends_clock() const { return clock_ticks_per_step_ > 0; }
 
     // The input thread's side: a player's message, recorded and passed to outputs. RT-safe.
     bool push_human(const midi::Message& message);
     // The grid step nearest to a CLOCK_MONOTONIC time (for quantising a player's notes).
     std::int64_t step_at(std::int64_t time_ns) const;
+    // When a grid step is due (CLOCK_MONOTONIC ns), as the grid stands now.
+    std::int64_t step_time(std::int64_t step) const;
     std::int64_t current_step() const { return next_step_.load(); }
 
     SchedulerStats stats() const;
@@ -82,7 +92,13 @@ private:
     void play_step(std::int64_t step);
     void end_notes(SessionState& state, std::int64_t step, bool all);
     void send_machine(const midi::Message& message);
+    void send_clock(const midi::Message& message);
+    void send_transport(bool playing, std::int64_t steps_played, std::int64_t time_ns);
     void publish_timing(std::int64_t anchor_time, std::int64_t anchor_step, std::int64_t period);
+    struct Grid {
+        std::int64_t anchor_time, anchor_step, period;
+    };
+    Grid read_timing() const;
 
     SchedulerConfig config_;
     InferenceService& service_;
@@ -96,6 +112,8 @@ private:
     std::atomic<bool> stopping_{false};
     std::atomic<int> miss_policy_;
     std::atomic<std::int64_t> next_step_{0};
+    std::atomic<std::int64_t> alignment_ns_{0};  // 0: none pending
+    int clock_ticks_per_step_ = 0;               // 0: no clock out
     // Seqlock over the step grid (anchor time, anchor step, period) for step_at().
     std::atomic<std::uint64_t> timing_version_{0};
     std::atomic<std::int64_t> anchor_time_{0}, anchor_step_{0}, period_ns_{1};

@@ -40,7 +40,8 @@ struct DaemonConfig {
     struct Clock {
         double bpm = 120.0;
         int steps_per_beat = 4;
-        bool follow_midi_clock = true;  // external 24-ppqn clock sets tempo, start and stop
+        bool follow_midi_clock = true;  // external 24-ppqn clock sets tempo, phase, start and stop
+        bool send_midi_clock = false;   // our clock, Start/Stop/Continue and Song Position to MIDI out
         bool realtime_priority = true;
     } clock;
     struct Midi {

@@ -6,6 +6,7 @@
 #include "kanade/midi/message.hpp"
 
 #include <cstdint>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -46,6 +47,11 @@ public:
     // time_ns lies in the near future is played then; 0 or a past time means now.
     // False when dropped (queue full, no backend, server gone).
     bool send(const midi::Message& message);
+
+    // Not real-time: waits until everything sent has left through the port (or `limit`
+    // passed), so the all-notes-off of a shutdown reach the synthesizer before we close.
+    // True when the output queue emptied.
+    bool drain(std::chrono::milliseconds limit);
 
     // Non-real-time housekeeping about once a second: reopens after the JACK server went
     // away and came back, connects connect_in/connect_out to ports that appeared.

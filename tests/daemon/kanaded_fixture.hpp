@@ -1,0 +1,112 @@
+// What the kanaded end-to-end tests share: the binary, a config written for a test
+// (JACK MIDI, no audio, OSC on a free port), and waiting for the daemon to answer.
+#pragma once
+
+#include "io/child_process.hpp"
+#include "io/jack_server.hpp"
+#include "io/osc_test_client.hpp"
+#include "test_paths.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace kanade::test {
+
+using namespace std::chrono_literals;
+
+inline const auto kanaded_binary = binary_dir / "bin" / "kanaded";
+inline const auto default_model = source_dir / "models" / "default.kmodel";
+
+// `engine_extra` and `clock_extra`: more TOML lines for those sections.
+inline std::filesystem::path write_config(const TemporaryFolder& folder, int osc_port, const std::string& mode,
+                                          const std::string& engine_extra = "", double bpm = 120,
+                                          const std::string& clock_extra = "") {
+    auto path = folder / "kanade.toml";
+    std::ofstream(path) << "[model]\npath = \"" << default_model.string() << "\"\ndevice = \"cpu\"\nthreads = 1\n"
+                        << "[engine]\nmode = \"" << mode << "\"\nseed = 7\ntemperature = 0.9\n"
+                        << "phrase_end_silence_steps = 4\nanswer_steps = 8\n" << engine_extra
+                        << "[clock]\nbpm = " << bpm << "\nrealtime_priority = false\n" << clock_extra
+                        << "[midi]\nbackend = \"jack\"\n[audio]\nbackend = \"none\"\n"
+                        << "[osc]\nport = " << osc_port << "\n";
+    return path;
+}
+
+// Waits until kanaded answers /kanade/status; returns the reply.
+inline std::optional<io::OscMessage> wait_for_status(const OscTestClient& osc, ChildProcess& daemon) {
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < deadline && daemon.running()) {
+        if (auto status = osc.request({"/kanade/status", {}}, "/kanade/status", 300ms)) return status;
+    }
+    return std::nullopt;
+}
+
+inline std::int32_t status_int(const io::OscMessage& status, const std::string& key) {
+    auto value = status_value(status, key);
+    return value ? std::get<std::int32_t>(*value) : -1;
+}
+
+inline bool have_servers() {
+    if (!JackServer::available() || !std::filesystem::exists(kanaded_binary)) {
+        MESSAGE("jackd or kanaded missing: skipped");
+        return false;
+    }
+    return true;
+}
+
+// A player's note on `client`: on, held for `held`, off.
+inline void play_note(JackMidiClient& client, int pitch, int velocity, std::chrono::milliseconds held) {
+    std::uint8_t on[] = {0x90, static_cast<std::uint8_t>(pitch), static_cast<std::uint8_t>(velocity)};
+    std::uint8_t off[] = {0x80, static_cast<std::uint8_t>(pitch), 0};
+    client.send_event(on, 3);
+    std::this_thread::sleep_for(held);
+    client.send_event(off, 3);
+}
+
+// Pitches whose note-ons outnumber their note-offs in `messages`: notes left hanging.
+inline std::vector<int> hanging_notes(const std::vector<midi::Message>& messages) {
+    std::map<int, int> sounding;
+    for (const auto& message : messages) {
+        if (message.is_note_on()) ++sounding[message.bytes[1]];
+        if (message.is_note_off()) --sounding[message.bytes[1]];
+    }
+    std::vector<int> hanging;
+    for (const auto& [pitch, count] : sounding)
+        if (count > 0) hanging.push_back(pitch);
+    return hanging;
+}
+
+// jackd (dummy backend), a config in a temporary folder, kanaded on them and an OSC
+// client; start() returns once kanaded answers /kanade/status.
+class KanadedOnJack {
+public:
+    bool start(const std::string& mode, const std::string& engine_extra = "", double bpm = 120,
+               const std::string& clock_extra = "") {
+        auto config = write_config(folder, port, mode, engine_extra, bpm, clock_extra);
+        daemon = std::make_unique<ChildProcess>(std::vector<std::string>{kanaded_binary.string(), "--config", config.string()},
+                                                folder / "kanaded.log");
+        return wait_for_status(osc, *daemon).has_value();
+    }
+    std::optional<io::OscMessage> status() const { return osc.request({"/kanade/status", {}}, "/kanade/status"); }
+    // SIGTERM, then the exit code (none if it did not stop within 10 s).
+    std::optional<int> terminate() {
+        daemon->signal(SIGTERM);
+        return daemon->wait_for_exit(std::chrono::seconds(10));
+    }
+    std::string output() const { return daemon ? daemon->output() : std::string(); }
+
+    JackServer jack;
+    TemporaryFolder folder;
+    int port = free_udp_port();
+    OscTestClient osc{port};
+    std::unique_ptr<ChildProcess> daemon;
+};
+
+}  // namespace kanade::test

@@ -1,9 +1,7 @@
-// The daemon's live outputs on their own: the real-time WAV renderer and the recorder.
+// The daemon's live audio output on its own: the real-time WAV renderer and its refusals.
+// (The recorder has its own tests: test_recorder.cpp.)
 #include "kanade/io/audio_output.hpp"
-#include "kanade/io/recorder.hpp"
 #include "kanade/io/wav_file.hpp"
-#include "kanade/midi/note.hpp"
-#include "kanade/midi/smf.hpp"
 
 #include "test_paths.hpp"
 
@@ -11,20 +9,12 @@
 
 #include <chrono>
 #include <cmath>
-#include <ctime>
-#include <fstream>
 #include <thread>
 
 using namespace kanade;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::int64_t now_ns() {
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
-}
 
 double rms(const std::vector<float>& samples, std::size_t from, std::size_t to) {
     double sum = 0;
@@ -70,49 +60,4 @@ TEST_CASE("a missing SoundFont and an unopenable device are refused clearly") {
     none.backend = "none";
     io::AudioOutput silent(none);
     CHECK(silent.push(midi::Message::note_on(0, 60, 100)));
-}
-
-TEST_CASE("the recorder keeps both parts in a valid MIDI file while it records and after") {
-    test::TemporaryFolder folder;
-    io::RecorderConfig config;
-    config.dir = folder / "rec";
-    config.stem = "take";
-    config.flush_seconds = 0.1;
-    io::Recorder recorder(config, "{\"event\":\"start\",\"model\":\"test\"}");
-    auto t0 = now_ns();
-    recorder.push({t0, io::Part::human, midi::Message::note_on(0, 60, 90, t0)});
-    recorder.push({t0 + 250'000'000, io::Part::human, midi::Message::note_off(0, 60, t0 + 250'000'000)});
-    recorder.push({t0 + 500'000'000, io::Part::machine, midi::Message::note_on(0, 72, 100, t0 + 500'000'000)});
-    std::this_thread::sleep_for(400ms);
-
-    // Mid-recording: the file is already valid, and the sounding machine note is closed in it.
-    auto during = midi::extract_notes(midi::read_smf(recorder.midi_path()).file);
-    REQUIRE(during.size() == 2);
-    CHECK(during[0].pitch == 60);
-    CHECK(during[0].end_seconds - during[0].start_seconds == doctest::Approx(0.25).epsilon(0.01));
-
-    recorder.push({t0 + 700'000'000, io::Part::machine, midi::Message::note_off(0, 72, t0 + 700'000'000)});
-    recorder.log("{\"event\":\"tempo\",\"bpm\":90}");
-    recorder.stop();
-    auto file = midi::read_smf(recorder.midi_path()).file;
-    REQUIRE(file.tracks.size() == 3);
-    auto notes = midi::extract_notes(file);
-    REQUIRE(notes.size() == 2);
-    CHECK(notes[1].pitch == 72);
-    CHECK(notes[1].start_seconds - notes[0].start_seconds == doctest::Approx(0.5).epsilon(0.01));
-    CHECK(notes[1].end_seconds - notes[1].start_seconds == doctest::Approx(0.2).epsilon(0.02));
-
-    std::ifstream log(recorder.log_path());
-    std::string first, line;
-    std::getline(log, first);
-    CHECK(first.find("\"model\":\"test\"") != std::string::npos);
-    int events = 0;
-    bool tempo_logged = false;
-    while (std::getline(log, line)) {
-        events += line.find("\"part\"") != std::string::npos;
-        tempo_logged |= line.find("\"tempo\"") != std::string::npos;
-    }
-    CHECK(events == 4);
-    CHECK(tempo_logged);
-    CHECK(recorder.counters().write_errors == 0);
 }

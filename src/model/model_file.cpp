@@ -40,11 +40,15 @@ struct TensorEntry {
     std::string name;
     std::string dtype;
     std::vector<std::int64_t> shape;
-    std::size_t bytes() const {
+    // Each dimension is at most 2^24 and there are at most 4: saturate instead of wrapping,
+    // so no shape can multiply out to a small number that matches a lying data line.
+    std::size_t count() const {
+        constexpr std::size_t cap = std::size_t{1} << 40;
         std::size_t count = 1;
-        for (auto dim : shape) count *= static_cast<std::size_t>(dim);
-        return count * (dtype == "f16" ? 2 : 4);
+        for (auto dim : shape) count = std::min(cap, count * static_cast<std::size_t>(dim));
+        return count;
     }
+    std::size_t bytes() const { return count() * (dtype == "f16" ? 2 : 4); }
 };
 
 struct Header {
@@ -254,10 +258,42 @@ Model read_model_header(const std::filesystem::path& path) {
     return read_header(path, in).model;
 }
 
+std::int64_t parameter_count(const NetworkConfig& config) {
+    config.validate();
+    const std::int64_t hidden = config.hidden, vocab = config.vocab_size;
+    std::int64_t input = 1, count = 0;
+    if (config.arch == "kanade") {
+        count += vocab * config.embedding;
+        input = config.embedding;
+    }
+    for (int layer = 0; layer < config.layers; ++layer) {
+        count += 4 * hidden * (input + hidden) + 4 * hidden;  // Keras layout: one bias
+        input = hidden;
+    }
+    return count + hidden * vocab + vocab;  // the dense layer
+}
+
 Model load_model(const std::filesystem::path& path) {
     std::ifstream in;
     auto header = read_header(path, in);
     auto& model = header.model;
+    // Before the network is built: could this file hold the weights its header describes,
+    // even at 2 bytes each? A 200-byte file must not make us allocate gigabytes.
+    std::int64_t implied = 0;
+    try {
+        implied = parameter_count(model.config);
+    } catch (const std::invalid_argument& error) {
+        throw ModelFileError(path, error.what());
+    }
+    std::error_code size_error;
+    const auto file_bytes = std::filesystem::file_size(path, size_error);
+    const auto weight_bytes = size_error ? 0 : file_bytes - std::min<std::uintmax_t>(file_bytes, header.data_offset);
+    if (weight_bytes < header.data_bytes)
+        throw ModelFileError(path, "truncated: weights end at byte " + std::to_string(header.data_offset + weight_bytes) +
+                                       " of " + std::to_string(header.data_offset + header.data_bytes));
+    if (static_cast<std::uintmax_t>(implied) * 2 > weight_bytes)
+        throw ModelFileError(path, "describes a " + model.config.arch + " network of " + std::to_string(implied) +
+                                       " weights, but holds only " + std::to_string(weight_bytes) + " bytes of weights");
     model.network = Network(model.config);
 
     // The header must name exactly the tensors the described network has, in order.

@@ -62,6 +62,23 @@ TEST_CASE("a model file round-trips everything it describes") {
     }
 }
 
+TEST_CASE("the weight count implied by a config matches the network built from it") {
+    for (const char* arch : {"seed", "kanade"})
+        for (int layers : {1, 2, 3}) {
+            if (std::string(arch) == "seed" && layers != 2) continue;
+            auto model = small_model(arch);
+            model.config.layers = layers;
+            model.config.hidden = 24;
+            CAPTURE(arch);
+            CAPTURE(layers);
+            CHECK(parameter_count(model.config) == Network(model.config)->parameter_count());
+        }
+    NetworkConfig student;
+    student.arch = "seed";
+    student.vocab_size = 303;
+    CHECK(parameter_count(student) == 3'307'311);  // the student network, as Keras counted it
+}
+
 TEST_CASE("corrupt, truncated and mismatched model files are refused with the reason") {
     test::TemporaryFolder folder;
     auto model = small_model();
@@ -91,9 +108,17 @@ TEST_CASE("corrupt, truncated and mismatched model files are refused with the re
         auto edited = bytes;
         auto at = edited.find("hidden 16\n");
         REQUIRE(at != std::string::npos);
-        edited.replace(at, 10, "hidden 17\n");
+        edited.replace(at, 10, "hidden 15\n");
         write_all(path, edited);
         CHECK_THROWS_WITH_AS(load_model(path), doctest::Contains("lstm1.weight_ih"), ModelFileError);
+    }
+    SUBCASE("a header claiming a huge network is refused before anything is allocated") {
+        auto edited = bytes;
+        edited.replace(edited.find("hidden 16\n"), 10, "hidden 8192\n");
+        edited.replace(edited.find("layers 2\n"), 9, "layers 8\n");
+        write_all(path, edited);
+        // 8 layers of 8192: 4 billion weights, 16 GB as floats, from a file of a few KB.
+        CHECK_THROWS_WITH_AS(load_model(path), doctest::Contains("network of 4028073052 weights"), ModelFileError);
     }
     SUBCASE("an unknown architecture names the line") {
         auto edited = bytes;

@@ -44,6 +44,10 @@ struct Model {
 enum class WeightStorage { f32, f16 };
 
 void save_model(const Model& model, const std::filesystem::path& path, WeightStorage storage = WeightStorage::f16);
+// How many weights a network of this shape has, from the config alone (no allocation).
+// Throws std::invalid_argument for a config out of range.
+std::int64_t parameter_count(const NetworkConfig& config);
+
 // Weights load as float32 on the CPU; move the network with ->to(device) afterwards.
 Model load_model(const std::filesystem::path& path);
 

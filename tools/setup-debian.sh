@@ -17,6 +17,7 @@ packages="
   libboost-dev libtomlplusplus-dev liboscpack-dev libsystemd-dev
   fluid-soundfont-gm openttd-openmsx simutrans-data
   jackd2
+  clang libclang-rt-dev
 "
 if [ "${1:-}" = "--notation" ]; then
     packages="$packages lilypond"

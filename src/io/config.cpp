@@ -200,13 +200,15 @@ void validate_config(const DaemonConfig& config, const std::string& where) {
     run_checks(config, [&](const std::string&) { return where; });
 }
 
-DaemonConfig load_config(const std::filesystem::path& path) {
+namespace {
+
+DaemonConfig read_table(const std::function<toml::table()>& parse, const std::filesystem::path& path) {
     DaemonConfig config;
     KeyTable keys;
     bind_keys(keys, config);
     toml::table table;
     try {
-        table = toml::parse_file(path.string());
+        table = parse();
     } catch (const toml::parse_error& error) {
         if (error.source().begin.line == 0 && !std::filesystem::exists(path))
             throw ConfigError(path.string() + ": cannot open (no such file)");
@@ -215,6 +217,16 @@ DaemonConfig load_config(const std::filesystem::path& path) {
     keys.read(table, path);
     run_checks(config, [&](const std::string& key) { return keys.where(key, path.string()); });
     return config;
+}
+
+}  // namespace
+
+DaemonConfig load_config(const std::filesystem::path& path) {
+    return read_table([&] { return toml::parse_file(path.string()); }, path);
+}
+
+DaemonConfig parse_config(std::string_view text, const std::filesystem::path& source) {
+    return read_table([&] { return toml::parse(text, source.string()); }, source);
 }
 
 }  // namespace kanade::io

@@ -1,8 +1,8 @@
 #include "kanade/io/osc_message.hpp"
 
 #include <oscpack/osc/OscOutboundPacketStream.h>
-#include <oscpack/osc/OscReceivedElements.h>
 
+#include <bit>
 #include <cmath>
 #include <limits>
 
@@ -11,47 +11,105 @@ namespace {
 
 constexpr int max_bundle_depth = 8;
 
-void decode_element(const osc::ReceivedPacket& packet, std::vector<OscMessage>& out, int depth);
+// A bounds-checked reader over one OSC element. Every read checks the bytes left first,
+// so no size field, however it lies, can move it outside the packet. (Debian's oscpack
+// 1.1.0 reads out of bounds on a blob whose size is negative: our fuzzer found it, so
+// decoding is ours; oscpack still writes the packets we send.)
+class OscReader {
+public:
+    explicit OscReader(std::span<const std::uint8_t> bytes) : bytes_(bytes) {}
 
-void decode_message(const osc::ReceivedMessage& received, std::vector<OscMessage>& out) {
+    bool done() const { return at_ == bytes_.size(); }
+    std::size_t offset() const { return at_; }
+
+    // A NUL-terminated string padded to a multiple of 4 bytes.
+    std::string string(const char* what) {
+        std::size_t end = at_;
+        while (end < bytes_.size() && bytes_[end] != 0) ++end;
+        if (end == bytes_.size()) fail(std::string(what) + " has no terminating NUL");
+        std::string text(reinterpret_cast<const char*>(bytes_.data() + at_), end - at_);
+        at_ = (end + 4) & ~std::size_t{3};  // past the NUL and its padding
+        if (at_ > bytes_.size()) fail(std::string(what) + " padding runs past the end");
+        return text;
+    }
+    std::uint32_t u32(const char* what) {
+        need(4, what);
+        std::uint32_t value = 0;
+        for (int i = 0; i < 4; ++i) value = (value << 8) | bytes_[at_++];
+        return value;
+    }
+    std::uint64_t u64(const char* what) {
+        need(8, what);
+        std::uint64_t value = 0;
+        for (int i = 0; i < 8; ++i) value = (value << 8) | bytes_[at_++];
+        return value;
+    }
+    std::span<const std::uint8_t> take(std::size_t size, const char* what) {
+        need(size, what);
+        auto part = bytes_.subspan(at_, size);
+        at_ += size;
+        return part;
+    }
+    [[noreturn]] void fail(const std::string& reason) const {
+        throw OscDecodeError(reason + " (byte " + std::to_string(at_) + ")");
+    }
+
+private:
+    void need(std::size_t size, const char* what) const {
+        if (size > bytes_.size() - at_) fail(std::string(what) + " runs past the end of the packet");
+    }
+    std::span<const std::uint8_t> bytes_;
+    std::size_t at_ = 0;
+};
+
+void decode_message(std::span<const std::uint8_t> bytes, std::vector<OscMessage>& out) {
+    OscReader reader(bytes);
     OscMessage message;
-    message.address = received.AddressPattern();
+    message.address = reader.string("the address");
     if (message.address.empty() || message.address[0] != '/')
         throw OscDecodeError("address '" + message.address + "' does not start with '/'");
-    // A message without a type-tag string (old OSC) has no arguments for oscpack.
-    for (auto argument = received.ArgumentsBegin(); argument != received.ArgumentsEnd(); ++argument) {
-        switch (argument->TypeTag()) {
-            case osc::INT32_TYPE_TAG: message.arguments.emplace_back(static_cast<std::int32_t>(argument->AsInt32Unchecked())); break;
-            case osc::FLOAT_TYPE_TAG: message.arguments.emplace_back(argument->AsFloatUnchecked()); break;
-            case osc::DOUBLE_TYPE_TAG: message.arguments.emplace_back(static_cast<float>(argument->AsDoubleUnchecked())); break;
-            case osc::INT64_TYPE_TAG: {
-                auto value = argument->AsInt64Unchecked();
+    // A message without a type-tag string (old OSC) has no arguments.
+    if (reader.done()) {
+        out.push_back(std::move(message));
+        return;
+    }
+    const auto tags = reader.string("the type-tag string");
+    if (tags.empty() || tags[0] != ',') reader.fail("type-tag string does not start with ','");
+    for (std::size_t i = 1; i < tags.size(); ++i) {
+        switch (tags[i]) {
+            case 'i': message.arguments.emplace_back(static_cast<std::int32_t>(reader.u32("an int32 argument"))); break;
+            case 'f': message.arguments.emplace_back(std::bit_cast<float>(reader.u32("a float argument"))); break;
+            case 'd': message.arguments.emplace_back(static_cast<float>(std::bit_cast<double>(reader.u64("a double argument")))); break;
+            case 'h': {
+                auto value = static_cast<std::int64_t>(reader.u64("an int64 argument"));
                 if (value < std::numeric_limits<std::int32_t>::min() || value > std::numeric_limits<std::int32_t>::max())
                     throw OscDecodeError("int64 argument out of the 32-bit range");
                 message.arguments.emplace_back(static_cast<std::int32_t>(value));
                 break;
             }
-            case osc::TRUE_TYPE_TAG: message.arguments.emplace_back(std::int32_t{1}); break;
-            case osc::FALSE_TYPE_TAG: message.arguments.emplace_back(std::int32_t{0}); break;
-            case osc::STRING_TYPE_TAG: message.arguments.emplace_back(std::string(argument->AsStringUnchecked())); break;
-            case osc::SYMBOL_TYPE_TAG: message.arguments.emplace_back(std::string(argument->AsSymbolUnchecked())); break;
-            default:
-                throw OscDecodeError(std::string("argument type '") + argument->TypeTag() + "' is not supported");
+            case 'T': message.arguments.emplace_back(std::int32_t{1}); break;
+            case 'F': message.arguments.emplace_back(std::int32_t{0}); break;
+            case 's': case 'S': message.arguments.emplace_back(reader.string("a string argument")); break;
+            default: throw OscDecodeError(std::string("argument type '") + tags[i] + "' is not supported");
         }
     }
+    if (!reader.done()) reader.fail("bytes left after the last argument");
     out.push_back(std::move(message));
 }
 
-void decode_element(const osc::ReceivedPacket& packet, std::vector<OscMessage>& out, int depth) {
-    if (packet.IsBundle()) {
-        if (depth >= max_bundle_depth) throw OscDecodeError("bundles nested too deep");
-        osc::ReceivedBundle bundle(packet);
-        for (auto element = bundle.ElementsBegin(); element != bundle.ElementsEnd(); ++element) {
-            osc::ReceivedPacket inner(element->Contents(), element->Size());
-            decode_element(inner, out, depth + 1);
-        }
-    } else {
-        decode_message(osc::ReceivedMessage(packet), out);
+void decode_element(std::span<const std::uint8_t> bytes, std::vector<OscMessage>& out, int depth) {
+    if (bytes.empty() || bytes[0] != '#') {
+        decode_message(bytes, out);
+        return;
+    }
+    if (depth >= max_bundle_depth) throw OscDecodeError("bundles nested too deep");
+    OscReader reader(bytes);
+    if (reader.string("the bundle tag") != "#bundle") reader.fail("not an OSC packet");
+    reader.u64("the bundle time tag");  // every command acts at once
+    while (!reader.done()) {
+        const auto size = reader.u32("a bundle element size");
+        if (size % 4 != 0 || size == 0) reader.fail("bundle element size " + std::to_string(size) + " is not a positive multiple of 4");
+        decode_element(reader.take(size, "a bundle element"), out, depth + 1);
     }
 }
 
@@ -78,16 +136,7 @@ std::vector<OscMessage> decode_osc(std::span<const std::uint8_t> packet) {
     if (packet.size() % 4 != 0) throw OscDecodeError("packet size " + std::to_string(packet.size()) + " is not a multiple of 4");
     if (packet[0] != '/' && packet[0] != '#') throw OscDecodeError("not an OSC packet");
     std::vector<OscMessage> messages;
-    try {
-        osc::ReceivedPacket received(reinterpret_cast<const char*>(packet.data()), static_cast<osc::osc_bundle_element_size_t>(packet.size()));
-        decode_element(received, messages, 0);
-    } catch (const OscDecodeError&) {
-        throw;
-    } catch (const osc::Exception& error) {
-        throw OscDecodeError(std::string("malformed OSC: ") + error.what());
-    } catch (const std::exception& error) {
-        throw OscDecodeError(std::string("malformed OSC: ") + error.what());
-    }
+    decode_element(packet, messages, 0);
     return messages;
 }
 

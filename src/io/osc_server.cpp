@@ -33,7 +33,7 @@ std::string conform(OscMessage& message, const std::string& expected) {
 }  // namespace
 
 OscServer::OscServer(boost::asio::io_context& io, const OscServerConfig& config)
-    : socket_(io), buffer_(config.max_packet_bytes + 1) {
+    : socket_(io), buffer_(config.max_packet_bytes + 1), max_packet_bytes_(config.max_packet_bytes) {
     boost::system::error_code error;
     auto address = boost::asio::ip::make_address(config.bind, error);
     if (error) throw std::runtime_error("osc.bind: '" + config.bind + "' is not an IP address");
@@ -93,25 +93,27 @@ void OscServer::receive() {
     socket_.async_receive_from(boost::asio::buffer(buffer_), sender_,
                                [this](const boost::system::error_code& error, std::size_t size) {
                                    if (error == boost::asio::error::operation_aborted) return;
-                                   if (!error) handle_packet(size);
+                                   if (!error) handle_packet(std::span(buffer_.data(), size), sender_);
                                    receive();
                                });
 }
 
-void OscServer::handle_packet(std::size_t size) {
+void OscServer::handle_packet(std::span<const std::uint8_t> packet, const OscEndpoint& sender) {
+    sender_ = sender;
     ++packets_;
     if (!allowed(sender_.address())) {
         ++refused_;
         return;
     }
-    if (size > buffer_.size() - 1) {
+    // The receive buffer is one byte larger than the cap, so a longer datagram shows here.
+    if (packet.size() > max_packet_bytes_) {
         ++oversized_;
-        fail("(packet)", "larger than " + std::to_string(buffer_.size() - 1) + " bytes");
+        fail("(packet)", "larger than " + std::to_string(max_packet_bytes_) + " bytes");
         return;
     }
     std::vector<OscMessage> messages;
     try {
-        messages = decode_osc(std::span<const std::uint8_t>(buffer_.data(), size));
+        messages = decode_osc(packet);
     } catch (const OscDecodeError& error) {
         ++malformed_;
         fail("(malformed)", error.what());

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <thread>
 
@@ -167,6 +168,26 @@ TEST_CASE("each known class of malformed packet is refused with a reason, never 
     CHECK(refused(negative));
     // An address that is not one.
     CHECK(refused(padded("#notabundle")));
+    // Found by fuzzing (tests/fuzz/corpus/osc/crash-oscpack-negative-blob.bin): a blob
+    // whose size is negative sent oscpack's parser reading far outside the packet.
+    auto negative_blob = padded("/kan");
+    append(negative_blob, padded(",bis"));
+    append_int(negative_blob, -1'000'000);
+    append_int(negative_blob, 7);
+    append(negative_blob, padded("x"));
+    CHECK(refused(negative_blob));
+    std::ifstream crash(std::string(KANADE_SOURCE_DIR) + "/tests/fuzz/corpus/osc/crash-oscpack-negative-blob.bin", std::ios::binary);
+    std::vector<std::uint8_t> crash_bytes{std::istreambuf_iterator<char>(crash), {}};
+    REQUIRE(crash_bytes.size() == 172);
+    CHECK(refused(crash_bytes));
+    // Bytes after the last argument, and a type-tag string without its comma.
+    auto trailing = encode_osc({"/a", {std::int32_t{1}}});
+    append_int(trailing, 2);
+    CHECK(refused(trailing));
+    auto no_comma = padded("/a");
+    append(no_comma, padded("i"));
+    append_int(no_comma, 1);
+    CHECK(refused(no_comma));
     // A message without a type-tag string decodes as one without arguments (old OSC).
     auto old_style = decode_osc(padded("/a"));
     REQUIRE(old_style.size() == 1);

@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <random>
 
 using namespace kanade;
 using namespace kanade::model;
@@ -135,4 +136,41 @@ TEST_CASE("corrupt, truncated and mismatched model files are refused with the re
     SUBCASE("a missing file") {
         CHECK_THROWS_WITH_AS(load_model(folder / "absent.kmodel"), doctest::Contains("absent.kmodel"), ModelFileError);
     }
+}
+
+TEST_CASE("mutated model files load or are refused with ModelFileError, 3,000 times over") {
+    test::TemporaryFolder folder;
+    auto path = folder / "m.kmodel";
+    std::vector<std::string> originals;
+    for (const char* arch : {"seed", "kanade"}) {
+        save_model(small_model(arch), path);
+        originals.push_back(read_all(path));
+    }
+    std::mt19937 random(99);
+    int loaded = 0, refused = 0;
+    for (int round = 0; round < 3000; ++round) {
+        auto bytes = originals[static_cast<std::size_t>(round) % originals.size()];
+        const auto header_end = bytes.find("\ndata ") + 1;
+        for (int edit = 0; edit < 1 + static_cast<int>(random() % 3); ++edit) {
+            // Mostly the text header, where a lie could mislead the loader; the weights are CRC'd.
+            const auto span = random() % 5 ? header_end : bytes.size();
+            const auto at = random() % span;
+            switch (random() % 4) {
+                case 0: bytes[at] = static_cast<char>(random()); break;
+                case 1: bytes[at] = "0123456789 \n-"[random() % 14]; break;  // numbers and structure
+                case 2: bytes.erase(at, 1 + random() % 8); break;
+                case 3: bytes.insert(at, std::to_string(random() % 100000)); break;
+            }
+        }
+        write_all(path, bytes);
+        try {
+            load_model(path);
+            ++loaded;
+        } catch (const ModelFileError&) {
+            ++refused;
+        }
+    }
+    MESSAGE(loaded << " mutated model files loaded, " << refused << " refused");
+    CHECK(loaded + refused == 3000);
+    CHECK(refused > 0);
 }

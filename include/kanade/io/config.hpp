@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace kanade::io {
 
@@ -76,6 +77,8 @@ public:
 
 // The defaults, overridden by whatever the file sets.
 DaemonConfig load_config(const std::filesystem::path& path);
+// The same from TOML text; `source` names it in errors (the fuzzer's way in).
+DaemonConfig parse_config(std::string_view text, const std::filesystem::path& source);
 // Range and choice checks shared by the file and the command line; throws ConfigError.
 void validate_config(const DaemonConfig& config, const std::string& where = "configuration");
 

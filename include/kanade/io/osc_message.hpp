@@ -1,6 +1,7 @@
-// OSC messages as plain values, and their wire format. Decoding goes through oscpack's
-// bounds-checked parser and never lets its exceptions out: anything malformed becomes
-// one OscDecodeError with the reason, so a bad packet can only ever get a reply.
+// OSC messages as plain values, and their wire format. Decoding is our own bounds-checked
+// reader (oscpack's reads out of bounds on some malformed packets; oscpack still encodes):
+// anything malformed becomes one OscDecodeError with the reason and byte offset, so a bad
+// packet can only ever get a reply.
 #pragma once
 
 #include <cstdint>

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ public:
     // type_tags: exactly the argument types ("f", "ii", ""), '*' for any arguments.
     void add(std::string address, std::string type_tags, std::string help, OscHandler handler);
     void send(const OscEndpoint& to, const OscMessage& message);
+    // One datagram as if it had arrived from `sender` (replies go there): what the socket
+    // calls, public so the fuzzer drives the whole decode-check-dispatch path in-process.
+    void handle_packet(std::span<const std::uint8_t> packet, const OscEndpoint& sender);
     std::uint16_t local_port() const;
     std::vector<std::pair<std::string, std::string>> commands() const;
 
@@ -56,14 +60,14 @@ private:
         std::uint32_t mask;
     };
     void receive();
-    void handle_packet(std::size_t size);
     void dispatch(OscMessage& message);
     bool allowed(const boost::asio::ip::address& address) const;
     void fail(const std::string& address, const std::string& reason);
 
     boost::asio::ip::udp::socket socket_;
     std::vector<std::uint8_t> buffer_;
-    OscEndpoint sender_;
+    std::size_t max_packet_bytes_;
+    OscEndpoint sender_;  // of the packet being received, then of the one being handled
     std::map<std::string, Command> commands_;
     std::vector<Network> allow_;
     std::atomic<std::uint64_t> packets_{0}, messages_{0}, malformed_{0}, failed_{0}, refused_{0}, oversized_{0};

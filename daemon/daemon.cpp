@@ -58,6 +58,7 @@ engine::SessionSettings session_settings(const io::DaemonConfig& config, int ind
     settings.phrase_end_controller = config.engine.phrase_end_controller;
     settings.answer_steps = config.engine.answer_steps;
     settings.lookahead_steps = config.engine.lookahead_steps;
+    settings.max_held_steps = config.engine.max_note_steps;
     return settings;
 }
 
@@ -226,6 +227,7 @@ std::string Daemon::start_recording(const std::filesystem::path& dir) {
         if (recorder_) recorder_->stop();
         retired_recorders_.push_back(recorder_);
         recorder_ = recorder;
+        reported_record_errors_ = 0;
         recorder_output_->set(recorder_.get());
         log("recording to " + recorder_->midi_path().string() + " and " + recorder_->log_path().string());
         return "";
@@ -242,6 +244,22 @@ std::string Daemon::stop_recording() {
     retired_recorders_.push_back(recorder_);
     recorder_.reset();
     return "";
+}
+
+std::uint64_t Daemon::record_errors() const { return recorder_ ? recorder_->counters().write_errors : 0; }
+
+// A recording that cannot be written (disk full, file too large) goes on in memory and is
+// retried; the player must hear of it: the log and every OSC subscriber are told, once per
+// new failure.
+void Daemon::report_record_errors() {
+    const auto errors = record_errors();
+    if (errors <= reported_record_errors_) return;
+    reported_record_errors_ = errors;
+    const auto reason = recorder_->last_error();
+    log("recording: write failed (" + std::to_string(errors) + " so far), retrying: " + reason);
+    if (osc_)
+        for (const auto& subscriber : subscribers_)
+            osc_->send(subscriber, io::OscMessage{"/kanade/error", {std::string("/kanade/record"), reason}});
 }
 
 void Daemon::subscribe(const io::OscEndpoint& endpoint) { subscribers_.insert(endpoint); }
@@ -322,6 +340,7 @@ void Daemon::housekeeping() {
     if (now - last_maintain_ns_ > 1'000'000'000) {
         last_maintain_ns_ = now;
         if (midi_->maintain()) log("MIDI: " + midi_->status());
+        report_record_errors();
         notify_systemd("WATCHDOG=1");
     }
     if (stopping_.load()) {

@@ -52,12 +52,15 @@ public:
     void subscribe(const io::OscEndpoint& endpoint);
     void unsubscribe(const io::OscEndpoint& endpoint);
     std::string device_name() const { return device_.str(); }
+    std::string model_file() const { return model_path_.filename().string(); }
+    std::uint64_t record_errors() const;  // failed flushes of the current recording
     std::filesystem::path models_dir() const;
 
 private:
     void reload();          // SIGHUP
     void input_loop();      // MIDI in
     void housekeeping();    // every 50 ms on the io thread
+    void report_record_errors();
     void log(const std::string& line) const;
     std::string settings_json() const;
 
@@ -85,6 +88,7 @@ private:
     std::atomic<bool> stopping_{false};
     std::thread input_thread_;
     std::int64_t last_maintain_ns_ = 0;
+    std::uint64_t reported_record_errors_ = 0;
     clock::MidiClockFollower clock_follower_;  // the input thread's
 };
 

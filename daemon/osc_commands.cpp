@@ -179,6 +179,7 @@ void register_osc_commands(Daemon& d) {
                                        {std::string("tempo"), static_cast<float>(d.scheduler().tempo()),
                                         std::string("mode"), d.config().engine.mode,
                                         std::string("model"), model->config.arch + "/" + model->tokenizer,
+                                        std::string("model_file"), d.model_file(),
                                         std::string("device"), d.device_name(),
                                         std::string("playing"), static_cast<std::int32_t>(d.scheduler().playing()),
                                         std::string("steps"), static_cast<std::int32_t>(scheduler.steps),
@@ -186,7 +187,8 @@ void register_osc_commands(Daemon& d) {
                                         std::string("notes"), static_cast<std::int32_t>(scheduler.notes),
                                         std::string("inference_p50_ms"), static_cast<float>(inference.p50_ms),
                                         std::string("inference_p99_ms"), static_cast<float>(inference.p99_ms),
-                                        std::string("timing_p99_ms"), static_cast<float>(scheduler.timing_p99_ms)}});
+                                        std::string("timing_p99_ms"), static_cast<float>(scheduler.timing_p99_ms),
+                                        std::string("record_errors"), static_cast<std::int32_t>(d.record_errors())}});
                 return std::string();
             });
     osc.add("/kanade/help", "", "reply: every address and what it does", [&osc, reply](const OscMessage&, const OscEndpoint& from) {

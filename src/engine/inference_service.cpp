@@ -186,6 +186,12 @@ void InferenceService::absorb_human_input(Session& session, std::int64_t now) {
             session.phrase_end_requested = false;
             return;
         }
+        // A note held past max_held_steps (its player gone mid-note) ends where that limit fell.
+        for (auto& human : session.phrase)
+            if (human.end_step < 0 && now - human.step >= session.settings.max_held_steps) {
+                human.end_step = human.step + session.settings.max_held_steps;
+                session.last_human_step = std::max(session.last_human_step, human.end_step);
+            }
         bool silent = now - session.last_human_step >= session.settings.phrase_end_silence_steps;
         bool all_released = std::all_of(session.phrase.begin(), session.phrase.end(),
                                         [](const HumanNote& n) { return n.end_step >= 0; });

@@ -28,9 +28,10 @@ inline const auto default_model = source_dir / "models" / "default.kmodel";
 // `engine_extra` and `clock_extra`: more TOML lines for those sections.
 inline std::filesystem::path write_config(const TemporaryFolder& folder, int osc_port, const std::string& mode,
                                           const std::string& engine_extra = "", double bpm = 120,
-                                          const std::string& clock_extra = "") {
+                                          const std::string& clock_extra = "",
+                                          const std::filesystem::path& model = default_model) {
     auto path = folder / "kanade.toml";
-    std::ofstream(path) << "[model]\npath = \"" << default_model.string() << "\"\ndevice = \"cpu\"\nthreads = 1\n"
+    std::ofstream(path) << "[model]\npath = \"" << model.string() << "\"\ndevice = \"cpu\"\nthreads = 1\n"
                         << "[engine]\nmode = \"" << mode << "\"\nseed = 7\ntemperature = 0.9\n"
                         << "phrase_end_silence_steps = 4\nanswer_steps = 8\n" << engine_extra
                         << "[clock]\nbpm = " << bpm << "\nrealtime_priority = false\n" << clock_extra
@@ -89,7 +90,7 @@ class KanadedOnJack {
 public:
     bool start(const std::string& mode, const std::string& engine_extra = "", double bpm = 120,
                const std::string& clock_extra = "") {
-        auto config = write_config(folder, port, mode, engine_extra, bpm, clock_extra);
+        auto config = write_config(folder, port, mode, engine_extra, bpm, clock_extra, model);
         daemon = std::make_unique<ChildProcess>(std::vector<std::string>{kanaded_binary.string(), "--config", config.string()},
                                                 folder / "kanaded.log");
         return wait_for_status(osc, *daemon).has_value();
@@ -105,6 +106,7 @@ public:
     JackServer jack;
     TemporaryFolder folder;
     int port = free_udp_port();
+    std::filesystem::path model = default_model;  // set before start()
     OscTestClient osc{port};
     std::unique_ptr<ChildProcess> daemon;
 };

@@ -224,3 +224,33 @@ TEST_CASE("an external clock's step boundaries pull the grid's phase onto the ma
     scheduler.stop();
     service.stop();
 }
+
+TEST_CASE("call-response answers even when a player's note is never released") {
+    InferenceService service(random_model(), torch::kCPU, InferenceMode::streaming, 8);
+    SessionSettings settings;
+    settings.mode = Mode::call_response;
+    settings.phrase_end_silence_steps = 2;
+    settings.max_held_steps = 4;
+    settings.answer_steps = 4;
+    settings.sampling.temperature = 1.0;
+    service.add_session(settings);
+    CollectingOutput output;
+    SchedulerConfig config;
+    config.bpm = 300;  // 50 ms steps
+    config.realtime_priority = false;
+    Scheduler scheduler(config, service, {&output});
+    service.start();
+    scheduler.start();
+    sleep_ms(100);
+    const auto pressed = scheduler.step_at(monotonic_ns());
+    service.human_note(0, 60, 90, pressed, true);  // and its note-off never comes
+    sleep_ms(1200);
+    scheduler.stop();
+    service.stop();
+    auto messages = output.drain();
+    auto first = std::find_if(messages.begin(), messages.end(), [](const midi::Message& m) { return m.is_note_on(); });
+    REQUIRE(first != messages.end());
+    // Held 4 steps counts as released; 2 silent steps after that end the phrase.
+    CHECK(scheduler.step_at(first->time_ns) >= pressed + 4 + 2);
+    CHECK(scheduler.step_at(first->time_ns) <= pressed + 4 + 2 + 2);
+}

@@ -23,6 +23,9 @@ struct SessionSettings {
     int phrase_end_controller = 64;  // ... or this controller (the sustain pedal) released; -1: off
     int answer_steps = 0;            // 0: as long as the call
     int lookahead_steps = 2;         // how far ahead of the clock plans are made
+    // A player's note held longer than this counts as released: a keyboard unplugged
+    // mid-note must not keep call-and-response waiting for ever.
+    int max_held_steps = 32;
 };
 
 }  // namespace kanade::engine

@@ -1,0 +1,119 @@
+// kanaded keeps playing through faults, on real servers (jackd's dummy backend, UDP on
+// 127.0.0.1): the JACK server killed and restarted, a player gone mid-note, a corrupt
+// model offered over OSC and by SIGHUP.
+#include "daemon/kanaded_fixture.hpp"
+
+#include <doctest/doctest.h>
+
+#include <thread>
+
+using namespace kanade;
+using namespace kanade::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string status_text(const io::OscMessage& status, const std::string& key) {
+    auto value = status_value(status, key);
+    return value ? std::get<std::string>(*value) : std::string();
+}
+
+}  // namespace
+
+TEST_CASE("the JACK server killed and restarted: kanaded keeps its clock and its ports come back") {
+    if (!have_servers()) return;
+    KanadedOnJack kanaded;
+    REQUIRE_MESSAGE(kanaded.start("free"), kanaded.output());
+    {
+        JackMidiClient listener("listener");
+        REQUIRE(listener.port_exists("kanade:out"));
+    }
+    kanaded.jack.stop(SIGKILL);
+    auto steps_before = status_int(*kanaded.status(), "steps");
+    std::this_thread::sleep_for(1500ms);
+    auto status = kanaded.status();
+    REQUIRE_MESSAGE(status, kanaded.output());
+    CHECK(status_int(*status, "steps") > steps_before + 5);  // the clock went on without JACK
+
+    kanaded.jack.start();
+    bool ports_back = false;
+    for (int attempt = 0; attempt < 50 && !ports_back; ++attempt) {
+        std::this_thread::sleep_for(200ms);
+        JackMidiClient probe("probe");
+        ports_back = probe.port_exists("kanade:out") && probe.port_exists("kanade:in");
+    }
+    REQUIRE_MESSAGE(ports_back, kanaded.output());
+    JackMidiClient listener("listener");
+    REQUIRE(listener.connect("kanade:out", listener.in_name()));
+    auto notes = listener.received(1, 5s);
+    CHECK_MESSAGE(!notes.empty(), "no notes after the restart");
+    auto exit_code = kanaded.terminate();
+    REQUIRE_MESSAGE(exit_code, kanaded.output());
+    CHECK(*exit_code == 0);
+}
+
+TEST_CASE("a player gone mid-note: call-and-response still answers, and nothing hangs") {
+    if (!have_servers()) return;
+    KanadedOnJack kanaded;
+    // 62.5 ms steps; a note held 8 steps (0.5 s) counts as released.
+    REQUIRE_MESSAGE(kanaded.start("call-response", "max_note_steps = 8\n", 240), kanaded.output());
+    JackMidiClient listener("listener");
+    REQUIRE(listener.connect("kanade:out", listener.in_name()));
+    {
+        JackMidiClient player("player");
+        REQUIRE(player.connect(player.out_name(), "kanade:in"));
+        play_note(player, 60, 90, 100ms);
+        std::uint8_t stuck[] = {0x90, 64, 90};  // pressed, and the keyboard is unplugged
+        player.send_event(stuck, 3);
+        player.wait_until_sent();
+    }
+    auto answer = listener.received(1, 4s);
+    REQUIRE_MESSAGE(!answer.empty(), kanaded.output());
+    CHECK(answer.front().is_note_on());
+    std::this_thread::sleep_for(1500ms);
+    auto exit_code = kanaded.terminate();
+    REQUIRE_MESSAGE(exit_code, kanaded.output());
+    CHECK(*exit_code == 0);
+    CHECK(hanging_notes(listener.received(0, 500ms)).empty());
+}
+
+TEST_CASE("a corrupt model by OSC or by SIGHUP is refused with the reason, and the old one keeps playing") {
+    if (!have_servers()) return;
+    KanadedOnJack kanaded;
+    auto models = kanaded.folder / "models";
+    std::filesystem::create_directories(models);
+    std::filesystem::copy_file(default_model, models / "default.kmodel");
+    kanaded.model = models / "default.kmodel";
+    {  // the same model cut short, and one whose header lies about its shape
+        std::ifstream in(default_model, std::ios::binary);
+        std::string bytes{std::istreambuf_iterator<char>(in), {}};
+        std::ofstream(models / "truncated.kmodel", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+        auto lying = bytes;
+        const auto hidden = lying.find("\nhidden ");
+        lying.replace(hidden, lying.find('\n', hidden + 1) - hidden, "\nhidden 999");
+        std::ofstream(models / "lying.kmodel", std::ios::binary) << lying;
+    }
+    REQUIRE_MESSAGE(kanaded.start("free"), kanaded.output());
+
+    auto fail = kanaded.osc.request({"/kanade/model/load", {std::string("truncated.kmodel")}}, "/kanade/fail");
+    REQUIRE(fail);
+    CHECK(std::get<std::string>(fail->arguments.at(1)).find("truncated") != std::string::npos);
+    fail = kanaded.osc.request({"/kanade/model/load", {std::string("lying.kmodel")}}, "/kanade/fail");
+    REQUIRE(fail);
+    CHECK(std::get<std::string>(fail->arguments.at(1)).find("lying.kmodel") != std::string::npos);
+
+    // SIGHUP with the configuration pointing at the broken file.
+    write_config(kanaded.folder, kanaded.port, "free", "", 120, "", models / "truncated.kmodel");
+    auto steps_before = status_int(*kanaded.status(), "steps");
+    kanaded.daemon->signal(SIGHUP);
+    std::this_thread::sleep_for(1500ms);
+    auto status = kanaded.status();
+    REQUIRE_MESSAGE(status, kanaded.output());
+    CHECK(status_text(*status, "model_file") == "default.kmodel");
+    CHECK(status_int(*status, "steps") > steps_before + 5);
+    CHECK(kanaded.output().find("the old one keeps playing") != std::string::npos);
+
+    auto exit_code = kanaded.terminate();
+    REQUIRE_MESSAGE(exit_code, kanaded.output());
+    CHECK(*exit_code == 0);
+}

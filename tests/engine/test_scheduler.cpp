@@ -48,6 +48,22 @@ private:
 
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
+SessionSettings call_response(int silence_steps, int answer_steps) {
+    SessionSettings settings;
+    settings.mode = Mode::call_response;
+    settings.phrase_end_silence_steps = silence_steps;
+    settings.answer_steps = answer_steps;
+    settings.sampling.temperature = 1.0;
+    return settings;
+}
+
+SchedulerConfig fast_clock(double bpm) {
+    SchedulerConfig config;
+    config.bpm = bpm;
+    config.realtime_priority = false;
+    return config;
+}
+
 }  // namespace
 
 TEST_CASE("free mode plays in time, and stopping leaves no note hanging") {
@@ -93,17 +109,9 @@ TEST_CASE("free mode plays in time, and stopping leaves no note hanging") {
 
 TEST_CASE("call-response answers on the step after the phrase ends") {
     InferenceService service(random_model(), torch::kCPU, InferenceMode::streaming, 8);
-    SessionSettings settings;
-    settings.mode = Mode::call_response;
-    settings.phrase_end_silence_steps = 4;
-    settings.sampling.temperature = 1.0;
-    settings.answer_steps = 8;
-    service.add_session(settings);
+    service.add_session(call_response(4, 8));
     CollectingOutput output;
-    SchedulerConfig config;
-    config.bpm = 150;  // 100 ms steps
-    config.realtime_priority = false;
-    Scheduler scheduler(config, service, {&output});
+    Scheduler scheduler(fast_clock(150), service, {&output});  // 100 ms steps
     service.start();
     scheduler.start();
     sleep_ms(250);
@@ -227,18 +235,11 @@ TEST_CASE("an external clock's step boundaries pull the grid's phase onto the ma
 
 TEST_CASE("call-response answers even when a player's note is never released") {
     InferenceService service(random_model(), torch::kCPU, InferenceMode::streaming, 8);
-    SessionSettings settings;
-    settings.mode = Mode::call_response;
-    settings.phrase_end_silence_steps = 2;
+    auto settings = call_response(2, 4);
     settings.max_held_steps = 4;
-    settings.answer_steps = 4;
-    settings.sampling.temperature = 1.0;
     service.add_session(settings);
     CollectingOutput output;
-    SchedulerConfig config;
-    config.bpm = 300;  // 50 ms steps
-    config.realtime_priority = false;
-    Scheduler scheduler(config, service, {&output});
+    Scheduler scheduler(fast_clock(300), service, {&output});  // 50 ms steps
     service.start();
     scheduler.start();
     sleep_ms(100);

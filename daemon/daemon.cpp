@@ -406,7 +406,7 @@ int Daemon::run() {
     stopping_ = true;
     if (input_thread_.joinable()) input_thread_.join();
     scheduler_->stop();  // ends every sounding note
-    if (!midi_->drain(std::chrono::milliseconds(500))) log("MIDI: the last note-offs could not all be sent");
+    if (!midi_->drain(std::chrono::milliseconds(2000))) log("MIDI: the last note-offs could not all be sent within 2 s");
     service_->stop();
     audio_->stop();
     if (recorder_) stop_recording();

@@ -17,21 +17,58 @@ float number(const OscMessage& m, std::size_t i) { return std::get<float>(m.argu
 int integer(const OscMessage& m, std::size_t i) { return std::get<std::int32_t>(m.arguments.at(i)); }
 const std::string& text(const OscMessage& m, std::size_t i) { return std::get<std::string>(m.arguments.at(i)); }
 
-// Applies `change` to every session's settings; returns its reason if it refuses.
-std::string for_each_session(Daemon& daemon, const std::function<std::string(engine::SessionSettings&)>& change) {
-    auto& service = daemon.service();
-    for (int i = 0; i < static_cast<int>(service.session_count()); ++i) {
-        auto settings = service.settings(i);
-        if (auto reason = change(settings); !reason.empty()) return reason;
-        service.update_settings(i, settings);
-    }
-    return "";
-}
-
 std::string range_error(const char* what, double low, double high) {
     char text[96];
     std::snprintf(text, sizeof text, "%s must be %g..%g", what, low, high);
     return text;
+}
+
+std::string check_session(Daemon& daemon, int session) {
+    const auto count = static_cast<int>(daemon.service().session_count());
+    return session >= 1 && session <= count ? std::string() : range_error("session", 1, count);
+}
+
+// Changes one voice's settings from the message's arguments, or says why not.
+using SessionChange = std::function<std::string(const OscMessage& arguments, engine::SessionSettings& settings)>;
+
+// The configuration follows the all-sessions commands, so a recording started later logs
+// the settings in force.
+void remember_in_config(Daemon& daemon, const engine::SessionSettings& s) {
+    auto& engine = daemon.config().engine;
+    engine.mode = engine::mode_name(s.mode);
+    engine.temperature = s.sampling.temperature;
+    engine.top_k = s.sampling.top_k;
+    engine.top_p = s.sampling.top_p;
+    engine.lowest_pitch = s.constraints.lowest_pitch;
+    engine.highest_pitch = s.constraints.highest_pitch;
+    engine.max_polyphony = s.constraints.max_polyphony;
+    engine.density = s.constraints.density;
+    engine.repetition_penalty = s.constraints.repetition_penalty;
+    engine.scale = s.constraints.scale_text();
+}
+
+void add_session_command(Daemon& d, const std::string& name, const std::string& tags, const std::string& help,
+                         SessionChange change) {
+    d.osc().add("/kanade/" + name, tags, help, [&d, change](const OscMessage& m, const OscEndpoint&) {
+        auto& service = d.service();
+        for (int i = 0; i < static_cast<int>(service.session_count()); ++i) {
+            auto settings = service.settings(i);
+            if (auto reason = change(m, settings); !reason.empty()) return reason;
+            service.update_settings(i, settings);
+            if (i == 0) remember_in_config(d, settings);
+        }
+        return std::string();
+    });
+    d.osc().add("/kanade/session/" + name, "i" + tags, help + " (session N, from 1, first)",
+                [&d, change](const OscMessage& m, const OscEndpoint&) {
+                    const int session = integer(m, 0);
+                    if (auto reason = check_session(d, session); !reason.empty()) return reason;
+                    OscMessage arguments{m.address, {m.arguments.begin() + 1, m.arguments.end()}};
+                    auto settings = d.service().settings(session - 1);
+                    if (auto reason = change(arguments, settings); !reason.empty()) return reason;
+                    d.service().update_settings(session - 1, settings);
+                    return std::string();
+                });
 }
 
 }  // namespace
@@ -59,72 +96,82 @@ void register_osc_commands(Daemon& d) {
         d.config().clock.bpm = bpm;
         return std::string();
     });
-    osc.add("/kanade/temperature", "f", "sampling temperature, 0 (argmax)..10", [&d](const OscMessage& m, const OscEndpoint&) {
+    // The settings of a voice: each registered twice, as /kanade/NAME for every session and
+    // /kanade/session/NAME with the session number (from 1) first, for one.
+    auto sampling = [&d](const char* name, const char* tags, const char* help, SessionChange change) {
+        add_session_command(d, name, tags, help, std::move(change));
+    };
+    sampling("temperature", "f", "sampling temperature, 0 (argmax)..10", [](const OscMessage& m, engine::SessionSettings& s) {
         float value = number(m, 0);
         if (!(value >= 0 && value <= 10)) return range_error("temperature", 0, 10);
-        d.config().engine.temperature = value;
-        return for_each_session(d, [&](auto& s) { s.sampling.temperature = value; return std::string(); });
+        s.sampling.temperature = value;
+        return std::string();
     });
-    osc.add("/kanade/top_k", "i", "sample among the k likeliest tokens (0: all)", [&d](const OscMessage& m, const OscEndpoint&) {
+    sampling("top_k", "i", "sample among the k likeliest tokens (0: all)", [](const OscMessage& m, engine::SessionSettings& s) {
         int value = integer(m, 0);
         if (value < 0 || value > 100000) return range_error("top_k", 0, 100000);
-        d.config().engine.top_k = value;
-        return for_each_session(d, [&](auto& s) { s.sampling.top_k = value; return std::string(); });
+        s.sampling.top_k = value;
+        return std::string();
     });
-    osc.add("/kanade/top_p", "f", "nucleus sampling mass, (0, 1]", [&d](const OscMessage& m, const OscEndpoint&) {
+    sampling("top_p", "f", "nucleus sampling mass, (0, 1]", [](const OscMessage& m, engine::SessionSettings& s) {
         float value = number(m, 0);
         if (!(value > 0 && value <= 1)) return range_error("top_p", 0, 1);
-        d.config().engine.top_p = value;
-        return for_each_session(d, [&](auto& s) { s.sampling.top_p = value; return std::string(); });
+        s.sampling.top_p = value;
+        return std::string();
     });
-    osc.add("/kanade/mode", "s", "free, call-response or accompany", [&d](const OscMessage& m, const OscEndpoint&) {
+    sampling("mode", "s", "free, call-response or accompany", [](const OscMessage& m, engine::SessionSettings& s) {
         try {
-            auto mode = engine::parse_mode(text(m, 0));
-            d.config().engine.mode = engine::mode_name(mode);
-            return for_each_session(d, [&](auto& s) { s.mode = mode; return std::string(); });
+            s.mode = engine::parse_mode(text(m, 0));
+            return std::string();
         } catch (const std::invalid_argument& error) {
             return std::string(error.what());
         }
+    });
+    sampling("scale", "s", "key of the notes played: \"C major\", \"a minor\", \"chromatic\", ...",
+             [](const OscMessage& m, engine::SessionSettings& s) {
+                 try {
+                     s.constraints.set_scale(text(m, 0));
+                     return std::string();
+                 } catch (const std::invalid_argument& error) {
+                     return std::string(error.what());
+                 }
+             });
+    sampling("range", "ii", "lowest and highest pitch played", [](const OscMessage& m, engine::SessionSettings& s) {
+        int low = integer(m, 0), high = integer(m, 1);
+        if (low < 0 || high > 127 || low > high) return std::string("range must be 0 <= low <= high <= 127");
+        s.constraints.lowest_pitch = low;
+        s.constraints.highest_pitch = high;
+        return std::string();
+    });
+    sampling("polyphony", "i", "most notes starting together, 1..12", [](const OscMessage& m, engine::SessionSettings& s) {
+        int value = integer(m, 0);
+        if (value < 1 || value > 12) return range_error("polyphony", 1, 12);
+        s.constraints.max_polyphony = value;
+        return std::string();
+    });
+    sampling("density", "f", "more notes (>1) or more rests (<1), 0.01..100", [](const OscMessage& m, engine::SessionSettings& s) {
+        float value = number(m, 0);
+        if (!(value >= 0.01f && value <= 100)) return range_error("density", 0.01, 100);
+        s.constraints.density = value;
+        return std::string();
+    });
+    sampling("repetition", "f", "repetition guard, 1 (off)..10", [](const OscMessage& m, engine::SessionSettings& s) {
+        float value = number(m, 0);
+        if (!(value >= 1 && value <= 10)) return range_error("repetition", 1, 10);
+        s.constraints.repetition_penalty = value;
+        return std::string();
     });
     osc.add("/kanade/answer", "", "call-response: the call has ended, answer now", [&d](const OscMessage&, const OscEndpoint&) {
         for (int i = 0; i < static_cast<int>(d.service().session_count()); ++i) d.service().end_phrase(i);
         return std::string();
     });
-    osc.add("/kanade/scale", "s", "key of the notes played: \"C major\", \"a minor\", \"chromatic\", ...",
+    osc.add("/kanade/session/answer", "i", "call-response: session N's call has ended, answer now",
             [&d](const OscMessage& m, const OscEndpoint&) {
-                return for_each_session(d, [&](auto& s) {
-                    try {
-                        s.constraints.set_scale(text(m, 0));
-                        return std::string();
-                    } catch (const std::invalid_argument& error) {
-                        return std::string(error.what());
-                    }
-                });
+                int session = integer(m, 0);
+                if (auto reason = check_session(d, session); !reason.empty()) return reason;
+                d.service().end_phrase(session - 1);
+                return std::string();
             });
-    osc.add("/kanade/range", "ii", "lowest and highest pitch played", [&d](const OscMessage& m, const OscEndpoint&) {
-        int low = integer(m, 0), high = integer(m, 1);
-        if (low < 0 || high > 127 || low > high) return std::string("range must be 0 <= low <= high <= 127");
-        return for_each_session(d, [&](auto& s) {
-            s.constraints.lowest_pitch = low;
-            s.constraints.highest_pitch = high;
-            return std::string();
-        });
-    });
-    osc.add("/kanade/polyphony", "i", "most notes starting together, 1..12", [&d](const OscMessage& m, const OscEndpoint&) {
-        int value = integer(m, 0);
-        if (value < 1 || value > 12) return range_error("polyphony", 1, 12);
-        return for_each_session(d, [&](auto& s) { s.constraints.max_polyphony = value; return std::string(); });
-    });
-    osc.add("/kanade/density", "f", "more notes (>1) or more rests (<1), 0.01..100", [&d](const OscMessage& m, const OscEndpoint&) {
-        float value = number(m, 0);
-        if (!(value >= 0.01f && value <= 100)) return range_error("density", 0.01, 100);
-        return for_each_session(d, [&](auto& s) { s.constraints.density = value; return std::string(); });
-    });
-    osc.add("/kanade/repetition", "f", "repetition guard, 1 (off)..10", [&d](const OscMessage& m, const OscEndpoint&) {
-        float value = number(m, 0);
-        if (!(value >= 1 && value <= 10)) return range_error("repetition", 1, 10);
-        return for_each_session(d, [&](auto& s) { s.constraints.repetition_penalty = value; return std::string(); });
-    });
     osc.add("/kanade/miss", "s", "late-step policy: rest, hold or repeat", [&d](const OscMessage& m, const OscEndpoint&) {
         try {
             d.scheduler().set_miss_policy(engine::parse_miss_policy(text(m, 0)));

@@ -51,6 +51,10 @@ struct MidiShared {
     std::atomic<std::uint64_t> output_dropped{0};
     std::atomic<std::uint64_t> sysex_dropped{0};
     std::atomic<std::uint64_t> reconnects{0};
+    // JACK: process cycles completed. A message popped in cycle N has reached the ports
+    // connected to ours once cycle N is over, so drain() waits for cycles, not for time.
+    std::atomic<std::uint64_t> cycles{0};
+    std::atomic<bool> delivers_by_cycle{false};
 
     static void count(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
         counter.fetch_add(n, std::memory_order_relaxed);

@@ -104,6 +104,7 @@ private:
             return false;
         }
         open_.store(true, std::memory_order_release);
+        shared_.delivers_by_cycle.store(true, std::memory_order_release);
         shared_.output_open.store(true, std::memory_order_release);
         known_ports_.clear();
         connect_new_ports();
@@ -192,6 +193,7 @@ private:
         }
         self.receive(jack_port_get_buffer(self.in_port_, nframes), cycle_start, ns_per_frame);
         self.transmit(jack_port_get_buffer(self.out_port_, nframes), nframes, cycle_start, ns_per_frame);
+        self.shared_.cycles.fetch_add(1, std::memory_order_release);
         return 0;
     }
 

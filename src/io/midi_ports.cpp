@@ -74,12 +74,19 @@ bool MidiPorts::pop_input(midi::Message& message) { return shared_->input.pop(me
 bool MidiPorts::drain(std::chrono::milliseconds limit) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     auto& shared = *shared_;
-    while (shared.output.size() > 0 && shared.output_open.load(std::memory_order_acquire)) {
+    auto open = [&] { return shared.output_open.load(std::memory_order_acquire); };
+    while (shared.output.size() > 0 && open()) {
         if (std::chrono::steady_clock::now() > deadline) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    // Popped is not yet delivered: JACK writes the events into this cycle's buffer.
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    if (!shared.delivers_by_cycle.load(std::memory_order_acquire)) return true;  // ALSA: sent is delivered
+    // Popped is not yet delivered: JACK hands the events on when the cycle that wrote them
+    // ends. Two more cycles make sure, however late the server runs under load.
+    const auto popped_by = shared.cycles.load(std::memory_order_acquire) + 2;
+    while (shared.cycles.load(std::memory_order_acquire) < popped_by && open()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     return true;
 }
 

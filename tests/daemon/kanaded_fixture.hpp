@@ -71,17 +71,31 @@ inline void play_note(JackMidiClient& client, int pitch, int velocity, std::chro
     client.send_event(off, 3);
 }
 
-// Pitches whose note-ons outnumber their note-offs in `messages`: notes left hanging.
+// Notes left hanging in `messages`, as channel * 128 + pitch: note-ons without their off.
 inline std::vector<int> hanging_notes(const std::vector<midi::Message>& messages) {
     std::map<int, int> sounding;
     for (const auto& message : messages) {
-        if (message.is_note_on()) ++sounding[message.bytes[1]];
-        if (message.is_note_off()) --sounding[message.bytes[1]];
+        const int key = message.channel() * 128 + message.bytes[1];
+        if (message.is_note_on()) ++sounding[key];
+        if (message.is_note_off()) sounding[key] = std::max(0, sounding[key] - 1);
     }
     std::vector<int> hanging;
-    for (const auto& [pitch, count] : sounding)
-        if (count > 0) hanging.push_back(pitch);
+    for (const auto& [key, count] : sounding)
+        if (count > 0) hanging.push_back(key);
     return hanging;
+}
+
+// Checks that every note-on in `messages` was ended, naming any that was not.
+inline void check_nothing_hangs(const std::vector<midi::Message>& messages, const std::string& log = "") {
+    auto hanging = hanging_notes(messages);
+    for (int key : hanging) {
+        std::int64_t last_on = 0;
+        for (const auto& m : messages)
+            if (m.is_note_on() && m.channel() * 128 + m.bytes[1] == key) last_on = m.time_ns;
+        MESSAGE("hanging: channel " << key / 128 + 1 << " pitch " << key % 128 << ", its last note-on "
+                                    << (messages.back().time_ns - last_on) / 1e6 << " ms before the last message");
+    }
+    CHECK_MESSAGE(hanging.empty(), log);
 }
 
 // jackd (dummy backend), a config in a temporary folder, kanaded on them and an OSC

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <optional>
+#include <set>
 #include <thread>
 
 using namespace kanade;
@@ -127,7 +128,7 @@ TEST_CASE("accompany: kanade plays along while the player plays, and no note han
     auto exit_code = kanaded.terminate();
     REQUIRE_MESSAGE(exit_code, kanaded.output());
     CHECK(*exit_code == 0);
-    CHECK(hanging_notes(player.received(0, 500ms)).empty());
+    check_nothing_hangs(player.received(0, 500ms), kanaded.output() + "\njackd: " + kanaded.jack.log());
 }
 
 TEST_CASE("subscribers get each note planned ahead of time, then the same note played") {
@@ -180,4 +181,40 @@ TEST_CASE("subscribers get each note planned ahead of time, then the same note p
     auto exit_code = kanaded.terminate();
     REQUIRE_MESSAGE(exit_code, kanaded.output());
     CHECK(*exit_code == 0);
+}
+
+TEST_CASE("two sessions on two channels, each steered on its own over OSC") {
+    if (!have_servers()) return;
+    KanadedOnJack kanaded;
+    REQUIRE_MESSAGE(kanaded.start("free", "sessions = 2\ndensity = 2.0\n", 240), kanaded.output());
+    JackMidiClient listener("listener");
+    REQUIRE(listener.connect("kanade:out", listener.in_name()));
+    auto channels_heard = [&](std::chrono::milliseconds during) {
+        const auto from = listener.received(0, 0ms).size();
+        std::this_thread::sleep_for(during);
+        auto all = listener.received(0, 0ms);
+        std::set<int> channels;
+        for (auto it = all.begin() + static_cast<std::ptrdiff_t>(from); it != all.end(); ++it)
+            if (it->is_note_on()) channels.insert(it->channel());
+        return channels;
+    };
+    CHECK(channels_heard(2s) == std::set<int>{0, 1});  // both voices play, on channels 1 and 2
+
+    // Session 2 listens for a call instead: only channel 1 goes on playing.
+    REQUIRE_FALSE(kanaded.osc.request({"/kanade/session/mode", {std::int32_t{2}, std::string("call-response")}},
+                                      "/kanade/fail", 300ms));
+    std::this_thread::sleep_for(500ms);  // notes already planned for session 2 play out
+    CHECK(channels_heard(2s) == std::set<int>{0});
+
+    auto fail = kanaded.osc.request({"/kanade/session/mode", {std::int32_t{3}, std::string("free")}}, "/kanade/fail");
+    REQUIRE(fail);
+    CHECK(std::get<std::string>(fail->arguments.at(1)) == "session must be 1..2");
+    fail = kanaded.osc.request({"/kanade/session/temperature", {std::int32_t{1}, 50.0f}}, "/kanade/fail");
+    REQUIRE(fail);
+    CHECK(std::get<std::string>(fail->arguments.at(1)).find("temperature") != std::string::npos);
+
+    auto exit_code = kanaded.terminate();
+    REQUIRE_MESSAGE(exit_code, kanaded.output());
+    CHECK(*exit_code == 0);
+    check_nothing_hangs(listener.received(0, 500ms), kanaded.output() + "\njackd: " + kanaded.jack.log());
 }

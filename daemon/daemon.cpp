@@ -262,6 +262,15 @@ void Daemon::report_record_errors() {
             osc_->send(subscriber, io::OscMessage{"/kanade/error", {std::string("/kanade/record"), reason}});
 }
 
+// The inference worker survives a failing forward pass (and leaves a failing GPU for the
+// CPU); the log says what happened, once per new failure.
+void Daemon::report_inference_failures() {
+    auto stats = service_->stats();
+    if (stats.failures <= reported_inference_failures_) return;
+    reported_inference_failures_ = stats.failures;
+    log("inference failed (" + std::to_string(stats.failures) + " so far), went on: " + stats.last_failure);
+}
+
 void Daemon::subscribe(const io::OscEndpoint& endpoint) { subscribers_.insert(endpoint); }
 void Daemon::unsubscribe(const io::OscEndpoint& endpoint) { subscribers_.erase(endpoint); }
 
@@ -341,6 +350,7 @@ void Daemon::housekeeping() {
         last_maintain_ns_ = now;
         if (midi_->maintain()) log("MIDI: " + midi_->status());
         report_record_errors();
+        report_inference_failures();
         notify_systemd("WATCHDOG=1");
     }
     if (stopping_.load()) {

@@ -51,7 +51,6 @@ public:
     std::string status_line() const;
     void subscribe(const io::OscEndpoint& endpoint);
     void unsubscribe(const io::OscEndpoint& endpoint);
-    std::string device_name() const { return device_.str(); }
     std::string model_file() const { return model_path_.filename().string(); }
     std::uint64_t record_errors() const;  // failed flushes of the current recording
     std::filesystem::path models_dir() const;
@@ -61,6 +60,7 @@ private:
     void input_loop();      // MIDI in
     void housekeeping();    // every 50 ms on the io thread
     void report_record_errors();
+    void report_inference_failures();
     void log(const std::string& line) const;
     std::string settings_json() const;
 
@@ -89,6 +89,7 @@ private:
     std::thread input_thread_;
     std::int64_t last_maintain_ns_ = 0;
     std::uint64_t reported_record_errors_ = 0;
+    std::uint64_t reported_inference_failures_ = 0;
     clock::MidiClockFollower clock_follower_;  // the input thread's
 };
 

@@ -227,7 +227,7 @@ void register_osc_commands(Daemon& d) {
                                         std::string("mode"), d.config().engine.mode,
                                         std::string("model"), model->config.arch + "/" + model->tokenizer,
                                         std::string("model_file"), d.model_file(),
-                                        std::string("device"), d.device_name(),
+                                        std::string("device"), inference.device,
                                         std::string("playing"), static_cast<std::int32_t>(d.scheduler().playing()),
                                         std::string("steps"), static_cast<std::int32_t>(scheduler.steps),
                                         std::string("late"), static_cast<std::int32_t>(scheduler.late_steps),

@@ -82,8 +82,14 @@ void InferenceService::update_settings(int id, const SessionSettings& settings) 
 }
 
 void InferenceService::swap_model(std::shared_ptr<model::Model> model) {
+    // Moved to the device outside the lock (it can take a while); run() checks the device
+    // again when it swaps, in case inference fell back to the CPU meanwhile.
+    const auto device = [&] {
+        std::lock_guard lock(mutex_);
+        return device_;
+    }();
     model->network->eval();
-    model->network->to(device_);
+    model->network->to(device);
     std::lock_guard lock(mutex_);
     pending_model_ = std::move(model);
 }
@@ -101,6 +107,7 @@ void InferenceService::set_prompt(int id, std::vector<int> ids) {
 InferenceStats InferenceService::stats() const {
     std::lock_guard lock(mutex_);
     auto stats = stats_;
+    stats.device = device_.str();
     std::vector<double> sorted(latencies_.begin(), latencies_.end());
     if (!sorted.empty()) {
         std::sort(sorted.begin(), sorted.end());
@@ -109,6 +116,21 @@ InferenceStats InferenceService::stats() const {
         stats.max_ms = sorted.back();
     }
     return stats;
+}
+
+// A forward pass threw (a CUDA error, memory exhausted): the worker must not die with it.
+// On a GPU, inference moves to the CPU for good; the windows start again from the model's
+// prompt, and the scheduler applies its miss policy to the steps this costs.
+void InferenceService::recover_from(const std::exception& failure, std::int64_t now) {
+    ++stats_.failures;
+    stats_.last_failure = failure.what();
+    if (device_.is_cuda()) {
+        stats_.last_failure = "inference on " + device_.str() + " failed (" + stats_.last_failure +
+                              "); running on the CPU from now on";
+        device_ = torch::Device(torch::kCPU);
+        model_->network->to(device_);
+    }
+    for (auto& session : sessions_) reset_session(*session, now);
 }
 
 void InferenceService::record_latency(double ms) {
@@ -294,6 +316,7 @@ void InferenceService::run() {
         const auto now = clock_step_.load(std::memory_order_acquire);
         if (pending_model_) {
             model_ = std::move(pending_model_);
+            model_->network->to(device_);
             mask_ = std::make_unique<TokenMask>(model_->vocabulary, model_->tokenizer);
             tokenizer_ = music::make_tokenizer(model_->tokenizer, model_->grid);
             for (auto& session : sessions_) {
@@ -324,7 +347,13 @@ void InferenceService::run() {
                 session->queue->size() + 4 < PlanQueue::capacity())
                 due.push_back(session.get());
         }
-        if (!due.empty()) forward_and_sample(due, now);
+        if (!due.empty()) {
+            try {
+                forward_and_sample(due, now);
+            } catch (const std::exception& failure) {
+                recover_from(failure, now);
+            }
+        }
         for (auto& session : sessions_)
             session->expecting.store(running_ && session->generating && session->decoder->current_step() > now,
                                      std::memory_order_relaxed);

@@ -38,6 +38,9 @@ struct InferenceStats {
     std::uint64_t forward_passes = 0;
     std::uint64_t stale_plans = 0;  // finished after their step had passed
     std::uint64_t tokens = 0;
+    std::uint64_t failures = 0;  // forward passes that threw (the worker went on)
+    std::string last_failure;    // what the latest one said
+    std::string device;          // where inference runs now ("cpu", "cuda:0")
 };
 
 class InferenceService {
@@ -114,6 +117,7 @@ private:
     int choose_token(Session& session, std::vector<float> row, std::int64_t now);
     void reset_session(Session& session, std::int64_t start_step);
     void record_latency(double ms);
+    void recover_from(const std::exception& failure, std::int64_t now);
 
     std::shared_ptr<model::Model> model_;
     std::shared_ptr<model::Model> pending_model_;

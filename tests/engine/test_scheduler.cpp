@@ -24,6 +24,13 @@ std::shared_ptr<model::Model> random_model() {
     model->config.embedding = 8;
     model->config.window = 16;
     model->network = model::Network(model->config);
+    // An untrained network seldom completes a note (a pitch, then a duration): lean its
+    // output towards short notes and waits, so every test hears notes whatever the timing.
+    torch::NoGradGuard no_grad;
+    for (auto& parameter : model->network->named_parameters())
+        if (parameter.key() == "dense.bias")
+            for (const char* token : {"P60", "P64", "P67", "D2", "W2"})
+                parameter.value()[*model->vocabulary.id_of(token)] += 4.0;
     return model;
 }
 
@@ -92,8 +99,7 @@ TEST_CASE("free mode plays in time, and stopping leaves no note hanging") {
         if (message.is_note_on()) ++sounding[message.bytes[1]], ++note_ons;
         if (message.is_note_off()) --sounding[message.bytes[1]];
     }
-    // An untrained network rarely completes a note (P then D), but some get through.
-    CHECK(note_ons >= 1);
+    CHECK(note_ons >= 3);
     CHECK(scheduler.stats().notes == static_cast<std::uint64_t>(note_ons));
     for (const auto& [pitch, count] : sounding) {
         CAPTURE(pitch);

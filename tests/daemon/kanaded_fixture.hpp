@@ -62,6 +62,15 @@ inline bool have_servers() {
     return true;
 }
 
+// Resident memory of a process, KiB (-1 when it cannot be read).
+inline long resident_kib(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    return -1;
+}
+
 // A player's note on `client`: on, held for `held`, off.
 inline void play_note(JackMidiClient& client, int pitch, int velocity, std::chrono::milliseconds held) {
     std::uint8_t on[] = {0x90, static_cast<std::uint8_t>(pitch), static_cast<std::uint8_t>(velocity)};

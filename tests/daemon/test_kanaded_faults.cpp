@@ -117,3 +117,36 @@ TEST_CASE("a corrupt model by OSC or by SIGHUP is refused with the reason, and t
     REQUIRE_MESSAGE(exit_code, kanaded.output());
     CHECK(*exit_code == 0);
 }
+
+TEST_CASE("an OSC flood of 100,000 packets from four sockets, valid and malformed: kanaded keeps playing") {
+    if (!have_servers()) return;
+    KanadedOnJack kanaded;
+    REQUIRE_MESSAGE(kanaded.start("free"), kanaded.output());
+    std::this_thread::sleep_for(1s);
+    auto before = kanaded.status();
+    REQUIRE(before);
+    const long rss_before = resident_kib(kanaded.daemon->pid());
+    std::vector<std::thread> senders;
+    for (int s = 0; s < 4; ++s)
+        senders.emplace_back([&, s] {
+            OscTestClient client(kanaded.port);
+            const auto tempo = io::encode_osc({"/kanade/temperature", {0.9f + 0.01f * static_cast<float>(s)}});
+            const auto wrong = io::encode_osc({"/kanade/tempo", {std::string("fast")}});
+            const std::vector<std::uint8_t> garbage = {'n', 'o', 't', ' ', 'o', 's', 'c', 0};
+            for (int i = 0; i < 25000; ++i) client.send_raw(i % 3 == 0 ? tempo : i % 3 == 1 ? wrong : garbage);
+        });
+    for (auto& sender : senders) sender.join();
+    std::optional<io::OscMessage> after;
+    for (int attempt = 0; attempt < 20 && !after; ++attempt)
+        after = kanaded.osc.request({"/kanade/status", {}}, "/kanade/status", 500ms);
+    REQUIRE_MESSAGE(after, kanaded.output());
+    const long rss_after = resident_kib(kanaded.daemon->pid());
+    MESSAGE("steps " << status_int(*before, "steps") << " -> " << status_int(*after, "steps") << ", late steps "
+                     << status_int(*before, "late") << " -> " << status_int(*after, "late") << ", RSS " << rss_before
+                     << " -> " << rss_after << " KiB");
+    CHECK(status_int(*after, "steps") > status_int(*before, "steps"));
+    CHECK(rss_after - rss_before < 16 * 1024);
+    auto exit_code = kanaded.terminate();
+    REQUIRE_MESSAGE(exit_code, kanaded.output());
+    CHECK(*exit_code == 0);
+}

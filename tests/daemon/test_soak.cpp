@@ -18,14 +18,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-long resident_kib(pid_t pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(status, line))
-        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-    return -1;
-}
-
 int soak_seconds() {
     const char* text = std::getenv("KANADE_SOAK_SECONDS");
     return text ? std::max(40, std::atoi(text)) : 120;

@@ -4,21 +4,6 @@
 
 namespace kanade::model {
 
-void NetworkConfig::validate() const {
-    auto fail = [](const std::string& what) { throw std::invalid_argument("network: " + what); };
-    if (arch != "seed" && arch != "kanade") fail("unknown architecture '" + arch + "' (expected seed or kanade)");
-    if (vocab_size < 2 || vocab_size > 100000) fail("vocab_size must be 2..100000, not " + std::to_string(vocab_size));
-    if (hidden < 1 || hidden > 8192) fail("hidden must be 1..8192, not " + std::to_string(hidden));
-    if (layers < 1 || layers > 8) fail("layers must be 1..8, not " + std::to_string(layers));
-    if (arch == "seed" && layers != 2) fail("the seed architecture has exactly 2 layers");
-    if (arch == "kanade" && (embedding < 1 || embedding > 8192))
-        fail("embedding must be 1..8192, not " + std::to_string(embedding));
-    if (!(dropout >= 0 && dropout < 1)) fail("dropout must be in [0, 1)");
-    if (activation != "relu" && activation != "tanh" && activation != "linear")
-        fail("activation must be relu, tanh or linear, not '" + activation + "'");
-    if (window < 1 || window > 4096) fail("window must be 1..4096, not " + std::to_string(window));
-}
-
 NetworkImpl::NetworkImpl(const NetworkConfig& config) : config_(config) {
     config_.validate();
     std::int64_t input_size = 1;

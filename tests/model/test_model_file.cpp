@@ -127,6 +127,17 @@ TEST_CASE("corrupt, truncated and mismatched model files are refused with the re
         write_all(path, edited);
         CHECK_THROWS_WITH_AS(load_model(path), doctest::Contains("line"), ModelFileError);
     }
+    SUBCASE("a data line whose checksum is not hex (found by fuzzing: std::stoul's exception escaped)") {
+        auto edited = bytes;
+        const auto data = edited.find("\ndata ");
+        const auto crc = edited.find("crc32 ", data) + 6;
+        edited.replace(crc, 8, "-o      ");
+        write_all(path, edited);
+        CHECK_THROWS_WITH_AS(load_model(path), doctest::Contains("checksum '-o'"), ModelFileError);
+        edited.replace(data + 6, 1, "-");  // a negative size
+        write_all(path, edited);
+        CHECK_THROWS_AS(load_model(path), ModelFileError);
+    }
     SUBCASE("a newer format version") {
         auto edited = bytes;
         edited.replace(0, 14, "kanade-model 9");

@@ -14,6 +14,7 @@
 // the data length and its checksum, and names the first thing wrong.
 #pragma once
 
+#include "kanade/model/model_header.hpp"
 #include "kanade/model/network.hpp"
 #include "kanade/music/tokenizer.hpp"
 #include "kanade/music/vocabulary.hpp"
@@ -25,12 +26,6 @@
 
 namespace kanade::model {
 
-inline constexpr int model_format_version = 1;
-
-class ModelFileError : public std::runtime_error {
-public:
-    ModelFileError(const std::filesystem::path& file, const std::string& reason);
-};
 
 struct Model {
     NetworkConfig config;
@@ -44,10 +39,6 @@ struct Model {
 enum class WeightStorage { f32, f16 };
 
 void save_model(const Model& model, const std::filesystem::path& path, WeightStorage storage = WeightStorage::f16);
-// How many weights a network of this shape has, from the config alone (no allocation).
-// Throws std::invalid_argument for a config out of range.
-std::int64_t parameter_count(const NetworkConfig& config);
-
 // Weights load as float32 on the CPU; move the network with ->to(device) afterwards.
 Model load_model(const std::filesystem::path& path);
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "kanade/model/lstm_layer.hpp"
+#include "kanade/model/network_config.hpp"
 
 #include <torch/torch.h>
 
@@ -19,21 +20,6 @@
 #include <vector>
 
 namespace kanade::model {
-
-// Every hyper-parameter needed to rebuild a network; stored in the model file.
-struct NetworkConfig {
-    std::string arch = "kanade";  // "seed" or "kanade"
-    int vocab_size = 0;
-    int hidden = 512;
-    int layers = 2;               // seed: always 2
-    int embedding = 128;          // kanade only
-    double dropout = 0.3;
-    std::string activation = "relu";  // seed: between the two LSTMs ("linear" for none)
-    int window = 40;              // context length the network was trained on
-
-    // Throws std::invalid_argument naming the first value out of range.
-    void validate() const;
-};
 
 struct RecurrentState {
     std::vector<torch::Tensor> h, c;  // one [batch, hidden] each per layer

@@ -51,9 +51,10 @@ Scheduler::~Scheduler() { stop(); }
 
 void Scheduler::start() {
     stopping_ = false;
+    reported_ = false;
     thread_ = std::thread([this] { run(); });
     // Wait until the thread reports whether it got real-time priority.
-    while (steps_.load() == 0 && realtime_report_.empty() && !stopping_) std::this_thread::yield();
+    while (!reported_.load(std::memory_order_acquire)) std::this_thread::yield();
 }
 
 void Scheduler::stop() {
@@ -206,6 +207,7 @@ void Scheduler::run() {
     } else {
         realtime_report_ = "scheduler: normal priority (real-time priority not asked for)";
     }
+    reported_.store(true, std::memory_order_release);  // realtime_report_ is written: start() may read it
 
     double bpm = bpm_.load();
     std::int64_t period = step_period_ns(bpm, config_.steps_per_beat);

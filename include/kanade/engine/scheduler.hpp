@@ -123,7 +123,8 @@ private:
     std::array<std::atomic<std::int32_t>, timing_slots> lateness_us_{};
     std::atomic<std::uint64_t> lateness_count_{0};
     bool realtime_ = false;
-    std::string realtime_report_;
+    std::string realtime_report_;     // written once by the thread, before reported_
+    std::atomic<bool> reported_{false};
     std::thread thread_;
 };
 

@@ -1,8 +1,11 @@
 // kanade eval --model M FILES...: held-out metrics as one JSON object on stdout.
+// kanade eval --baseline ngram FILES...: the same metrics of an n-gram model counted on
+// the training files among FILES (its order tuned on the validation files).
 #include "commands.hpp"
 
 #include "kanade/model/device.hpp"
 #include "kanade/model/evaluator.hpp"
+#include "kanade/model/ngram_model.hpp"
 #include "kanade/music/corpus.hpp"
 #include "kanade/util/json_writer.hpp"
 
@@ -17,9 +20,97 @@ struct EvalCommand {
     std::string split = "all";
     std::string device = "auto";
     int batch = 256;
+    // The n-gram baseline.
+    std::string baseline;
+    std::string tokens = "kanade";
+    int order = 0;  // 0: the best on the validation files
+    int max_order = 12;
+    int transpose = 0;
+    std::size_t min_count = 1;
 };
 
+bool in_split(const std::string& split, music::Split file_split) {
+    return split == "all" || music::split_name(file_split) == split;
+}
+
+void write_result(util::JsonWriter& json, const model::EvalResult& result) {
+    json.field("files", result.files)
+        .field("tokens", result.tokens)
+        .field("skipped_tokens", result.skipped_tokens)
+        .field("nll", result.nll)
+        .field("accuracy", result.accuracy)
+        .field("perplexity", result.perplexity)
+        .field("nll_per_note", result.nll_per_note)
+        .field("nll_per_second", result.nll_per_second);
+}
+
+// Counts the n-gram model on the training files, tunes its order on the validation
+// files unless --order is given, and scores the files of --split. With --model, the
+// model's tokenizer and vocabulary are used, so both are scored on the same tokens.
+void run_baseline(const EvalCommand& command) {
+    auto files = music::find_midi_files(std::vector<std::filesystem::path>(command.inputs.begin(), command.inputs.end()));
+    auto corpus = music::load_corpus(files);
+    if (!corpus.errors.empty()) throw CommandError(corpus.errors.front());
+    std::string tokenizer_name = command.tokens;
+    music::TokenizeOptions options;
+    options.min_count = command.min_count;
+    options.transpose = command.transpose;
+    music::GridOptions grid;
+    if (!command.model_path.empty()) {
+        auto header = model::read_model_header(command.model_path);
+        tokenizer_name = header.tokenizer;
+        options.vocabulary = header.vocabulary;
+        grid = header.grid;
+    }
+    auto tokenizer = music::make_tokenizer(tokenizer_name, grid);
+    auto tokens = music::tokenize_corpus(corpus, *tokenizer, options);
+    auto train = model::split_sequences(tokens, music::Split::train);
+    if (train.empty()) throw CommandError("the n-gram baseline needs training files among the inputs (see kanade corpus stats --list)");
+    const int vocab_size = static_cast<int>(tokens.vocabulary.size());
+
+    std::vector<music::TokenizedFile> valid, evaluated;
+    for (auto& file : tokens.files) {
+        if (file.transposed != 0) continue;
+        if (file.split == music::Split::valid) valid.push_back(file);
+        if (in_split(command.split, file.split)) evaluated.push_back(file);
+    }
+    if (evaluated.empty()) throw CommandError("no MIDI files to evaluate (split " + command.split + ")");
+    int order = command.order;
+    std::vector<double> valid_nll;
+    if (order == 0) {
+        if (valid.empty()) throw CommandError("no validation files to choose the n-gram order on: give --order N");
+        auto choice = model::choose_ngram_order(train, valid, vocab_size, command.max_order);
+        order = choice.order;
+        valid_nll = choice.valid_nll;
+    }
+    model::NgramModel ngram(train, vocab_size, order);
+    auto result = model::evaluate_ngram(ngram, evaluated);
+    // Tokens outside the vocabulary, counted over the evaluated files only.
+    music::TokenizeOptions recount = options;
+    recount.transpose = 0;
+    recount.vocabulary = tokens.vocabulary;
+    music::Corpus evaluated_corpus;
+    for (const auto& file : corpus.files)
+        if (in_split(command.split, file.split)) evaluated_corpus.files.push_back(file);
+    result.skipped_tokens = music::tokenize_corpus(evaluated_corpus, *tokenizer, recount).skipped_tokens;
+
+    util::JsonWriter json;
+    json.begin_object()
+        .field("model", "baseline ngram")
+        .field("arch", "ngram")
+        .field("tokenizer", tokenizer_name)
+        .field("split", command.split);
+    write_result(json, result);
+    json.field("order", order).field("vocabulary", vocab_size).field("train_tokens", tokens.token_count(music::Split::train));
+    json.key("valid_nll_by_order").begin_array();
+    for (double nll : valid_nll) json.value(nll);
+    json.end_array().end_object();
+    std::cout << json.str() << std::endl;
+}
+
 void run_eval(const EvalCommand& command) {
+    if (!command.baseline.empty()) return run_baseline(command);
+    if (command.model_path.empty()) throw CommandError("give --model M, or --baseline ngram", exit_code::usage);
     auto model = model::load_model(command.model_path);
     auto files = music::find_midi_files(std::vector<std::filesystem::path>(command.inputs.begin(), command.inputs.end()));
     if (command.split != "all") {
@@ -33,16 +124,9 @@ void run_eval(const EvalCommand& command) {
         .field("model", command.model_path)
         .field("arch", model.config.arch)
         .field("tokenizer", model.tokenizer)
-        .field("split", command.split)
-        .field("files", result.files)
-        .field("tokens", result.tokens)
-        .field("skipped_tokens", result.skipped_tokens)
-        .field("nll", result.nll)
-        .field("accuracy", result.accuracy)
-        .field("perplexity", result.perplexity)
-        .field("nll_per_note", result.nll_per_note)
-        .field("nll_per_second", result.nll_per_second)
-        .end_object();
+        .field("split", command.split);
+    write_result(json, result);
+    json.end_object();
     std::cout << json.str() << std::endl;
 }
 
@@ -50,13 +134,26 @@ void run_eval(const EvalCommand& command) {
 
 void add_eval_command(CLI::App& app) {
     auto command = std::make_shared<EvalCommand>();
-    auto* eval = app.add_subcommand("eval", "Held-out metrics of a model as JSON (NLL, accuracy, perplexity)");
-    eval->add_option("--model,-m", command->model_path, "model file")->required()->check(CLI::ExistingFile);
+    auto* eval = app.add_subcommand("eval", "Held-out metrics of a model, or of an n-gram baseline, as JSON (NLL, accuracy, perplexity)");
+    eval->add_option("--model,-m", command->model_path, "model file (with --baseline: use its tokens and vocabulary)")
+        ->check(CLI::ExistingFile);
     eval->add_option("files", command->inputs, "MIDI files or folders")->required();
     eval->add_option("--split", command->split, "only files of this split: all, train, valid or test")
         ->capture_default_str()->check(CLI::IsMember({"all", "train", "valid", "test"}));
     eval->add_option("--device", command->device, "auto, cpu or cuda[:N]")->capture_default_str();
     eval->add_option("--batch", command->batch, "windows per forward pass")->capture_default_str()->check(CLI::Range(1, 65536));
+    eval->add_option("--baseline", command->baseline, "score a model with no network instead: ngram (counted on the training files)")
+        ->check(CLI::IsMember({"ngram"}));
+    eval->add_option("--tokens", command->tokens, "baseline without --model: seed or kanade tokens")
+        ->capture_default_str()->check(CLI::IsMember({"seed", "kanade"}));
+    eval->add_option("--order", command->order, "baseline: n-gram order (0: the best on the validation files)")
+        ->capture_default_str()->check(CLI::Range(0, 16));
+    eval->add_option("--max-order", command->max_order, "baseline: highest order tried on the validation files")
+        ->capture_default_str()->check(CLI::Range(1, 16));
+    eval->add_option("--transpose", command->transpose, "baseline: also count training copies moved by -N..+N semitones")
+        ->capture_default_str()->check(CLI::Range(0, 12));
+    eval->add_option("--min-count", command->min_count, "baseline, seed tokens without --model: cut rarer tokens")
+        ->capture_default_str();
     eval->callback([command] { run_eval(*command); });
 }
 

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     kanade::cli::add_train_command(app);
     kanade::cli::add_generate_command(app);
     kanade::cli::add_eval_command(app);
+    kanade::cli::add_eval_generation_command(app);
     kanade::cli::add_notate_command(app);
 #ifdef KANADE_WITH_IO
     kanade::cli::add_render_command(app);

@@ -1,0 +1,106 @@
+#include "kanade/eval/piece_features.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace kanade;
+using namespace kanade::eval;
+
+namespace {
+
+midi::Note note(int pitch, double start, double length, int velocity = 80) {
+    midi::Note n;
+    n.pitch = static_cast<std::uint8_t>(pitch);
+    n.start_beat = start;
+    n.end_beat = start + length;
+    n.velocity = static_cast<std::uint8_t>(velocity);
+    return n;
+}
+
+double scalar(const PieceFeatures& features, Feature feature) {
+    const auto& values = feature_of(features, feature);
+    REQUIRE(values.size() == 1);
+    return values.front();
+}
+
+}  // namespace
+
+TEST_CASE("a C major scale in quarter notes measures as counted by hand") {
+    std::vector<midi::Note> scale;
+    const int pitches[] = {60, 62, 64, 65, 67, 69, 71, 72};
+    for (int i = 0; i < 8; ++i) scale.push_back(note(pitches[i], i, 1.0, i % 2 ? 100 : 60));
+    auto features = measure_piece(scale);
+    CHECK(scalar(features, Feature::pitch_count) == 8);
+    CHECK(scalar(features, Feature::pitch_range) == 12);
+    CHECK(scalar(features, Feature::pitch_interval) == doctest::Approx(12.0 / 7));
+    CHECK(scalar(features, Feature::note_count) == 8);
+    CHECK(scalar(features, Feature::inter_onset_interval) == doctest::Approx(1.0));
+    CHECK(scalar(features, Feature::polyphony) == doctest::Approx(1.0));
+    CHECK(scalar(features, Feature::bar_repetition) == 0);
+    CHECK(scalar(features, Feature::rest_share) == 0);
+    CHECK(scalar(features, Feature::velocity_spread) == doctest::Approx(20.0));
+
+    const auto& classes = feature_of(features, Feature::pitch_class_histogram);
+    REQUIRE(classes.size() == 12);
+    CHECK(classes[0] == doctest::Approx(2.0 / 8));  // C4 and C5
+    for (int black : {1, 3, 6, 8, 10}) CHECK(classes[static_cast<std::size_t>(black)] == 0);
+    CHECK(classes[7] == doctest::Approx(1.0 / 8));
+    const auto& lengths = feature_of(features, Feature::note_length_histogram);
+    REQUIRE(lengths.size() == 12);
+    CHECK(lengths[2] == doctest::Approx(1.0));  // every note a quarter
+}
+
+TEST_CASE("a repeated chord with a bar of rest between: polyphony, repetition and rests") {
+    std::vector<midi::Note> notes;
+    for (double start : {0.0, 8.0})
+        for (int pitch : {60, 64, 67}) notes.push_back(note(pitch, start, 4.0));
+    MeasureOptions options;
+    options.length_beats = 12;
+    auto features = measure_piece(notes, options);
+    CHECK(scalar(features, Feature::polyphony) == doctest::Approx(3.0));
+    CHECK(scalar(features, Feature::bar_repetition) == doctest::Approx(0.5));  // bar 3 repeats bar 1
+    CHECK(scalar(features, Feature::rest_share) == doctest::Approx(4.0 / 12));
+    CHECK(scalar(features, Feature::inter_onset_interval) == doctest::Approx(8.0));
+    CHECK(scalar(features, Feature::pitch_interval) == 0);  // the top line stays on G
+    CHECK(feature_of(features, Feature::note_length_histogram)[0] == doctest::Approx(1.0));  // whole notes
+    CHECK(scalar(features, Feature::velocity_spread) == 0);
+}
+
+TEST_CASE("held notes count towards the polyphony of later onsets; the top line gives the intervals") {
+    std::vector<midi::Note> notes = {note(36, 0, 4.0)};
+    const int melody[] = {72, 76, 74, 79};
+    for (int i = 0; i < 4; ++i) notes.push_back(note(melody[i], i, 1.0));
+    auto features = measure_piece(notes);
+    CHECK(scalar(features, Feature::polyphony) == doctest::Approx(2.0));
+    CHECK(scalar(features, Feature::pitch_interval) == doctest::Approx((4.0 + 2 + 5) / 3));
+    CHECK(scalar(features, Feature::pitch_range) == 43);
+}
+
+TEST_CASE("note lengths fall into the nearest of Yang & Lerch's classes") {
+    std::vector<midi::Note> notes = {note(60, 0, 0.75), note(62, 1, 1.0 / 3), note(64, 2, 0.78), note(65, 3, 1.45)};
+    const auto& lengths = feature_of(measure_piece(notes), Feature::note_length_histogram);
+    CHECK(lengths[7] == doctest::Approx(0.5));   // dotted eighths: 0.75 and 0.78
+    CHECK(lengths[11] == doctest::Approx(0.25)); // eighth triplet
+    CHECK(lengths[6] == doctest::Approx(0.25));  // dotted quarter: 1.45
+}
+
+TEST_CASE("an empty piece measures as zeros") {
+    auto features = measure_piece({});
+    for (std::size_t i = 0; i < feature_count; ++i) {
+        CAPTURE(feature_name(feature_at(i)));
+        for (double value : features[i]) CHECK(value == 0);
+    }
+    CHECK_THROWS_AS(feature_at(feature_count), std::out_of_range);
+}
+
+TEST_CASE("a piece is cut into segments that start at zero; empty and short ends are dropped") {
+    std::vector<midi::Note> notes = {note(60, 0.5, 1), note(62, 3.5, 1), note(64, 9, 1), note(65, 13, 2)};
+    auto segments = cut_segments(notes, 4.0);
+    // Segments: [0,4) two notes, [4,8) empty (dropped), [8,12) one, [12,15) three beats kept.
+    REQUIRE(segments.size() == 3);
+    CHECK(segments[0].size() == 2);
+    CHECK(segments[1].front().start_beat == doctest::Approx(1.0));
+    CHECK(segments[2].front().start_beat == doctest::Approx(1.0));
+    CHECK(segments[2].front().end_beat == doctest::Approx(3.0));
+    CHECK(cut_segments({note(60, 0, 4), note(62, 4, 1)}, 4.0).size() == 1);  // 1 beat of 4: dropped
+    CHECK_THROWS_AS(cut_segments(notes, 0), std::invalid_argument);
+}

@@ -1,0 +1,278 @@
+// kanade eval-generation --model M --pieces N: music statistics of generated pieces
+// against pieces of the test files (Yang & Lerch), as JSON, and their picture as SVG.
+#include "commands.hpp"
+
+#include "kanade/engine/constraints.hpp"
+#include "kanade/engine/generator.hpp"
+#include "kanade/eval/feature_overlap.hpp"
+#include "kanade/eval/feature_plot.hpp"
+#include "kanade/model/device.hpp"
+#include "kanade/music/token_corpus.hpp"
+#include "kanade/util/json_writer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <iostream>
+#include <random>
+
+namespace kanade::cli {
+namespace {
+
+struct EvalGenerationCommand {
+    std::string model_path;
+    std::vector<std::string> corpus = {"/usr/share/games/openttd/baseset/openmsx", "/usr/share/games/simutrans/music"};
+    std::string split = "test";
+    int pieces = 20;
+    int length_steps = 256;
+    std::uint64_t seed = 1;
+    engine::SamplingOptions sampling{1.0, 0, 0.95};  // the daemon's defaults
+    std::string mode = "streaming";
+    double density = 1.0;
+    std::string plot = "eval-generation.svg";
+    std::string save_pieces;
+    std::string device = "auto";
+    int threads = 0;
+};
+
+// Generates tokens from `prompt` until the decoded music reaches `length_beats` (or a
+// generous token budget runs out), the constraints applied as the daemon applies them.
+class PieceGenerator {
+public:
+    PieceGenerator(model::Model& model, const music::Tokenizer& tokenizer, const EvalGenerationCommand& command,
+                   torch::Device device)
+        : model_(model), tokenizer_(tokenizer), command_(command), device_(device),
+          mask_(model.vocabulary, model.tokenizer) {
+        constraints_.density = command.density;
+    }
+
+    std::vector<midi::Note> generate(const std::vector<int>& prompt, std::uint64_t seed, double length_beats) {
+        torch::NoGradGuard no_grad;
+        engine::Sampler sampler(seed);
+        const auto window = static_cast<std::size_t>(model_.config.window);
+        std::vector<int> context(prompt.size() > window ? prompt.end() - static_cast<std::ptrdiff_t>(window)
+                                                        : prompt.begin(),
+                                 prompt.end());
+        auto state = model_.network->initial_state(1);
+        torch::Tensor logits;
+        if (streaming()) {
+            for (int id : context) logits = step(id, state);
+        }
+        std::vector<int> generated;
+        std::vector<midi::Note> notes;
+        const auto budget = static_cast<std::size_t>(64 + 16 * length_beats * model_.grid.steps_per_beat);
+        int pending_notes = 0;  // kanade tokens: notes started on the current step so far
+        while (generated.size() < budget) {
+            if (!streaming()) logits = faithful_logits(context);
+            auto row = engine::logits_to_floats(logits.squeeze(0));
+            // std::vector<bool> has no contiguous storage; the mask is a span of bools.
+            std::unique_ptr<bool[]> mask(new bool[row.size()]);
+            std::fill_n(mask.get(), row.size(), true);
+            const auto recent = std::min<std::size_t>(generated.size(), 8);
+            mask_.apply(constraints_, pending_notes, false,
+                        std::span<const int>(generated.data() + generated.size() - recent, recent), row,
+                        std::span<bool>(mask.get(), row.size()));
+            int next = sampler.sample(row, command_.sampling, std::span<const bool>(mask.get(), row.size()));
+            if (next < 0) break;
+            generated.push_back(next);
+            const auto& token = model_.vocabulary.token(next);
+            if (!token.empty() && token[0] == 'W') pending_notes = 0;
+            else if (!token.empty() && token[0] == 'P') ++pending_notes;
+            if (streaming()) {
+                logits = step(next, state);
+            } else {
+                context.push_back(next);
+                if (context.size() > window) context.erase(context.begin());
+            }
+            if (generated.size() % 16 == 0) {
+                notes = tokenizer_.decode(model_.vocabulary.decode(generated));
+                if (!notes.empty() && notes.back().start_beat >= length_beats) break;
+            }
+        }
+        notes = tokenizer_.decode(model_.vocabulary.decode(generated));
+        std::erase_if(notes, [&](const midi::Note& note) { return note.start_beat >= length_beats; });
+        tokens_generated_ += generated.size();
+        return notes;
+    }
+
+    std::size_t tokens_generated() const { return tokens_generated_; }
+
+private:
+    bool streaming() const { return command_.mode == "streaming"; }
+
+    torch::Tensor step(int id, model::RecurrentState& state) {
+        return model_.network->step(torch::tensor({static_cast<std::int64_t>(id)}, torch::kInt64).to(device_), state);
+    }
+
+    torch::Tensor faithful_logits(const std::vector<int>& context) {
+        auto ids = torch::tensor(std::vector<std::int64_t>(context.begin(), context.end()), torch::kInt64)
+                       .unsqueeze(0)
+                       .to(device_);
+        return model_.network->forward(ids).select(1, ids.size(1) - 1);
+    }
+
+    model::Model& model_;
+    const music::Tokenizer& tokenizer_;
+    const EvalGenerationCommand& command_;
+    torch::Device device_;
+    engine::TokenMask mask_;
+    engine::Constraints constraints_;
+    std::size_t tokens_generated_ = 0;
+};
+
+void write_values(util::JsonWriter& json, const std::vector<double>& values) {
+    if (values.size() == 1) {
+        json.value(values.front());
+        return;
+    }
+    json.begin_array();
+    for (double value : values) json.value(value);
+    json.end_array();
+}
+
+void write_spread(util::JsonWriter& json, std::string_view name, const std::vector<double>& distances) {
+    auto spread = eval::spread_of(distances);
+    json.key(name).begin_object().field("mean", spread.mean).field("sd", spread.sd).end_object();
+}
+
+double mean_notes_per_bar(const std::vector<eval::PieceFeatures>& pieces, double bars) {
+    double sum = 0;
+    for (const auto& piece : pieces) sum += eval::feature_of(piece, eval::Feature::note_count).front();
+    return pieces.empty() ? 0 : sum / static_cast<double>(pieces.size()) / bars;
+}
+
+void run_eval_generation(const EvalGenerationCommand& command) {
+    if (command.threads > 0) model::set_cpu_threads(command.threads);
+    auto model = model::load_model(command.model_path);
+    auto tokenizer = music::make_tokenizer(model.tokenizer, model.grid);
+    auto choice = model::choose_device(command.device);
+    model.network->eval();
+    model.network->to(choice.device);
+    const double length_beats = static_cast<double>(command.length_steps) / model.grid.steps_per_beat;
+    eval::MeasureOptions measure;
+    measure.steps_per_beat = model.grid.steps_per_beat;
+    measure.length_beats = length_beats;
+
+    // The real pieces: the files of the split, cut to the generated pieces' length.
+    auto corpus = music::load_corpus(std::vector<std::filesystem::path>(command.corpus.begin(), command.corpus.end()));
+    if (!corpus.errors.empty()) throw CommandError(corpus.errors.front());
+    std::erase_if(corpus.files, [&](const auto& file) { return music::split_name(file.split) != command.split; });
+    if (corpus.files.empty()) throw CommandError("no " + command.split + " files in the corpus");
+    std::vector<eval::PieceFeatures> real, generated;
+    for (const auto& file : corpus.files)
+        for (const auto& segment : eval::cut_segments(file.notes, length_beats))
+            real.push_back(eval::measure_piece(segment, measure));
+
+    // Each generated piece continues a random window of a file of the same split.
+    music::TokenizeOptions options;
+    options.vocabulary = model.vocabulary;
+    auto tokens = music::tokenize_corpus(corpus, *tokenizer, options);
+    const auto window = static_cast<std::size_t>(model.config.window);
+    std::vector<const music::TokenizedFile*> sources;
+    for (const auto& file : tokens.files)
+        if (file.ids.size() > window) sources.push_back(&file);
+    if (sources.empty()) throw CommandError("no " + command.split + " file is longer than the model's window");
+    if (!command.save_pieces.empty()) std::filesystem::create_directories(command.save_pieces);
+    PieceGenerator generator(model, *tokenizer, command, choice.device);
+    for (int piece = 0; piece < command.pieces; ++piece) {
+        const std::uint64_t piece_seed = command.seed + static_cast<std::uint64_t>(piece);
+        std::mt19937_64 random(piece_seed);
+        const auto* source = sources[random() % sources.size()];
+        const std::size_t start = random() % (source->ids.size() - window);
+        std::vector<int> prompt(source->ids.begin() + static_cast<std::ptrdiff_t>(start),
+                                source->ids.begin() + static_cast<std::ptrdiff_t>(start + window));
+        auto notes = generator.generate(prompt, piece_seed, length_beats);
+        generated.push_back(eval::measure_piece(notes, measure));
+        if (!command.save_pieces.empty()) {
+            midi::NotesToFile file_options;
+            file_options.track_name = "kanade " + model.config.arch + " (" + model.tokenizer + " tokens), seed " +
+                                      std::to_string(piece_seed) + ", prompt " + source->path.filename().string() +
+                                      " tokens " + std::to_string(start) + ".." + std::to_string(start + window);
+            char name[64];
+            std::snprintf(name, sizeof name, "piece-%02d-seed-%llu.mid", piece,
+                          static_cast<unsigned long long>(piece_seed));
+            midi::write_smf(midi::notes_to_file(notes, file_options), std::filesystem::path(command.save_pieces) / name);
+        }
+    }
+
+    auto comparisons = eval::compare_sets(real, generated);
+    const std::string title = command.model_path + ": " + std::to_string(command.pieces) + " generated against " +
+                              std::to_string(real.size()) + " " + command.split + " pieces of " +
+                              std::to_string(command.length_steps) + " steps";
+    if (!command.plot.empty()) eval::write_feature_plot(command.plot, comparisons, title);
+
+    const double bars = length_beats / measure.beats_per_bar;
+    double overlap_sum = 0;
+    util::JsonWriter json;
+    json.begin_object()
+        .field("model", command.model_path)
+        .field("arch", model.config.arch)
+        .field("tokenizer", model.tokenizer)
+        .field("split", command.split)
+        .field("pieces", command.pieces)
+        .field("real_pieces", static_cast<std::uint64_t>(real.size()))
+        .field("length_steps", command.length_steps)
+        .field("seed", command.seed)
+        .field("mode", command.mode)
+        .field("temperature", command.sampling.temperature)
+        .field("top_k", command.sampling.top_k)
+        .field("top_p", command.sampling.top_p)
+        .field("density", command.density)
+        .field("tokens_generated", static_cast<std::uint64_t>(generator.tokens_generated()))
+        .field("notes_per_bar_real", mean_notes_per_bar(real, bars))
+        .field("notes_per_bar_generated", mean_notes_per_bar(generated, bars));
+    json.key("features").begin_object();
+    for (const auto& comparison : comparisons) {
+        json.key(eval::feature_name(comparison.feature)).begin_object();
+        json.key("real_mean");
+        write_values(json, comparison.real_mean);
+        json.key("generated_mean");
+        write_values(json, comparison.generated_mean);
+        write_spread(json, "intra_real", comparison.intra_real);
+        write_spread(json, "intra_generated", comparison.intra_generated);
+        write_spread(json, "inter", comparison.inter);
+        json.field("overlap", comparison.overlap())
+            .field("overlap_real", comparison.overlap_real)
+            .field("overlap_generated", comparison.overlap_generated);
+        json.end_object();
+        overlap_sum += comparison.overlap();
+    }
+    json.end_object();
+    json.field("mean_overlap", overlap_sum / static_cast<double>(comparisons.size()));
+    json.field("plot", command.plot).end_object();
+    std::cout << json.str() << std::endl;
+}
+
+}  // namespace
+
+void add_eval_generation_command(CLI::App& app) {
+    auto command = std::make_shared<EvalGenerationCommand>();
+    auto* sub = app.add_subcommand("eval-generation",
+                                   "Music statistics of generated pieces against real ones (Yang & Lerch), JSON and SVG");
+    sub->add_option("--model,-m", command->model_path, "model file")->required()->check(CLI::ExistingFile);
+    sub->add_option("corpus", command->corpus, "MIDI files or folders holding the real pieces")->capture_default_str();
+    sub->add_option("--split", command->split, "the real pieces: files of this split")->capture_default_str()
+        ->check(CLI::IsMember({"train", "valid", "test"}));
+    sub->add_option("--pieces,-n", command->pieces, "pieces to generate")->capture_default_str()->check(CLI::Range(2, 100000));
+    sub->add_option("--length", command->length_steps, "length of every piece in grid steps")->capture_default_str()
+        ->check(CLI::Range(4, 100000));
+    sub->add_option("--seed", command->seed, "seed of the first piece (piece i uses seed + i)")->capture_default_str();
+    sub->add_option("--temperature", command->sampling.temperature, "0: argmax")->capture_default_str()
+        ->check(CLI::Range(0.0, 100.0));
+    sub->add_option("--top-k", command->sampling.top_k, "sample among the k likeliest (0: all)")->capture_default_str()
+        ->check(CLI::Range(0, 1000000));
+    sub->add_option("--top-p", command->sampling.top_p, "nucleus sampling mass")->capture_default_str()
+        ->check(CLI::Range(0.0, 1.0));
+    sub->add_option("--mode", command->mode, "streaming (as the daemon) or faithful")->capture_default_str()
+        ->check(CLI::IsMember({"faithful", "streaming"}));
+    sub->add_option("--density", command->density, "the daemon's density constraint (>1 fewer rests)")
+        ->capture_default_str()->check(CLI::Range(0.01, 100.0));
+    sub->add_option("--plot", command->plot, "SVG picture to write (\"\": none)")->capture_default_str();
+    sub->add_option("--save-pieces", command->save_pieces, "write each generated piece as MIDI into this folder");
+    sub->add_option("--device", command->device, "auto, cpu or cuda[:N]")->capture_default_str();
+    sub->add_option("--threads", command->threads, "CPU threads (0: libtorch default)")->capture_default_str();
+    sub->callback([command] { run_eval_generation(*command); });
+}
+
+}  // namespace kanade::cli

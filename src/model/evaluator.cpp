@@ -11,10 +11,17 @@ namespace {
 struct Totals {
     double nll = 0, correct = 0;
     std::size_t tokens = 0;
+    std::vector<double> nll_by_token;
 
     void add(const torch::Tensor& logits, const torch::Tensor& targets) {
         auto log_probabilities = torch::log_softmax(logits.to(torch::kFloat32), -1);
-        nll -= log_probabilities.gather(-1, targets.unsqueeze(-1)).sum().item<double>();
+        auto picked = log_probabilities.gather(-1, targets.unsqueeze(-1)).squeeze(-1).to(torch::kCPU, torch::kFloat64);
+        auto ids = targets.to(torch::kCPU).contiguous();
+        auto id_of = ids.accessor<std::int64_t, 1>();
+        auto log_probability = picked.accessor<double, 1>();
+        for (std::int64_t i = 0; i < ids.numel(); ++i)
+            nll_by_token.at(static_cast<std::size_t>(id_of[i])) -= log_probability[i];
+        nll -= picked.sum().item<double>();
         correct += logits.argmax(-1).eq(targets).sum().item<double>();
         tokens += static_cast<std::size_t>(targets.numel());
     }
@@ -35,6 +42,7 @@ EvalResult evaluate(Model& model, const std::vector<std::filesystem::path>& file
     model.network->to(device);
     const std::int64_t window = model.config.window;
     Totals totals;
+    totals.nll_by_token.assign(model.vocabulary.size(), 0.0);
     EvalResult result;
     double note_events = 0, seconds = 0;
     for (const auto& file : tokens.files) {
@@ -70,7 +78,31 @@ EvalResult evaluate(Model& model, const std::vector<std::filesystem::path>& file
     result.perplexity = std::exp(result.nll);
     result.nll_per_note = note_events > 0 ? totals.nll / note_events : NAN;
     result.nll_per_second = seconds > 0 ? totals.nll / seconds : NAN;
+    result.nll_by_token = std::move(totals.nll_by_token);
+    result.note_events = note_events;
+    result.seconds = seconds;
     return result;
+}
+
+std::string_view token_kind(std::string_view tokenizer, std::string_view token) {
+    if (tokenizer != "kanade") return "onset";
+    switch (token.empty() ? '?' : token.front()) {
+        case 'P': return "pitch";
+        case 'D': return "duration";
+        case 'V': return "velocity";
+        case 'W': return "wait";
+        default: return "other";
+    }
+}
+
+std::map<std::string, double> nll_per_note_by_kind(const EvalResult& result, const music::Vocabulary& vocabulary,
+                                                   std::string_view tokenizer) {
+    const double note_events = result.note_events;
+    std::map<std::string, double> by_kind;
+    for (std::size_t id = 0; id < result.nll_by_token.size() && id < vocabulary.size(); ++id)
+        by_kind[std::string(token_kind(tokenizer, vocabulary.token(static_cast<int>(id))))] +=
+            note_events > 0 ? result.nll_by_token[id] / note_events : NAN;
+    return by_kind;
 }
 
 }  // namespace kanade::model

@@ -127,6 +127,7 @@ std::vector<std::vector<int>> split_sequences(const music::TokenizedCorpus& corp
 
 EvalResult evaluate_ngram(const NgramModel& model, const std::vector<music::TokenizedFile>& files) {
     EvalResult result;
+    result.nll_by_token.assign(static_cast<std::size_t>(model.vocab_size()), 0.0);
     double nll = 0, correct = 0, note_events = 0, seconds = 0;
     const auto context_length = static_cast<std::size_t>(model.order() - 1);
     for (const auto& file : files) {
@@ -137,7 +138,9 @@ EvalResult evaluate_ngram(const NgramModel& model, const std::vector<music::Toke
             std::size_t start = t > context_length ? t - context_length : 0;
             auto p = model.distribution(std::span<const int>(file.ids.data() + start, t - start));
             const auto truth = static_cast<std::size_t>(file.ids[t]);
-            nll -= std::log(p.at(truth));
+            const double token_nll = -std::log(p.at(truth));
+            nll += token_nll;
+            result.nll_by_token[truth] += token_nll;
             if (static_cast<std::size_t>(std::max_element(p.begin(), p.end()) - p.begin()) == truth) ++correct;
             ++result.tokens;
         }
@@ -149,6 +152,8 @@ EvalResult evaluate_ngram(const NgramModel& model, const std::vector<music::Toke
     result.perplexity = std::exp(result.nll);
     result.nll_per_note = note_events > 0 ? nll / note_events : NAN;
     result.nll_per_second = seconds > 0 ? nll / seconds : NAN;
+    result.note_events = note_events;
+    result.seconds = seconds;
     return result;
 }
 

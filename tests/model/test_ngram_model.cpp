@@ -89,6 +89,16 @@ TEST_CASE("evaluating an n-gram model counts and scores tokens as the network ev
     CHECK(result.nll_per_note == doctest::Approx(total / 13));
     CHECK(result.nll_per_second == doctest::Approx(total / 5.5));
 
+    // The NLL split by the token predicted adds up to the whole.
+    REQUIRE(result.nll_by_token.size() == 3);
+    CHECK(result.nll_by_token[0] + result.nll_by_token[1] + result.nll_by_token[2] == doctest::Approx(total));
+    CHECK(result.note_events == 13);
+    music::Vocabulary vocabulary({"P60", "D4", "W4"});
+    auto by_kind = nll_per_note_by_kind(result, vocabulary, "kanade");
+    CHECK(by_kind.at("pitch") == doctest::Approx(result.nll_by_token[0] / 13));
+    CHECK(by_kind.at("wait") == doctest::Approx(result.nll_by_token[2] / 13));
+    CHECK(nll_per_note_by_kind(result, vocabulary, "seed").at("onset") == doctest::Approx(result.nll_per_note));
+
     auto unigram = evaluate_ngram(NgramModel({ids}, 3, 1), held_out);
     CHECK(unigram.nll > result.nll + 0.3);
     CHECK_THROWS_AS(evaluate_ngram(model, {file_of({1})}), std::runtime_error);

@@ -33,7 +33,8 @@ bool in_split(const std::string& split, music::Split file_split) {
     return split == "all" || music::split_name(file_split) == split;
 }
 
-void write_result(util::JsonWriter& json, const model::EvalResult& result) {
+void write_result(util::JsonWriter& json, const model::EvalResult& result, const music::Vocabulary& vocabulary,
+                  std::string_view tokenizer) {
     json.field("files", result.files)
         .field("tokens", result.tokens)
         .field("skipped_tokens", result.skipped_tokens)
@@ -42,6 +43,9 @@ void write_result(util::JsonWriter& json, const model::EvalResult& result) {
         .field("perplexity", result.perplexity)
         .field("nll_per_note", result.nll_per_note)
         .field("nll_per_second", result.nll_per_second);
+    json.key("nll_per_note_by_kind").begin_object();
+    for (const auto& [kind, nll] : model::nll_per_note_by_kind(result, vocabulary, tokenizer)) json.field(kind, nll);
+    json.end_object();
 }
 
 // Counts the n-gram model on the training files, tunes its order on the validation
@@ -100,7 +104,7 @@ void run_baseline(const EvalCommand& command) {
         .field("arch", "ngram")
         .field("tokenizer", tokenizer_name)
         .field("split", command.split);
-    write_result(json, result);
+    write_result(json, result, tokens.vocabulary, tokenizer_name);
     json.field("order", order).field("vocabulary", vocab_size).field("train_tokens", tokens.token_count(music::Split::train));
     json.key("valid_nll_by_order").begin_array();
     for (double nll : valid_nll) json.value(nll);
@@ -125,7 +129,7 @@ void run_eval(const EvalCommand& command) {
         .field("arch", model.config.arch)
         .field("tokenizer", model.tokenizer)
         .field("split", command.split);
-    write_result(json, result);
+    write_result(json, result, model.vocabulary, model.tokenizer);
     json.end_object();
     std::cout << json.str() << std::endl;
 }

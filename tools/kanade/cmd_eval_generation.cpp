@@ -30,6 +30,7 @@ struct EvalGenerationCommand {
     engine::SamplingOptions sampling{1.0, 0, 0.95};  // the daemon's defaults
     std::string mode = "streaming";
     double density = 1.0;
+    int max_polyphony = 6;  // the daemon's default (config/kanade.toml)
     std::string plot = "eval-generation.svg";
     std::string save_pieces;
     std::string device = "auto";
@@ -45,6 +46,7 @@ public:
         : model_(model), tokenizer_(tokenizer), command_(command), device_(device),
           mask_(model.vocabulary, model.tokenizer) {
         constraints_.density = command.density;
+        constraints_.max_polyphony = command.max_polyphony;
     }
 
     std::vector<midi::Note> generate(const std::vector<int>& prompt, std::uint64_t seed, double length_beats) {
@@ -219,6 +221,7 @@ void run_eval_generation(const EvalGenerationCommand& command) {
         .field("top_k", command.sampling.top_k)
         .field("top_p", command.sampling.top_p)
         .field("density", command.density)
+        .field("max_polyphony", command.max_polyphony)
         .field("tokens_generated", static_cast<std::uint64_t>(generator.tokens_generated()))
         .field("notes_per_bar_real", mean_notes_per_bar(real, bars))
         .field("notes_per_bar_generated", mean_notes_per_bar(generated, bars));
@@ -268,6 +271,8 @@ void add_eval_generation_command(CLI::App& app) {
         ->check(CLI::IsMember({"faithful", "streaming"}));
     sub->add_option("--density", command->density, "the daemon's density constraint (>1 fewer rests)")
         ->capture_default_str()->check(CLI::Range(0.01, 100.0));
+    sub->add_option("--max-polyphony", command->max_polyphony, "the daemon's limit on notes starting together")
+        ->capture_default_str()->check(CLI::Range(1, 128));
     sub->add_option("--plot", command->plot, "SVG picture to write (\"\": none)")->capture_default_str();
     sub->add_option("--save-pieces", command->save_pieces, "write each generated piece as MIDI into this folder");
     sub->add_option("--device", command->device, "auto, cpu or cuda[:N]")->capture_default_str();

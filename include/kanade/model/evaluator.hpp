@@ -6,6 +6,9 @@
 #include "kanade/model/model_file.hpp"
 
 #include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace kanade::model {
@@ -19,7 +22,17 @@ struct EvalResult {
     double perplexity = 0;
     double nll_per_note = 0;         // total NLL / note events (onsets)
     double nll_per_second = 0;       // total NLL / seconds of music
+    double note_events = 0, seconds = 0;  // in the evaluated files
+    std::vector<double> nll_by_token;     // total NLL of the predictions of each token id
 };
+
+// What part of the music a token says: "pitch", "duration", "velocity" or "wait" for
+// kanade tokens, "onset" for seed tokens (pitch alone, timing thrown away).
+std::string_view token_kind(std::string_view tokenizer, std::string_view token);
+
+// nll_per_note split by token kind: where the nats of each note event go.
+std::map<std::string, double> nll_per_note_by_kind(const EvalResult& result, const music::Vocabulary& vocabulary,
+                                                   std::string_view tokenizer);
 
 EvalResult evaluate(Model& model, const std::vector<std::filesystem::path>& files, torch::Device device,
                     int batch = 256);

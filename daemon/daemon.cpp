@@ -52,6 +52,7 @@ engine::SessionSettings session_settings(const io::DaemonConfig& config, int ind
     settings.constraints.max_polyphony = config.engine.max_polyphony;
     settings.constraints.density = config.engine.density;
     settings.constraints.repetition_penalty = config.engine.repetition_penalty;
+    settings.constraints.energy = config.engine.energy;
     settings.output_channel = (config.midi.channel - 1 + index) % 16;
     settings.input_channel = config.engine.sessions == 1 ? -1 : settings.output_channel;
     settings.phrase_end_silence_steps = config.engine.phrase_end_silence_steps;

@@ -44,6 +44,7 @@ void remember_in_config(Daemon& daemon, const engine::SessionSettings& s) {
     engine.max_polyphony = s.constraints.max_polyphony;
     engine.density = s.constraints.density;
     engine.repetition_penalty = s.constraints.repetition_penalty;
+    engine.energy = s.constraints.energy;
     engine.scale = s.constraints.scale_text();
 }
 
@@ -159,6 +160,12 @@ void register_osc_commands(Daemon& d) {
         float value = number(m, 0);
         if (!(value >= 1 && value <= 10)) return range_error("repetition", 1, 10);
         s.constraints.repetition_penalty = value;
+        return std::string();
+    });
+    sampling("energy", "f", "calm (-1) .. driving (1): dynamics, rests and note lengths together", [](const OscMessage& m, engine::SessionSettings& s) {
+        float value = number(m, 0);
+        if (!(value >= -1 && value <= 1)) return range_error("energy", -1, 1);
+        s.constraints.energy = value;
         return std::string();
     });
     osc.add("/kanade/answer", "", "call-response: the call has ended, answer now", [&d](const OscMessage&, const OscEndpoint&) {

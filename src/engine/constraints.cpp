@@ -1,5 +1,6 @@
 #include "kanade/engine/constraints.hpp"
 
+#include "kanade/music/kanade_tokenizer.hpp"
 #include "kanade/music/pitch.hpp"
 #include "kanade/music/seed_tokenizer.hpp"
 
@@ -28,6 +29,29 @@ const std::map<std::string, std::uint16_t>& scale_masks() {
     };
     return masks;
 }
+
+// Louder bins gain with energy: V1 -> -1, V8 -> +1.
+float energy_slope_of_velocity(const std::string& token) {
+    auto bin = music::KanadeTokenizer::token_number(token, 'V').value_or(0);
+    if (bin < 1) return 0;
+    constexpr float middle = (1 + music::KanadeTokenizer::velocity_bins) / 2.0f;
+    return (static_cast<float>(bin) - middle) / (middle - 1);
+}
+
+// Shorter notes gain with energy, on a log scale: a sixteenth +1 .. three bars -1.
+float energy_slope_of_duration(const std::string& token) {
+    auto steps = music::KanadeTokenizer::token_number(token, 'D').value_or(0);
+    if (steps < 1) return 0;
+    constexpr auto lengths = music::KanadeTokenizer::duration_steps();
+    const float shortest = std::log(static_cast<float>(lengths.front()));
+    const float longest = std::log(static_cast<float>(lengths.back()));
+    return 1 - 2 * (std::log(static_cast<float>(steps)) - shortest) / (longest - shortest);
+}
+
+// How many nats the strongest energy (+-1) moves a token's logit: enough to shift the
+// character audibly, not so much that the model's own choice stops mattering.
+constexpr float energy_nats = 1.5f;
+constexpr float energy_wait_nats = 0.7f;  // energy also means fewer, shorter rests
 
 }  // namespace
 
@@ -69,6 +93,9 @@ TokenMask::TokenMask(const music::Vocabulary& vocabulary, const std::string& tok
             info.pitches = music::SeedTokenizer::pitches_of(token);
             info.kind = info.pitches.size() == 1 && !std::isdigit(static_cast<unsigned char>(token[0])) ? Kind::note
                                                                                                          : Kind::chord;
+            // Energy favours fuller onsets: a lone note -0.5 .. a 4-note chord +1.
+            if (!info.pitches.empty())
+                info.energy_slope = std::clamp((static_cast<float>(info.pitches.size()) - 2.0f) / 2.0f, -0.5f, 1.0f);
             continue;
         }
         switch (token.empty() ? '?' : token[0]) {
@@ -77,8 +104,14 @@ TokenMask::TokenMask(const music::Vocabulary& vocabulary, const std::string& tok
                 info.pitches = {std::atoi(token.c_str() + 1)};
                 break;
             case 'W': info.kind = Kind::wait; break;
-            case 'V': info.kind = Kind::velocity; break;
-            case 'D': info.kind = Kind::duration; break;
+            case 'V':
+                info.kind = Kind::velocity;
+                info.energy_slope = energy_slope_of_velocity(token);
+                break;
+            case 'D':
+                info.kind = Kind::duration;
+                info.energy_slope = energy_slope_of_duration(token);
+                break;
             default: info.kind = Kind::other;
         }
     }
@@ -87,10 +120,13 @@ TokenMask::TokenMask(const music::Vocabulary& vocabulary, const std::string& tok
 void TokenMask::apply(const Constraints& constraints, int pending_notes, bool must_start_note,
                       std::span<const int> recent_tokens, std::span<float> logits, std::span<bool> mask) const {
     const bool scale_on = constraints.scale_root >= 0 && constraints.scale_mask != 0xFFF;
-    const float wait_bias = constraints.density > 0 ? static_cast<float>(-std::log(constraints.density)) : 0.0f;
+    const float energy = static_cast<float>(std::clamp(constraints.energy, -1.0, 1.0));
+    const float wait_bias = (constraints.density > 0 ? static_cast<float>(-std::log(constraints.density)) : 0.0f) -
+                            energy * energy_wait_nats;
     for (std::size_t i = 0; i < tokens_.size() && i < logits.size(); ++i) {
         const auto& info = tokens_[i];
         bool allowed = true;
+        logits[i] += energy * energy_nats * info.energy_slope;
         if (info.kind == Kind::note || info.kind == Kind::chord) {
             for (int pitch : info.pitches) {
                 int degree = ((pitch % 12) - constraints.scale_root + 12) % 12;

@@ -106,6 +106,7 @@ void bind_keys(KeyTable& keys, DaemonConfig& c) {
     keys.add("engine.max_polyphony", c.engine.max_polyphony);
     keys.add("engine.density", c.engine.density);
     keys.add("engine.repetition_penalty", c.engine.repetition_penalty);
+    keys.add("engine.energy", c.engine.energy);
     keys.add("engine.max_note_steps", c.engine.max_note_steps);
     keys.add("engine.miss_policy", c.engine.miss_policy);
     keys.add("engine.phrase_end_silence_steps", c.engine.phrase_end_silence_steps);
@@ -161,6 +162,7 @@ const std::vector<Check>& checks() {
         {"engine.max_polyphony", [](const DaemonConfig& c) { return c.engine.max_polyphony >= 1 && c.engine.max_polyphony <= 12; }, "must be 1..12"},
         {"engine.density", [](const DaemonConfig& c) { return c.engine.density > 0 && c.engine.density <= 100; }, "must be in (0, 100]"},
         {"engine.repetition_penalty", [](const DaemonConfig& c) { return c.engine.repetition_penalty >= 1 && c.engine.repetition_penalty <= 10; }, "must be 1..10"},
+        {"engine.energy", [](const DaemonConfig& c) { return c.engine.energy >= -1 && c.engine.energy <= 1; }, "must be -1..1"},
         {"engine.max_note_steps", [](const DaemonConfig& c) { return c.engine.max_note_steps >= 1 && c.engine.max_note_steps <= 256; }, "must be 1..256"},
         {"engine.miss_policy", [](const DaemonConfig& c) {
              return c.engine.miss_policy == "rest" || c.engine.miss_policy == "hold" || c.engine.miss_policy == "repeat"; },

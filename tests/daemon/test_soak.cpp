@@ -57,6 +57,7 @@ TEST_CASE("soak: minutes of call-and-response and free play while OSC moves ever
             {"/kanade/temperature", {0.8f}},                  {"/kanade/temperature", {1.2f}},
             {"/kanade/top_k", {std::int32_t{12}}},            {"/kanade/top_p", {0.9f}},
             {"/kanade/density", {1.5f}},                      {"/kanade/density", {0.7f}},
+            {"/kanade/energy", {0.8f}},                       {"/kanade/energy", {-0.6f}},
             {"/kanade/scale", {std::string("D dorian")}},     {"/kanade/scale", {std::string("chromatic")}},
             {"/kanade/range", {std::int32_t{48}, std::int32_t{84}}}, {"/kanade/polyphony", {std::int32_t{3}}},
             {"/kanade/tempo", {std::string("wrong type")}},   {"/kanade/nowhere", {}},

@@ -30,6 +30,7 @@ struct EvalGenerationCommand {
     engine::SamplingOptions sampling{1.0, 0, 0.95};  // the daemon's defaults
     std::string mode = "streaming";
     double density = 1.0;
+    double energy = 0.0;
     int max_polyphony = 6;  // the daemon's default (config/kanade.toml)
     std::string plot = "eval-generation.svg";
     std::string save_pieces;
@@ -46,6 +47,7 @@ public:
         : model_(model), tokenizer_(tokenizer), command_(command), device_(device),
           mask_(model.vocabulary, model.tokenizer) {
         constraints_.density = command.density;
+        constraints_.energy = command.energy;
         constraints_.max_polyphony = command.max_polyphony;
     }
 
@@ -138,6 +140,25 @@ void write_spread(util::JsonWriter& json, std::string_view name, const std::vect
     json.key(name).begin_object().field("mean", spread.mean).field("sd", spread.sd).end_object();
 }
 
+// What an energy setting moves, measured on the notes themselves.
+struct DynamicsSummary {
+    double mean_velocity = 0;
+    double mean_length_beats = 0;
+    void add(const std::vector<midi::Note>& notes) {
+        for (const auto& note : notes) {
+            velocity_sum_ += note.velocity;
+            length_sum_ += note.end_beat - note.start_beat;
+        }
+        count_ += notes.size();
+        mean_velocity = count_ ? velocity_sum_ / static_cast<double>(count_) : 0;
+        mean_length_beats = count_ ? length_sum_ / static_cast<double>(count_) : 0;
+    }
+
+private:
+    double velocity_sum_ = 0, length_sum_ = 0;
+    std::size_t count_ = 0;
+};
+
 double mean_notes_per_bar(const std::vector<eval::PieceFeatures>& pieces, double bars) {
     double sum = 0;
     for (const auto& piece : pieces) sum += eval::feature_of(piece, eval::Feature::note_count).front();
@@ -162,9 +183,12 @@ void run_eval_generation(const EvalGenerationCommand& command) {
     std::erase_if(corpus.files, [&](const auto& file) { return music::split_name(file.split) != command.split; });
     if (corpus.files.empty()) throw CommandError("no " + command.split + " files in the corpus");
     std::vector<eval::PieceFeatures> real, generated;
+    DynamicsSummary real_dynamics, generated_dynamics;
     for (const auto& file : corpus.files)
-        for (const auto& segment : eval::cut_segments(file.notes, length_beats))
+        for (const auto& segment : eval::cut_segments(file.notes, length_beats)) {
             real.push_back(eval::measure_piece(segment, measure));
+            real_dynamics.add(segment);
+        }
 
     // Each generated piece continues a random window of a file of the same split.
     music::TokenizeOptions options;
@@ -186,6 +210,7 @@ void run_eval_generation(const EvalGenerationCommand& command) {
                                 source->ids.begin() + static_cast<std::ptrdiff_t>(start + window));
         auto notes = generator.generate(prompt, piece_seed, length_beats);
         generated.push_back(eval::measure_piece(notes, measure));
+        generated_dynamics.add(notes);
         if (!command.save_pieces.empty()) {
             midi::NotesToFile file_options;
             file_options.track_name = "kanade " + model.config.arch + " (" + model.tokenizer + " tokens), seed " +
@@ -221,10 +246,15 @@ void run_eval_generation(const EvalGenerationCommand& command) {
         .field("top_k", command.sampling.top_k)
         .field("top_p", command.sampling.top_p)
         .field("density", command.density)
+        .field("energy", command.energy)
         .field("max_polyphony", command.max_polyphony)
         .field("tokens_generated", static_cast<std::uint64_t>(generator.tokens_generated()))
         .field("notes_per_bar_real", mean_notes_per_bar(real, bars))
-        .field("notes_per_bar_generated", mean_notes_per_bar(generated, bars));
+        .field("notes_per_bar_generated", mean_notes_per_bar(generated, bars))
+        .field("mean_velocity_real", real_dynamics.mean_velocity)
+        .field("mean_velocity_generated", generated_dynamics.mean_velocity)
+        .field("mean_note_beats_real", real_dynamics.mean_length_beats)
+        .field("mean_note_beats_generated", generated_dynamics.mean_length_beats);
     json.key("features").begin_object();
     for (const auto& comparison : comparisons) {
         json.key(eval::feature_name(comparison.feature)).begin_object();
@@ -271,6 +301,8 @@ void add_eval_generation_command(CLI::App& app) {
         ->check(CLI::IsMember({"faithful", "streaming"}));
     sub->add_option("--density", command->density, "the daemon's density constraint (>1 fewer rests)")
         ->capture_default_str()->check(CLI::Range(0.01, 100.0));
+    sub->add_option("--energy", command->energy, "the daemon's energy constraint, -1 calm .. 1 driving")
+        ->capture_default_str()->check(CLI::Range(-1.0, 1.0));
     sub->add_option("--max-polyphony", command->max_polyphony, "the daemon's limit on notes starting together")
         ->capture_default_str()->check(CLI::Range(1, 128));
     sub->add_option("--plot", command->plot, "SVG picture to write (\"\": none)")->capture_default_str();

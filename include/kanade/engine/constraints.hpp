@@ -1,6 +1,7 @@
 // Musical constraints applied to the network's output before sampling: a pitch range,
 // a key/scale, how many notes may start on one step, a density bias (more or fewer
-// rests) and a repetition guard. They shape what the model plays without retraining.
+// rests), an energy bias (louder, busier, shorter notes or the reverse) and a
+// repetition guard. They shape what the model plays without retraining.
 #pragma once
 
 #include "kanade/music/vocabulary.hpp"
@@ -20,6 +21,9 @@ struct Constraints {
     int max_polyphony = 8;          // notes starting on one step
     double density = 1.0;           // >1: fewer rests, <1: more (kanade tokens)
     double repetition_penalty = 1.0;  // >1 discourages the notes of the last few steps
+    // -1..1: tilts dynamics, rests and note lengths together (kanade tokens) or chord
+    // size (seed tokens); 0 leaves the model's distribution alone.
+    double energy = 0.0;
 
     // "C major", "a minor", "D dorian", "F# pentatonic", "chromatic". Throws
     // std::invalid_argument naming what it cannot read.
@@ -43,6 +47,7 @@ private:
     struct TokenInfo {
         Kind kind = Kind::other;
         std::vector<int> pitches;
+        float energy_slope = 0;  // -1..1: how much energy favours this token
     };
     std::vector<TokenInfo> tokens_;
     bool seed_;

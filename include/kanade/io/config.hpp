@@ -31,6 +31,7 @@ struct DaemonConfig {
         int max_polyphony = 6;
         double density = 1.0;
         double repetition_penalty = 1.0;
+        double energy = 0.0;
         int max_note_steps = 32;      // no note sounds longer than this
         std::string miss_policy = "rest";  // rest, hold or repeat when a step is not ready
         int phrase_end_silence_steps = 8;  // call-response: silence that ends a call

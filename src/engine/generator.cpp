@@ -26,7 +26,7 @@ std::vector<int> generate(model::Model& model, const std::vector<int>& prompt, c
             auto ids = torch::tensor(std::vector<std::int64_t>(context.begin(), context.end()), torch::kInt64)
                            .unsqueeze(0)
                            .to(device);
-            auto logits = model.network->forward(ids).select(1, ids.size(1) - 1).squeeze(0);
+            auto logits = model.network->forward_last(ids).squeeze(0);
             int next = sampler.sample(logits_to_floats(logits), options.sampling);
             generated.push_back(next);
             context.push_back(next);

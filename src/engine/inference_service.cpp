@@ -300,9 +300,7 @@ void InferenceService::forward_and_sample(const std::vector<Session*>& due, std:
             std::vector<std::int64_t> ids(session->window.end() - static_cast<std::ptrdiff_t>(length), session->window.end());
             rows.push_back(torch::tensor(ids, torch::kInt64));
         }
-        auto logits = model_->network->forward(torch::stack(rows).to(device_))
-                          .select(1, static_cast<std::int64_t>(length) - 1)
-                          .to(torch::kCPU);
+        auto logits = model_->network->forward_last(torch::stack(rows).to(device_)).to(torch::kCPU);
         for (std::size_t i = 0; i < due.size(); ++i) choose_token(*due[i], logits_to_floats(logits[static_cast<std::int64_t>(i)]), now);
     }
     record_latency(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());

@@ -66,7 +66,7 @@ EvalResult evaluate(Model& model, const std::vector<std::filesystem::path>& file
                     for (std::int64_t t = start; t < end; ++t) rows.push_back(ids.slice(0, t - window, t));
                     return rows;
                 }());
-            auto logits = model.network->forward(contexts.to(device)).select(1, window - 1);
+            auto logits = model.network->forward_last(contexts.to(device));
             totals.add(logits, ids.slice(0, start, end).to(device));
         }
     }

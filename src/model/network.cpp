@@ -34,7 +34,34 @@ torch::Tensor NetworkImpl::between_layers(const torch::Tensor& x) {
     return dropout_->forward(x);
 }
 
+std::shared_ptr<const PackedLstm> NetworkImpl::packed_for_inference() {
+    if (!packed_inference_ || is_training() || torch::GradMode::is_enabled()) return nullptr;
+    const auto& weight = dense_->weight;
+    if (!weight.device().is_cpu() || weight.scalar_type() != torch::kFloat32) return nullptr;
+    std::vector<std::pair<const void*, std::int64_t>> now;
+    for (const auto& parameter : parameters()) now.emplace_back(parameter.data_ptr(), parameter._version());
+    std::lock_guard lock(*packing_mutex_);
+    if (!packed_ || now != packed_from_) {
+        LstmWeights weights;
+        if (embedding_) weights.embedding = embedding_->weight;
+        weights.vocab_size = config_.vocab_size;
+        for (const auto& layer : lstm_) weights.layers.push_back({layer->weight_ih(), layer->weight_hh(), layer->bias()});
+        weights.between_layers = config_.arch == "seed" ? config_.activation : "linear";
+        weights.dense_weight = dense_->weight;
+        weights.dense_bias = dense_->bias;
+        packed_ = std::make_shared<const PackedLstm>(weights);
+        packed_from_ = std::move(now);
+    }
+    return packed_;
+}
+
+torch::Tensor NetworkImpl::forward_last(const torch::Tensor& ids) {
+    if (auto packed = packed_for_inference()) return packed->last_logits(ids);
+    return forward(ids).select(1, ids.size(1) - 1);
+}
+
 torch::Tensor NetworkImpl::forward(const torch::Tensor& ids) {
+    if (auto packed = packed_for_inference()) return packed->all_logits(ids);
     auto x = inputs(ids);
     for (std::size_t layer = 0; layer < lstm_.size(); ++layer) {
         if (layer > 0) x = between_layers(x);
@@ -44,6 +71,7 @@ torch::Tensor NetworkImpl::forward(const torch::Tensor& ids) {
 }
 
 torch::Tensor NetworkImpl::step(const torch::Tensor& ids, RecurrentState& state) {
+    if (auto packed = packed_for_inference()) return packed->step(ids, state.h, state.c);
     auto x = inputs(ids.unsqueeze(1)).squeeze(1);
     for (std::size_t layer = 0; layer < lstm_.size(); ++layer) {
         if (layer > 0) x = between_layers(x);

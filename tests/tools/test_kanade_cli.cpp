@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <regex>
 
 using namespace kanade;
 
@@ -101,4 +102,35 @@ TEST_CASE("kanade exit codes tell usage errors from failed work") {
     CHECK(broken.exit_status == 1);
     CHECK(broken.output.find("garbage.kmodel") != std::string::npos);
     CHECK(broken.output.find("bad magic") != std::string::npos);
+}
+
+TEST_CASE("kanade bench --quick --json reports every section with measured numbers") {
+    auto model = tiny_model().string();
+    auto result = kanade_cli({"bench", "--quick", "--json", "--seed-model", model, "--kanade-model", model, "--steps",
+                              "5", "--realtime-seconds", "1", "--calls", "1", "--reference"});
+    INFO(result.output);
+    REQUIRE(result.succeeded());
+    auto start = result.output.find("{\"command\"");
+    REQUIRE(start != std::string::npos);
+    const auto json = result.output.substr(start, result.output.find('\n', start) - start);
+    for (const char* key : {"\"machine\":{\"cpu\":", "\"cores\":", "\"libtorch\":", "\"build_type\":",
+                            "\"inference\":[", "\"sustained_sessions\":", "\"scheduler_timing\":",
+                            "\"call_to_answer\":", "\"training\":[", "\"transcription\":"})
+        CHECK_MESSAGE(json.find(key) != std::string::npos, key);
+    // Two models x two modes x batches 1 and 8 on the CPU, each timed packed and through the modules.
+    std::regex row(R"re(\{"arch":"(seed|kanade)","mode":"(faithful|streaming)","device":"cpu","path":"(packed|modules)","batch":(1|8),"steps":5,"p50_ms":([^,]+),"p99_ms":([^,]+),"max_ms":([^}]+)\})re");
+    int rows = 0;
+    for (auto it = std::sregex_iterator(json.begin(), json.end(), row); it != std::sregex_iterator(); ++it, ++rows) {
+        const double p50 = std::stod((*it)[5]), p99 = std::stod((*it)[6]), max = std::stod((*it)[7]);
+        CHECK(p50 > 0);
+        CHECK(p50 <= p99);
+        CHECK(p99 <= max);
+    }
+    CHECK(rows == 16);
+    std::smatch tokens;
+    REQUIRE(std::regex_search(json, tokens, std::regex(R"("tokens_per_second":([0-9.e+]+))")));
+    CHECK(std::stod(tokens[1]) > 0);
+    std::smatch timing;
+    REQUIRE(std::regex_search(json, timing, std::regex(R"("scheduler_timing":\{"notes":([0-9]+))")));
+    CHECK(std::stoi(timing[1]) >= 0);
 }

@@ -113,7 +113,7 @@ private:
         auto ids = torch::tensor(std::vector<std::int64_t>(context.begin(), context.end()), torch::kInt64)
                        .unsqueeze(0)
                        .to(device_);
-        return model_.network->forward(ids).select(1, ids.size(1) - 1);
+        return model_.network->forward_last(ids);
     }
 
     model::Model& model_;

@@ -39,6 +39,7 @@ void add_generate_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_eval_generation_command(CLI::App& app);
 void add_notate_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 void add_render_command(CLI::App& app);  // only with KANADE_WITH_IO
 void add_ctl_command(CLI::App& app);     // only with KANADE_WITH_IO
 

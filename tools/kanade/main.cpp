@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
     kanade::cli::add_eval_command(app);
     kanade::cli::add_eval_generation_command(app);
     kanade::cli::add_notate_command(app);
+    kanade::cli::add_bench_command(app);
 #ifdef KANADE_WITH_IO
     kanade::cli::add_render_command(app);
     kanade::cli::add_ctl_command(app);

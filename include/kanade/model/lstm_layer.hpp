@@ -20,6 +20,9 @@ public:
     torch::Tensor step(const torch::Tensor& x, torch::Tensor& h, torch::Tensor& c);
 
     std::int64_t hidden_size() const { return hidden_size_; }
+    const torch::Tensor& weight_ih() const { return weight_ih_; }
+    const torch::Tensor& weight_hh() const { return weight_hh_; }
+    const torch::Tensor& bias() const { return bias_; }
 
 private:
     std::int64_t hidden_size_;

@@ -1,0 +1,31 @@
+// What one step of inference costs: the network alone, as the daemon's worker runs it,
+// for each way of running it (faithful: the whole window from a fresh state; streaming:
+// one position with carried state), device and number of sessions batched together.
+// Also how fast training runs. Builds with libtorch alone.
+#pragma once
+
+#include "kanade/bench/latency.hpp"
+#include "kanade/engine/generator.hpp"
+#include "kanade/model/model_file.hpp"
+
+#include <string>
+
+namespace kanade::bench {
+
+struct InferenceCase {
+    engine::InferenceMode mode = engine::InferenceMode::faithful;
+    std::string device = "cpu";  // "cpu" or "cuda"
+    int batch = 1;
+    int steps = 1000;             // measured steps (after a few warm-up ones)
+    bool packed = true;           // false: libtorch's modules (the reference path)
+};
+
+// Per-step latency of `model` on random tokens of its vocabulary: the forward pass and
+// the logits back on the CPU, as the sampler needs them.
+Latency measure_inference(model::Model& model, const InferenceCase& inference_case);
+
+// Tokens per second of training steps (forward, backward, Adam) on random windows.
+double training_tokens_per_second(const model::NetworkConfig& config, const std::string& device, int batch,
+                                  double seconds);
+
+}  // namespace kanade::bench

@@ -1,0 +1,73 @@
+// The CPU inference path of the networks: the same arithmetic as the libtorch modules,
+// laid out for one-token-at-a-time work, where dispatch overhead and cache misses, not
+// arithmetic, dominate. Packed once from the weights (and again whenever they change):
+//
+//   - the first layer's input projection (embedding or scalar input, times W_ih, plus
+//     the bias) becomes a table [V, 4H]: a token's projection is one row copy;
+//   - every other input projection of a whole window is one matrix product;
+//   - recurrent weights are stored transposed [in, 4H], contiguous, so each time step
+//     is one BLAS call; the g gate's rows are doubled so that ONE vectorised sigmoid over
+//     all four gates gives tanh(g) as 2 sigmoid(2g) - 1;
+//   - a call allocates its few buffers once, never per time step.
+// Read-only after packing: calls from several threads are safe.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+namespace kanade::model {
+
+// The weights of a trained network, as the modules hold them (no copies made).
+struct LstmWeights {
+    torch::Tensor embedding;  // [V, E], or undefined: the input is id / V (seed arch)
+    std::int64_t vocab_size = 0;
+    struct Layer {
+        torch::Tensor weight_ih, weight_hh, bias;  // [4H, in], [4H, H], [4H] (gates i, f, g, o)
+    };
+    std::vector<Layer> layers;
+    std::string between_layers = "linear";  // "relu", "tanh" or "linear" (dropout: off in inference)
+    torch::Tensor dense_weight, dense_bias;  // [V, H], [V]
+};
+
+class PackedLstm {
+public:
+    explicit PackedLstm(const LstmWeights& weights);
+
+    // Logits [B, V] of the last position of each row of ids [B, T] (int64), from a
+    // fresh state: the faithful mode's whole step.
+    torch::Tensor last_logits(const torch::Tensor& ids) const;
+    // Logits [B, T, V] at every position, from a fresh state (evaluation).
+    torch::Tensor all_logits(const torch::Tensor& ids) const;
+    // One position with carried state: ids [B]; h, c [B, H] per layer, replaced by the
+    // new state. Returns logits [B, V].
+    torch::Tensor step(const torch::Tensor& ids, std::vector<torch::Tensor>& h, std::vector<torch::Tensor>& c) const;
+
+    std::int64_t hidden_size() const { return hidden_; }
+
+private:
+    struct Layer {
+        torch::Tensor input_t;      // [in, 4H], g rows doubled (layers after the first)
+        torch::Tensor recurrent_t;  // [H, 4H], g rows doubled
+        torch::Tensor bias;         // [4H], g doubled
+    };
+    // Runs one layer over gate inputs [B, T, 4H] (projection and bias done) from a
+    // fresh state; writes every hidden state into `outputs` [B, T, H] when defined.
+    // Returns the last hidden state [B, H].
+    torch::Tensor run_layer(const Layer& layer, const torch::Tensor& gate_inputs, torch::Tensor* outputs) const;
+    torch::Tensor run_stack(const torch::Tensor& ids, torch::Tensor* last_outputs) const;
+    // gates [B, 4H] (pre-activation, g doubled; overwritten) -> c and h updated in place.
+    void cell(torch::Tensor& gates, torch::Tensor& h, torch::Tensor& c) const;
+    torch::Tensor activate(const torch::Tensor& x) const;
+    torch::Tensor first_gate_inputs(const torch::Tensor& ids) const;  // [B, T, 4H]
+    torch::Tensor dense(const torch::Tensor& x) const;                // [N, H] -> [N, V]
+
+    std::int64_t vocab_ = 0, hidden_ = 0;
+    torch::Tensor first_table_;  // [V, 4H]: projection + bias of each token into layer 1
+    std::vector<Layer> layers_;
+    std::string between_layers_;
+    torch::Tensor dense_t_, dense_bias_;  // [H, V], [V]
+};
+
+}  // namespace kanade::model

@@ -1,0 +1,116 @@
+#include "kanade/bench/realtime_bench.hpp"
+
+#include "kanade/engine/scheduler.hpp"
+
+#include <array>
+#include <atomic>
+#include <thread>
+
+namespace kanade::bench {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Runs on the scheduler thread: timestamps each note-on at the moment of the send into
+// preallocated slots (no lock, no allocation).
+class TimingOutput final : public engine::NoteOutput {
+public:
+    void attach(const engine::Scheduler* scheduler) { scheduler_ = scheduler; }
+
+    void machine(const midi::Message& message) override {
+        if (!message.is_note_on()) return;
+        const auto now = engine::monotonic_ns();
+        last_note_on_ns_.store(now, std::memory_order_release);
+        if (!scheduler_) return;
+        const auto grid = scheduler_->step_time(scheduler_->step_at(now));
+        const auto index = count_.fetch_add(1, std::memory_order_relaxed);
+        if (index < offsets_ns_.size()) offsets_ns_[index] = now - grid;
+    }
+
+    std::vector<double> offsets_ms() const {
+        std::vector<double> offsets;
+        const auto count = std::min<std::size_t>(count_.load(), offsets_ns_.size());
+        for (std::size_t i = 0; i < count; ++i) offsets.push_back(static_cast<double>(offsets_ns_[i]) / 1e6);
+        return offsets;
+    }
+    std::int64_t last_note_on_ns() const { return last_note_on_ns_.load(std::memory_order_acquire); }
+
+private:
+    const engine::Scheduler* scheduler_ = nullptr;
+    std::array<std::int64_t, 1 << 16> offsets_ns_{};
+    std::atomic<std::size_t> count_{0};
+    std::atomic<std::int64_t> last_note_on_ns_{0};
+};
+
+engine::SchedulerConfig scheduler_config(const RealtimeCase& realtime_case) {
+    engine::SchedulerConfig config;
+    config.bpm = realtime_case.bpm;
+    config.steps_per_beat = realtime_case.steps_per_beat;
+    return config;
+}
+
+}  // namespace
+
+SchedulerTiming measure_scheduler_timing(std::shared_ptr<model::Model> model, const RealtimeCase& realtime_case) {
+    engine::InferenceService service(std::move(model), torch::kCPU, realtime_case.mode, 1);
+    for (int session = 0; session < realtime_case.sessions; ++session) {
+        engine::SessionSettings settings;
+        settings.output_channel = session % 16;
+        service.add_session(settings);
+    }
+    auto output = std::make_unique<TimingOutput>();
+    engine::Scheduler scheduler(scheduler_config(realtime_case), service, {output.get()});
+    output->attach(&scheduler);
+    service.start();
+    scheduler.start();
+    std::this_thread::sleep_for(std::chrono::duration<double>(realtime_case.seconds));
+    scheduler.stop();
+    service.stop();
+
+    SchedulerTiming timing;
+    timing.send_minus_grid = summarize(output->offsets_ms());
+    auto stats = scheduler.stats();
+    timing.notes = stats.notes;
+    timing.steps = stats.steps;
+    timing.late_steps = stats.late_steps;
+    timing.realtime_priority = stats.realtime;
+    return timing;
+}
+
+Latency measure_call_to_answer(std::shared_ptr<model::Model> model, const RealtimeCase& realtime_case, int calls) {
+    engine::InferenceService service(std::move(model), torch::kCPU, realtime_case.mode, 2);
+    engine::SessionSettings settings;
+    settings.mode = engine::Mode::call_response;
+    settings.phrase_end_silence_steps = 64;  // only the explicit end below closes a call
+    settings.phrase_end_controller = -1;
+    settings.answer_steps = 4;
+    service.add_session(settings);
+    auto output = std::make_unique<TimingOutput>();
+    engine::Scheduler scheduler(scheduler_config(realtime_case), service, {output.get()});
+    service.start();
+    scheduler.start();
+    const auto step_period = std::chrono::duration<double>(60.0 / realtime_case.bpm / realtime_case.steps_per_beat);
+
+    std::vector<double> latencies;
+    for (int call = 0; call < calls; ++call) {
+        for (int pitch : {60, 64, 67}) {
+            service.human_note(0, pitch, 90, scheduler.step_at(engine::monotonic_ns()), true);
+            std::this_thread::sleep_for(step_period);
+            service.human_note(0, pitch, 0, scheduler.step_at(engine::monotonic_ns()), false);
+        }
+        const auto phrase_end = engine::monotonic_ns();
+        service.end_phrase(0);
+        const auto deadline = std::chrono::steady_clock::now() + 2s;
+        while (output->last_note_on_ns() < phrase_end && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(200us);
+        if (output->last_note_on_ns() >= phrase_end)
+            latencies.push_back(static_cast<double>(output->last_note_on_ns() - phrase_end) / 1e6);
+        // Let the answer (4 steps) finish before the next call.
+        std::this_thread::sleep_for(step_period * (settings.answer_steps + 4));
+    }
+    scheduler.stop();
+    service.stop();
+    return summarize(std::move(latencies));
+}
+
+}  // namespace kanade::bench

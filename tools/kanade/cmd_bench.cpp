@@ -1,0 +1,268 @@
+// `kanade bench`: where inference and timing stand on this machine, as a table or one
+// JSON object that scripts compare across builds and machines (bench/compare.sh).
+#include "commands.hpp"
+
+#include "kanade/bench/inference_bench.hpp"
+#include "kanade/bench/machine_info.hpp"
+#include "kanade/bench/realtime_bench.hpp"
+#include "kanade/model/device.hpp"
+#include "kanade/util/json_writer.hpp"
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+namespace kanade::cli {
+namespace {
+
+struct BenchCommand {
+    std::string seed_model = "models/seed.kmodel";
+    std::string kanade_model = "models/default.kmodel";
+    bool json = false;
+    bool quick = false;
+    bool reference = false;  // also time libtorch's modules, for the packed path's speed-up
+    int steps = 1000;
+    std::vector<int> batches = {1, 8, 64, 256};
+    int threads = 0;
+    double realtime_seconds = 20;
+    int calls = 20;
+    double training_seconds = 5;
+};
+
+struct InferenceRow {
+    std::string arch, mode, device, path;
+    int batch = 1;
+    bench::Latency latency;
+};
+
+struct SustainedRow {
+    std::string arch, mode, device;
+    int sessions = 0;  // 0: not even one
+    double p99_ms = 0;
+};
+
+struct TrainingRow {
+    std::string arch, device;
+    double tokens_per_second = 0;
+};
+
+const char* mode_name(engine::InferenceMode mode) {
+    return mode == engine::InferenceMode::faithful ? "faithful" : "streaming";
+}
+
+class Bench {
+public:
+    explicit Bench(const BenchCommand& command) : command_(command) {
+        if (command_.quick) {
+            command_.steps = std::min(command_.steps, 50);
+            command_.batches = {1, 8};
+            command_.realtime_seconds = 3;
+            command_.calls = 3;
+            command_.training_seconds = 1;
+        }
+        devices_.push_back("cpu");
+        if (torch::cuda::is_available()) devices_.push_back("cuda");
+        models_.push_back(std::make_shared<model::Model>(model::load_model(command_.seed_model)));
+        models_.push_back(std::make_shared<model::Model>(model::load_model(command_.kanade_model)));
+    }
+
+    void run() {
+        machine_ = bench::describe_machine();
+        for (auto& model : models_)
+            for (auto mode : {engine::InferenceMode::faithful, engine::InferenceMode::streaming})
+                for (const auto& device : devices_) measure_model(*model, mode, device);
+        measure_realtime();
+        for (auto& model : models_)
+            for (const auto& device : devices_) {
+                progress("training " + model->config.arch + " on " + device);
+                training_.push_back({model->config.arch, device,
+                                     bench::training_tokens_per_second(model->config, device, 64,
+                                                                       command_.training_seconds)});
+            }
+    }
+
+    void print_table() const {
+        const auto& m = machine_;
+        std::printf("machine: %s, %u cores, %s; libtorch %s (%s), %d threads, load %.2f\n\n", m.cpu_model.c_str(),
+                    m.cores, m.gpu.empty() ? "no GPU" : m.gpu.c_str(), m.torch_version.c_str(), m.build_type.c_str(),
+                    m.torch_threads, m.load_average);
+        std::printf("%-7s %-10s %-5s %-8s %6s %9s %9s %9s\n", "arch", "mode", "dev", "path", "batch", "p50 ms",
+                    "p99 ms", "max ms");
+        for (const auto& row : inference_)
+            std::printf("%-7s %-10s %-5s %-8s %6d %9.3f %9.3f %9.3f\n", row.arch.c_str(), row.mode.c_str(),
+                        row.device.c_str(), row.path.c_str(), row.batch, row.latency.p50_ms, row.latency.p99_ms,
+                        row.latency.max_ms);
+        std::printf("\nsessions in real time (%.0f BPM, %d steps a beat: p99 under %.2f ms)\n", bpm, steps_per_beat,
+                    limit_ms());
+        for (const auto& row : sustained_)
+            std::printf("  %-7s %-10s %-5s %5d sessions (p99 %.3f ms)\n", row.arch.c_str(), row.mode.c_str(),
+                        row.device.c_str(), row.sessions, row.p99_ms);
+        const auto& t = timing_.send_minus_grid;
+        std::printf("\nscheduler: note sent minus grid time p50 %.3f p99 %.3f max %.3f ms over %zu notes, %llu steps, "
+                    "%llu late (%s)\n",
+                    t.p50_ms, t.p99_ms, t.max_ms, t.samples, static_cast<unsigned long long>(timing_.steps),
+                    static_cast<unsigned long long>(timing_.late_steps),
+                    timing_.realtime_priority ? "real-time priority" : "no real-time priority");
+        std::printf("call to answer: p50 %.1f p99 %.1f max %.1f ms over %zu calls (a step is %.1f ms)\n",
+                    answer_.p50_ms, answer_.p99_ms, answer_.max_ms, answer_.samples, step_ms());
+        for (const auto& row : training_)
+            std::printf("training %-7s %-5s %10.0f tokens/s\n", row.arch.c_str(), row.device.c_str(),
+                        row.tokens_per_second);
+        std::printf("transcription: no backend in this build\n");
+    }
+
+    std::string json() const {
+        util::JsonWriter json;
+        json.begin_object().field("command", command_line()).field("quick", command_.quick);
+        json.key("machine").begin_object()
+            .field("cpu", machine_.cpu_model)
+            .field("cores", static_cast<std::uint64_t>(machine_.cores))
+            .key("gpu");
+        if (machine_.gpu.empty()) json.null(); else json.value(machine_.gpu);
+        json.field("cuda_devices", machine_.cuda_devices)
+            .field("libtorch", machine_.torch_version)
+            .field("build_type", machine_.build_type)
+            .field("threads", machine_.torch_threads)
+            .field("load_average", machine_.load_average)
+            .end_object();
+        json.key("inference").begin_array();
+        for (const auto& row : inference_)
+            json.begin_object()
+                .field("arch", row.arch).field("mode", row.mode).field("device", row.device).field("path", row.path)
+                .field("batch", row.batch).field("steps", static_cast<std::uint64_t>(row.latency.samples))
+                .field("p50_ms", row.latency.p50_ms).field("p99_ms", row.latency.p99_ms)
+                .field("max_ms", row.latency.max_ms)
+                .end_object();
+        json.end_array();
+        json.key("sustained_sessions").begin_object().field("bpm", bpm).field("steps_per_beat", steps_per_beat)
+            .field("p99_limit_ms", limit_ms()).key("rows").begin_array();
+        for (const auto& row : sustained_)
+            json.begin_object().field("arch", row.arch).field("mode", row.mode).field("device", row.device)
+                .field("sessions", row.sessions).field("p99_ms", row.p99_ms).end_object();
+        json.end_array().end_object();
+        const auto& t = timing_.send_minus_grid;
+        json.key("scheduler_timing").begin_object()
+            .field("notes", static_cast<std::uint64_t>(t.samples)).field("p50_ms", t.p50_ms)
+            .field("p99_ms", t.p99_ms).field("max_ms", t.max_ms).field("steps", timing_.steps)
+            .field("late_steps", timing_.late_steps).field("realtime_priority", timing_.realtime_priority)
+            .field("sessions", realtime_case().sessions).field("mode", mode_name(realtime_case().mode))
+            .end_object();
+        json.key("call_to_answer").begin_object()
+            .field("calls", static_cast<std::uint64_t>(answer_.samples)).field("p50_ms", answer_.p50_ms)
+            .field("p99_ms", answer_.p99_ms).field("max_ms", answer_.max_ms).field("step_ms", step_ms())
+            .end_object();
+        json.key("training").begin_array();
+        for (const auto& row : training_)
+            json.begin_object().field("arch", row.arch).field("device", row.device)
+                .field("tokens_per_second", row.tokens_per_second).end_object();
+        json.end_array();
+        json.key("transcription").null();  // no transcription backend in this build yet
+        json.end_object();
+        return json.str();
+    }
+
+private:
+    static constexpr double bpm = 120;
+    static constexpr int steps_per_beat = 4;
+    static double step_ms() { return 60'000.0 / bpm / steps_per_beat; }
+    static double limit_ms() { return step_ms() / 4; }
+
+    void progress(const std::string& what) const {
+        if (command_.json) std::cerr << "bench: " << what << std::endl;
+    }
+
+    bench::RealtimeCase realtime_case() const {
+        bench::RealtimeCase realtime_case;
+        realtime_case.bpm = bpm;
+        realtime_case.steps_per_beat = steps_per_beat;
+        realtime_case.seconds = command_.realtime_seconds;
+        return realtime_case;
+    }
+
+    InferenceRow measure_row(model::Model& model, engine::InferenceMode mode, const std::string& device, int batch,
+                             int steps, bool packed) {
+        bench::InferenceCase inference_case;
+        inference_case.mode = mode;
+        inference_case.device = device;
+        inference_case.batch = batch;
+        inference_case.steps = steps;
+        inference_case.packed = packed;
+        const bool packed_applies = packed && device == "cpu";
+        InferenceRow row{model.config.arch, mode_name(mode), device, packed_applies ? "packed" : "modules", batch, {}};
+        progress(row.arch + " " + row.mode + " " + device + " " + row.path + " batch " + std::to_string(batch));
+        row.latency = bench::measure_inference(model, inference_case);
+        return row;
+    }
+
+    void measure_model(model::Model& model, engine::InferenceMode mode, const std::string& device) {
+        SustainedRow sustained{model.config.arch, mode_name(mode), device, 0, 0};
+        for (int batch : command_.batches) {
+            auto row = measure_row(model, mode, device, batch, command_.steps, true);
+            if (row.latency.p99_ms < limit_ms()) sustained.sessions = batch, sustained.p99_ms = row.latency.p99_ms;
+            inference_.push_back(row);
+            if (command_.reference && device == "cpu")
+                inference_.push_back(measure_row(model, mode, device, batch, command_.steps, false));
+        }
+        // Past the largest batch measured, double until the step no longer fits.
+        if (!command_.quick && sustained.sessions == command_.batches.back()) {
+            for (int batch = sustained.sessions * 2; batch <= 8192; batch *= 2) {
+                auto row = measure_row(model, mode, device, batch, std::min(command_.steps, 200), true);
+                if (row.latency.p99_ms >= limit_ms()) break;
+                sustained.sessions = batch, sustained.p99_ms = row.latency.p99_ms;
+            }
+        }
+        sustained_.push_back(sustained);
+    }
+
+    void measure_realtime() {
+        auto model = models_.back();  // the shipped default
+        progress("scheduler timing, " + std::to_string(realtime_case().sessions) + " faithful sessions");
+        timing_ = bench::measure_scheduler_timing(model, realtime_case());
+        progress("call to answer, " + std::to_string(command_.calls) + " calls");
+        answer_ = bench::measure_call_to_answer(model, realtime_case(), command_.calls);
+    }
+
+    BenchCommand command_;
+    std::vector<std::string> devices_;
+    std::vector<std::shared_ptr<model::Model>> models_;
+    bench::MachineInfo machine_;
+    std::vector<InferenceRow> inference_;
+    std::vector<SustainedRow> sustained_;
+    bench::SchedulerTiming timing_;
+    bench::Latency answer_;
+    std::vector<TrainingRow> training_;
+};
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+    auto command = std::make_shared<BenchCommand>();
+    auto* sub = app.add_subcommand("bench", "Measure inference latency, real-time timing and training speed");
+    sub->add_option("--seed-model", command->seed_model, "the seed-architecture model")->capture_default_str()
+        ->check(CLI::ExistingFile);
+    sub->add_option("--kanade-model", command->kanade_model, "the kanade-architecture model")->capture_default_str()
+        ->check(CLI::ExistingFile);
+    sub->add_flag("--json", command->json, "print one JSON object instead of the table");
+    sub->add_flag("--quick", command->quick, "a run under a minute: 50 steps, batches 1 and 8, short timings");
+    sub->add_flag("--reference", command->reference, "also time libtorch's LSTM modules on the CPU");
+    sub->add_option("--steps", command->steps, "measured steps per inference row")->capture_default_str()
+        ->check(CLI::Range(1, 1000000));
+    sub->add_option("--batch", command->batches, "sessions batched together (repeatable)")->capture_default_str()
+        ->check(CLI::Range(1, 65536));
+    sub->add_option("--threads", command->threads, "CPU threads (0: libtorch default)")->capture_default_str();
+    sub->add_option("--realtime-seconds", command->realtime_seconds, "length of the scheduler timing run")
+        ->capture_default_str()->check(CLI::Range(0.5, 3600.0));
+    sub->add_option("--calls", command->calls, "calls answered for the call-to-answer latency")->capture_default_str()
+        ->check(CLI::Range(1, 10000));
+    sub->callback([command] {
+        if (command->threads > 0) model::set_cpu_threads(command->threads);
+        Bench bench(*command);
+        bench.run();
+        if (command->json)
+            std::cout << bench.json() << std::endl;
+        else
+            bench.print_table();
+    });
+}
+
+}  // namespace kanade::cli

@@ -13,6 +13,7 @@ packages="
   build-essential cmake pkg-config git
   libtorch-dev libopenblas0-pthread
   libcli11-dev doctest-dev libbenchmark-dev
+  nlohmann-json3-dev nodejs npm
   librtmidi-dev libjack-jackd2-dev libasound2-dev portaudio19-dev libfluidsynth-dev libsndfile1-dev libsamplerate0-dev
   libboost-dev libtomlplusplus-dev liboscpack-dev libsystemd-dev
   fluid-soundfont-gm openttd-openmsx simutrans-data
@@ -29,3 +30,9 @@ echo "jackd2 jackd/tweak_rt_limits boolean false" | debconf-set-selections
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $packages
+
+# Basic Pitch's weights for `kanade transcribe` (Spotify's npm package, Apache-2.0:
+# model.json + one weights file), where kanade looks for them.
+basic_pitch_dir=/usr/local/share/kanade/basic-pitch
+mkdir -p "$basic_pitch_dir"
+npm install --prefix "$basic_pitch_dir" --no-audit --no-fund @spotify/basic-pitch@1.0.1

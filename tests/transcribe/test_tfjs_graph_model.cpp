@@ -1,0 +1,84 @@
+// The TF.js graph model reader on small hand-written model.json files: a graph that
+// runs, and malformed files whose errors name the file and the first wrong thing.
+#include <doctest/doctest.h>
+
+#include "kanade/transcribe/tfjs_graph_model.hpp"
+
+#include <cstdio>
+#include <fstream>
+
+using namespace kanade::transcribe;
+
+namespace {
+
+struct ModelDir {
+    std::filesystem::path dir;
+    ModelDir() {
+        char name[] = "/tmp/kanade-tfjs-XXXXXX";
+        dir = mkdtemp(name);
+    }
+    ~ModelDir() { std::filesystem::remove_all(dir); }
+    std::filesystem::path write(const std::string& json, const std::vector<float>& weights) const {
+        std::ofstream(dir / "model.json") << json;
+        std::ofstream bin(dir / "w.bin", std::ios::binary);
+        bin.write(reinterpret_cast<const char*>(weights.data()), static_cast<std::streamsize>(weights.size() * 4));
+        return dir / "model.json";
+    }
+};
+
+// y = relu(conv(x, w, SAME) + b) on a [1, 1, 3, 1] input with a [1, 2, 1, 1] filter.
+const char* const conv_model = R"({
+  "format": "graph-model",
+  "modelTopology": {"node": [
+    {"name": "x", "op": "Placeholder"},
+    {"name": "w", "op": "Const"},
+    {"name": "b", "op": "Const"},
+    {"name": "y", "op": "_FusedConv2D", "input": ["x", "w", "b"], "attr": {
+      "padding": {"s": "U0FNRQ=="}, "strides": {"list": {"i": ["1", "1", "1", "1"]}},
+      "num_args": {"i": "1"}, "fused_ops": {"list": {"s": ["Qmlhc0FkZA==", "UmVsdQ=="]}}}}
+  ]},
+  "weightsManifest": [{"paths": ["w.bin"], "weights": [
+    {"name": "w", "shape": [1, 2, 1, 1], "dtype": "float32"},
+    {"name": "b", "shape": [1], "dtype": "float32"}]}]
+})";
+
+std::string load_error(const std::filesystem::path& file) {
+    try {
+        TfjsGraphModel::load(file);
+    } catch (const std::runtime_error& error) {
+        return error.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("a TF.js graph runs with TensorFlow's SAME padding (the odd pixel after)") {
+    ModelDir dir;
+    const auto model = TfjsGraphModel::load(dir.write(conv_model, {1.0f, 10.0f, -2.0f}));
+    const auto x = torch::tensor({1.0f, 2.0f, 3.0f}).reshape({1, 1, 3, 1});
+    const auto y = model.run({{"x", x}}, {"y"})[0].reshape({-1});
+    // 1*1+10*2-2, 2+30-2, 3+0-2 (the padding column is after the input)
+    CHECK(y[0].item<float>() == doctest::Approx(19.0));
+    CHECK(y[1].item<float>() == doctest::Approx(30.0));
+    CHECK(y[2].item<float>() == doctest::Approx(1.0));
+}
+
+TEST_CASE("malformed TF.js models are refused with the first wrong thing named") {
+    ModelDir dir;
+    CHECK(load_error(dir.write("{not json", {})).find("not valid JSON") != std::string::npos);
+    CHECK(load_error(dir.write(conv_model, {1.0f, 10.0f})).find("needs bytes") != std::string::npos);
+    CHECK(load_error(dir.write(conv_model, {1.0f, 10.0f, 2.0f, 4.0f})).find("describes") != std::string::npos);
+    std::string unknown_op = conv_model;
+    unknown_op.replace(unknown_op.find("_FusedConv2D"), 12, "FancyOp");
+    CHECK(load_error(dir.write(unknown_op, {1, 2, 3})).find("unsupported op FancyOp") != std::string::npos);
+    std::string dangling = conv_model;
+    dangling.replace(dangling.find("[\"x\", \"w\""), 9, "[\"q\", \"w\"");
+    CHECK(load_error(dir.write(dangling, {1, 2, 3})).find("input q names no node") != std::string::npos);
+    std::string bad_dtype = conv_model;
+    bad_dtype.replace(bad_dtype.rfind("float32"), 7, "float16");
+    CHECK(load_error(dir.write(bad_dtype, {1, 2, 3})).find("unsupported dtype float16") != std::string::npos);
+    const auto error = load_error(dir.write(conv_model, {1.0f}));
+    CHECK(error.find("model.json") != std::string::npos);
+    CHECK(error.find("weightsManifest[0].weights[0]") != std::string::npos);
+}

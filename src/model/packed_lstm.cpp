@@ -1,5 +1,7 @@
 #include "kanade/model/packed_lstm.hpp"
 
+#include "kanade/model/small_batch_gemm.hpp"
+
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -23,6 +25,18 @@ torch::Tensor checked_ids(const torch::Tensor& ids, std::int64_t vocab) {
     if (flat.numel() > 0 && (flat.min().item<std::int64_t>() < 0 || flat.max().item<std::int64_t>() >= vocab))
         throw std::out_of_range("token id outside the vocabulary of " + std::to_string(vocab));
     return flat;
+}
+
+// gates += x @ weights_t: the hand-written loop for a few rows, BLAS for many.
+void accumulate_product(torch::Tensor& gates, const torch::Tensor& x, const torch::Tensor& weights_t) {
+    const auto batch = x.size(0);
+    if (batch > small_batch_limit) {
+        gates.addmm_(x, weights_t);
+        return;
+    }
+    auto rows = x.contiguous();
+    small_batch_gemm_accumulate(rows.data_ptr<float>(), weights_t.data_ptr<float>(), gates.data_ptr<float>(), batch,
+                                weights_t.size(0), weights_t.size(1));
 }
 
 }  // namespace
@@ -92,11 +106,8 @@ torch::Tensor PackedLstm::run_layer(const Layer& layer, const torch::Tensor& gat
     auto c = torch::zeros({batch, hidden_});
     auto gates = torch::empty({batch, 4 * hidden_});
     for (std::int64_t t = 0; t < time; ++t) {
-        if (t == 0) {
-            gates.copy_(gate_inputs.select(1, 0));  // the state is zero: no recurrent term
-        } else {
-            torch::addmm_out(gates, gate_inputs.select(1, t), h, layer.recurrent_t);
-        }
+        gates.copy_(gate_inputs.select(1, t));
+        if (t > 0) accumulate_product(gates, h, layer.recurrent_t);  // at t = 0 the state is zero
         cell(gates, h, c);
         if (outputs) outputs->select(1, t).copy_(h);
     }
@@ -152,11 +163,12 @@ torch::Tensor PackedLstm::step(const torch::Tensor& ids, std::vector<torch::Tens
         auto h_new = packed(h[index]).clone();
         auto c_new = packed(c[index]).clone();
         if (index == 0) {
-            torch::addmm_out(gates, first_table_.index_select(0, flat), h_new, layer.recurrent_t);
+            torch::index_select_out(gates, first_table_, 0, flat);
         } else {
-            torch::addmm_out(gates, layer.bias, activate(x), layer.input_t);
-            gates.addmm_(h_new, layer.recurrent_t);
+            gates.copy_(layer.bias.expand({batch, 4 * hidden_}));
+            accumulate_product(gates, activate(x), layer.input_t);
         }
+        accumulate_product(gates, h_new, layer.recurrent_t);
         cell(gates, h_new, c_new);
         h[index] = h_new;
         c[index] = c_new;

@@ -64,8 +64,8 @@ BasicPitchActivations BasicPitchModel::run_windows(const torch::Tensor& windows)
             check(out[2], basic_pitch::contour_bins, "contours")};
 }
 
-BasicPitchStream::BasicPitchStream(const BasicPitchModel& model, int batch_windows)
-    : model_(model), batch_windows_(std::max(1, batch_windows)),
+BasicPitchStream::BasicPitchStream(const BasicPitchModel& model, int batch_windows, bool keep_contours)
+    : model_(model), batch_windows_(std::max(1, batch_windows)), keep_contours_(keep_contours),
       buffer_(basic_pitch::lead_in_samples, 0.0f) {}
 
 void BasicPitchStream::push(std::span<const float> mono) {
@@ -94,7 +94,7 @@ void BasicPitchStream::run_pending_windows(bool flush) {
     };
     frames_.push_back(keep(out.frames));
     onsets_.push_back(keep(out.onsets));
-    contours_.push_back(keep(out.contours));
+    if (keep_contours_) contours_.push_back(keep(out.contours));
 }
 
 BasicPitchActivations BasicPitchStream::finish() {
@@ -120,9 +120,10 @@ BasicPitchActivations BasicPitchStream::finish() {
         std::floor(static_cast<double>(samples_) * (static_cast<double>(basic_pitch::frames_per_second) /
                                                    basic_pitch::sample_rate)));
     auto join = [&](std::vector<torch::Tensor>& parts, std::int64_t bins) {
+        // Copy the kept rows out so that the window outputs behind them are freed.
         auto all = parts.empty() ? torch::zeros({0, bins}) : torch::cat(parts);
         parts.clear();
-        return all.slice(0, 0, std::min<std::int64_t>(wanted, all.size(0))).contiguous();
+        return all.slice(0, 0, std::min<std::int64_t>(wanted, all.size(0))).clone();
     };
     BasicPitchActivations result{join(frames_, basic_pitch::note_bins), join(onsets_, basic_pitch::note_bins),
                                  join(contours_, basic_pitch::contour_bins)};

@@ -13,7 +13,7 @@ BasicPitchTranscriber::BasicPitchTranscriber(const TranscriberOptions& options)
     : model_(std::make_unique<BasicPitchModel>(find_basic_pitch_model(options.model_path))) {
     if (options.device == "cuda") throw std::runtime_error("basic-pitch: runs on the CPU only (device \"cuda\" asked)");
     if (options.threads > 0) torch::set_num_threads(options.threads);
-    stream_ = std::make_unique<BasicPitchStream>(*model_);
+    stream_ = std::make_unique<BasicPitchStream>(*model_, 4, /*keep_contours=*/false);
     decoding_.onset_threshold = options.onset_threshold;
     decoding_.frame_threshold = options.frame_threshold;
     decoding_.min_note_frames = min_note_frames(options.min_note_ms);

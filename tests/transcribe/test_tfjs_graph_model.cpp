@@ -5,6 +5,8 @@
 #include "kanade/transcribe/tfjs_graph_model.hpp"
 
 #include <cstdio>
+#include <cstdlib>
+#include <iterator>
 #include <fstream>
 
 using namespace kanade::transcribe;
@@ -81,4 +83,48 @@ TEST_CASE("malformed TF.js models are refused with the first wrong thing named")
     const auto error = load_error(dir.write(conv_model, {1.0f}));
     CHECK(error.find("model.json") != std::string::npos);
     CHECK(error.find("weightsManifest[0].weights[0]") != std::string::npos);
+}
+
+TEST_CASE("the real Basic Pitch model.json, damaged in many ways, is refused or runs, never crashes") {
+    const char* home = std::getenv("HOME");
+    const auto installed = std::filesystem::path(home ? home : "/nonexistent") /
+                           ".local/share/kanade/basic-pitch/node_modules/@spotify/basic-pitch/model";
+    const auto system = std::filesystem::path("/usr/local/share/kanade/basic-pitch/node_modules/@spotify/basic-pitch/model");
+    const auto source = std::filesystem::exists(installed / "model.json") ? installed : system;
+    if (!std::filesystem::exists(source / "model.json")) {
+        MESSAGE("skipping: Basic Pitch model not installed");
+        return;
+    }
+    std::ifstream in(source / "model.json");
+    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    const auto original = nlohmann::json::parse(text);
+    ModelDir dir;
+    std::filesystem::copy_file(source / "group1-shard1of1.bin", dir.dir / "group1-shard1of1.bin");
+    const auto input = torch::zeros({1, 43844, 1});
+    int refused = 0;
+    auto attempt = [&](const std::string& model_text) {
+        std::ofstream(dir.dir / "model.json") << model_text;
+        try {
+            const auto model = TfjsGraphModel::load(dir.dir / "model.json");
+            model.run({{"input_2", input}}, {"Identity", "Identity_1", "Identity_2"});
+        } catch (const std::runtime_error& error) {
+            CHECK(std::string(error.what()).find("model.json") != std::string::npos);
+            ++refused;
+        }
+    };
+    for (int cut = 1; cut < 20; ++cut) attempt(text.substr(0, text.size() * cut / 20));
+    const auto& nodes = original["modelTopology"]["node"];
+    for (std::size_t i = 0; i < nodes.size(); i += 7) {
+        auto damaged = original;
+        auto& node = damaged["modelTopology"]["node"][i];
+        switch (i % 5) {
+        case 0: node["input"] = nlohmann::json::array({node["name"]}); break;  // a cycle
+        case 1: node["attr"] = {{"strides", {{"list", {{"i", {"0", "x"}}}}}}, {"padding", {{"s", "!!"}}}}; break;
+        case 2: if (node.contains("input")) node["input"].erase(0); break;
+        case 3: node["op"] = "Reshape"; break;
+        default: damaged["weightsManifest"][0]["weights"][i % 245]["shape"] = {3, 1}; break;
+        }
+        attempt(damaged.dump());
+    }
+    CHECK(refused > 20);
 }

@@ -59,7 +59,9 @@ private:
 // come, so any length streams through bounded memory for the audio.
 class BasicPitchStream {
 public:
-    explicit BasicPitchStream(const BasicPitchModel& model, int batch_windows = 4);
+    // keep_contours: false leaves finish()'s contours empty (they are 60% of the
+    // activations and only pitch bends need them).
+    explicit BasicPitchStream(const BasicPitchModel& model, int batch_windows = 4, bool keep_contours = true);
     void push(std::span<const float> mono);
     BasicPitchActivations finish();
 
@@ -68,6 +70,7 @@ private:
 
     const BasicPitchModel& model_;
     int batch_windows_;
+    bool keep_contours_;
     std::vector<float> buffer_;  // the padded signal from the next window's start
     std::vector<torch::Tensor> windows_;
     std::int64_t samples_ = 0;

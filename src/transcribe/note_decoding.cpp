@@ -29,6 +29,9 @@ Matrix to_matrix(const torch::Tensor& tensor) {
     m.cols = static_cast<int>(t.size(1));
     const float* data = t.data_ptr<float>();
     m.values.assign(data, data + t.numel());
+    // NaN activations (NaN audio) count as silence, so the searches below stay ordered.
+    for (double& v : m.values)
+        if (std::isnan(v)) v = 0.0;
     return m;
 }
 
@@ -132,6 +135,58 @@ double mean_over(const Matrix& frames, int from, int to, int bin) {
     return sum / (to - from);
 }
 
+// The melodia trick's search for the largest remaining energy, as the reference does
+// it (globalMax, then the first row holding the largest row maximum, in that row the last
+// largest bin; row 0 keeps bin 0 on a tie) but in O(log T) per note instead of a scan of
+// the whole matrix: row maxima in a tournament tree, refreshed for the rows a note clears.
+class RemainingEnergyMaximum {
+public:
+    explicit RemainingEnergyMaximum(const Matrix& energy) : energy_(energy) {
+        while (leaves_ < energy.rows) leaves_ *= 2;
+        row_max_.assign(energy.rows, 0.0);
+        tree_.assign(2 * leaves_, -1);
+        for (int r = 0; r < energy.rows; ++r) row_max_[r] = row_maximum(r);
+        for (int r = 0; r < energy.rows; ++r) tree_[leaves_ + r] = r;
+        for (int n = leaves_ - 1; n >= 1; --n) tree_[n] = better(tree_[2 * n], tree_[2 * n + 1]);
+    }
+
+    // globalMax: the reduction starts from 0.
+    double value() const { return tree_[1] < 0 ? 0.0 : std::max(0.0, row_max_[tree_[1]]); }
+
+    std::pair<int, int> reference_arg_max() const {
+        const int row = tree_[1];
+        const double* values = &energy_.values[static_cast<std::size_t>(row) * energy_.cols];
+        if (row == 0 && !(row_max_[0] > energy_.at(0, 0))) return {0, 0};
+        return {row, arg_max(values, energy_.cols)};
+    }
+
+    void rows_changed(int first, int last) {
+        first = std::max(first, 0);
+        last = std::min(last, energy_.rows - 1);
+        for (int r = first; r <= last; ++r) {
+            row_max_[r] = row_maximum(r);
+            for (int n = (leaves_ + r) / 2; n >= 1; n /= 2) tree_[n] = better(tree_[2 * n], tree_[2 * n + 1]);
+        }
+    }
+
+private:
+    double row_maximum(int r) const {
+        const double* values = &energy_.values[static_cast<std::size_t>(r) * energy_.cols];
+        return values[arg_max(values, energy_.cols)];
+    }
+    // The larger row maximum; the earlier row on a tie.
+    int better(int a, int b) const {
+        if (a < 0) return b;
+        if (b < 0) return a;
+        return row_max_[b] > row_max_[a] ? b : a;
+    }
+
+    const Matrix& energy_;
+    int leaves_ = 1;
+    std::vector<double> row_max_;
+    std::vector<int> tree_;  // heap-ordered; each node holds its best row, -1 for none
+};
+
 }  // namespace
 
 std::vector<NoteEvent> output_to_notes_poly(const torch::Tensor& frames_tensor, const torch::Tensor& onsets_tensor,
@@ -167,16 +222,9 @@ std::vector<NoteEvent> output_to_notes_poly(const torch::Tensor& frames_tensor, 
     }
 
     if (options.melodia_trick) {
-        while (global_max(energy) > threshold) {
-            // The row of the first largest row maximum; in a row, the last largest bin.
-            int mid = 0, bin = 0;
-            for (int r = 0; r < energy.rows; ++r) {
-                const int c = arg_max(&energy.values[static_cast<std::size_t>(r) * energy.cols], energy.cols);
-                if (energy.at(r, c) > energy.at(mid, bin)) {
-                    mid = r;
-                    bin = c;
-                }
-            }
+        RemainingEnergyMaximum maximum(energy);
+        while (maximum.value() > threshold) {
+            const auto [mid, bin] = maximum.reference_arg_max();
             energy.at(mid, bin) = 0;
             int i = mid + 1, k = 0;
             while (i < n_frames - 1 && k < options.energy_tolerance) {
@@ -185,6 +233,7 @@ std::vector<NoteEvent> output_to_notes_poly(const torch::Tensor& frames_tensor, 
                 ++i;
             }
             const int end = i - 1 - k;
+            const int last_cleared = i - 1;
             i = mid - 1;
             k = 0;
             while (i > 0 && k < options.energy_tolerance) {
@@ -193,6 +242,7 @@ std::vector<NoteEvent> output_to_notes_poly(const torch::Tensor& frames_tensor, 
                 --i;
             }
             const int start = i + 1 + k;
+            maximum.rows_changed(std::min(i + 1, mid), std::max(last_cleared, mid));
             if (start < 0 || end >= n_frames) break;  // the reference throws; cannot happen
             if (end - start <= options.min_note_frames) continue;
             notes.push_back({start, end - start, bin + midi_offset, mean_over(frames, start, end, bin), {}});

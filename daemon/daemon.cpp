@@ -70,6 +70,15 @@ void Daemon::log(const std::string& line) const {
     std::fflush(stderr);
 }
 
+void Daemon::apply_precision(model::Model& model) {
+    model.network->eval();
+    model.network->set_inference_precision(model::parse_inference_precision(config_.model.precision));
+    if (!device_.is_cpu()) return;
+    auto effective = model::precision_name(model.network->inference_precision());
+    if (config_.model.precision != effective)
+        log("model.precision " + config_.model.precision + ": this CPU has no F16C, inference runs in " + effective);
+}
+
 Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
     : config_(std::move(config)), config_path_(std::move(config_path)) {
     auto choice = model::choose_device(config_.model.device);
@@ -79,6 +88,7 @@ Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
 
     model_path_ = config_.model.path;
     model_ = std::make_shared<model::Model>(model::load_model(model_path_));
+    apply_precision(*model_);
     log("model " + model_path_.string() + ": " + model_->config.arch + " network on " + model_->tokenizer +
         " tokens, vocabulary " + std::to_string(model_->vocabulary.size()));
     if (model_->grid.steps_per_beat != config_.clock.steps_per_beat)
@@ -187,6 +197,7 @@ std::string Daemon::load_model(const std::filesystem::path& requested) {
         return requested.string() + " is outside the models folder " + dir.string();
     try {
         auto loaded = std::make_shared<model::Model>(model::load_model(resolved));
+        apply_precision(*loaded);
         if (loaded->grid.steps_per_beat != model_->grid.steps_per_beat)
             return resolved.string() + ": grid of " + std::to_string(loaded->grid.steps_per_beat) +
                    " steps per beat, the clock runs " + std::to_string(model_->grid.steps_per_beat);

@@ -56,6 +56,8 @@ public:
     std::filesystem::path models_dir() const;
 
 private:
+    // model.precision onto a freshly loaded network (logged where the CPU cannot).
+    void apply_precision(model::Model& model);
     void reload();          // SIGHUP
     void input_loop();      // MIDI in
     void housekeeping();    // every 50 ms on the io thread

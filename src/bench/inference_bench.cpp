@@ -20,6 +20,7 @@ Latency measure_inference(model::Model& model, const InferenceCase& inference_ca
     network->eval();
     network->to(device);
     network->set_packed_inference(inference_case.packed);
+    network->set_inference_precision(inference_case.precision);
     const std::int64_t vocab = model.config.vocab_size, batch = inference_case.batch;
     const std::int64_t window = model.config.window;
     const int warm_up = 5;
@@ -47,6 +48,7 @@ Latency measure_inference(model::Model& model, const InferenceCase& inference_ca
         }
     }
     network->set_packed_inference(true);
+    network->set_inference_precision(model::InferencePrecision::float32);
     network->to(torch::kCPU);
     return summarize(std::move(samples));
 }

@@ -91,6 +91,7 @@ private:
 void bind_keys(KeyTable& keys, DaemonConfig& c) {
     keys.add("model.path", c.model.path);
     keys.add("model.device", c.model.device);
+    keys.add("model.precision", c.model.precision);
     keys.add("model.threads", c.model.threads);
     keys.add("engine.mode", c.engine.mode);
     keys.add("engine.inference", c.engine.inference);
@@ -144,6 +145,7 @@ struct Check {
 const std::vector<Check>& checks() {
     static const std::vector<Check> all = {
         {"model.path", [](const DaemonConfig& c) { return !c.model.path.empty(); }, "must name a model file"},
+        {"model.precision", [](const DaemonConfig& c) { return c.model.precision == "float32" || c.model.precision == "float16"; }, "must be float32 or float16"},
         {"model.threads", [](const DaemonConfig& c) { return c.model.threads >= 0 && c.model.threads <= 256; }, "must be 0..256"},
         {"engine.mode", [](const DaemonConfig& c) {
              return c.engine.mode == "free" || c.engine.mode == "call-response" || c.engine.mode == "accompany"; },

@@ -27,21 +27,43 @@ torch::Tensor checked_ids(const torch::Tensor& ids, std::int64_t vocab) {
     return flat;
 }
 
-// gates += x @ weights_t: the hand-written loop for a few rows, BLAS for many.
-void accumulate_product(torch::Tensor& gates, const torch::Tensor& x, const torch::Tensor& weights_t) {
+// gates += x @ weights_t: the hand-written loop for a few rows (from the half-float
+// copy when there is one), BLAS for many.
+void accumulate_product(torch::Tensor& gates, const torch::Tensor& x, const torch::Tensor& weights_t,
+                        const torch::Tensor& weights_half) {
     const auto batch = x.size(0);
     if (batch > small_batch_limit) {
         gates.addmm_(x, weights_t);
         return;
     }
     auto rows = x.contiguous();
+    if (weights_half.defined() &&
+        small_batch_gemm_accumulate_half(rows.data_ptr<float>(),
+                                         reinterpret_cast<const std::uint16_t*>(weights_half.data_ptr()),
+                                         gates.data_ptr<float>(), batch, weights_t.size(0), weights_t.size(1)))
+        return;
     small_batch_gemm_accumulate(rows.data_ptr<float>(), weights_t.data_ptr<float>(), gates.data_ptr<float>(), batch,
                                 weights_t.size(0), weights_t.size(1));
 }
 
+torch::Tensor as_half(const torch::Tensor& t) { return t.to(torch::kHalf).contiguous(); }
+
 }  // namespace
 
-PackedLstm::PackedLstm(const LstmWeights& weights) : vocab_(weights.vocab_size), between_layers_(weights.between_layers) {
+InferencePrecision parse_inference_precision(const std::string& text) {
+    if (text == "float32") return InferencePrecision::float32;
+    if (text == "float16") return InferencePrecision::float16;
+    throw std::invalid_argument("precision must be float32 or float16, not '" + text + "'");
+}
+
+const char* precision_name(InferencePrecision precision) {
+    return precision == InferencePrecision::float16 ? "float16" : "float32";
+}
+
+PackedLstm::PackedLstm(const LstmWeights& weights, InferencePrecision precision)
+    : vocab_(weights.vocab_size),
+      precision_(cpu_has_half_gemm() ? precision : InferencePrecision::float32),
+      between_layers_(weights.between_layers) {
     torch::NoGradGuard no_grad;
     if (weights.layers.empty()) throw std::invalid_argument("PackedLstm: a network without LSTM layers");
     hidden_ = weights.layers.front().weight_hh.size(1);
@@ -51,6 +73,10 @@ PackedLstm::PackedLstm(const LstmWeights& weights) : vocab_(weights.vocab_size),
         packed_layer.input_t = double_g_gate(packed(layer.weight_ih), hidden_, 0).t().contiguous();
         packed_layer.recurrent_t = double_g_gate(packed(layer.weight_hh), hidden_, 0).t().contiguous();
         packed_layer.bias = double_g_gate(packed(layer.bias), hidden_, 0);
+        if (precision_ == InferencePrecision::float16) {
+            packed_layer.input_half = as_half(packed_layer.input_t);
+            packed_layer.recurrent_half = as_half(packed_layer.recurrent_t);
+        }
         layers_.push_back(std::move(packed_layer));
     }
     // Every token's input to the first layer, projected once.
@@ -107,7 +133,7 @@ torch::Tensor PackedLstm::run_layer(const Layer& layer, const torch::Tensor& gat
     auto gates = torch::empty({batch, 4 * hidden_});
     for (std::int64_t t = 0; t < time; ++t) {
         gates.copy_(gate_inputs.select(1, t));
-        if (t > 0) accumulate_product(gates, h, layer.recurrent_t);  // at t = 0 the state is zero
+        if (t > 0) accumulate_product(gates, h, layer.recurrent_t, layer.recurrent_half);  // at t = 0 the state is zero
         cell(gates, h, c);
         if (outputs) outputs->select(1, t).copy_(h);
     }
@@ -166,9 +192,9 @@ torch::Tensor PackedLstm::step(const torch::Tensor& ids, std::vector<torch::Tens
             torch::index_select_out(gates, first_table_, 0, flat);
         } else {
             gates.copy_(layer.bias.expand({batch, 4 * hidden_}));
-            accumulate_product(gates, activate(x), layer.input_t);
+            accumulate_product(gates, activate(x), layer.input_t, layer.input_half);
         }
-        accumulate_product(gates, h_new, layer.recurrent_t);
+        accumulate_product(gates, h_new, layer.recurrent_t, layer.recurrent_half);
         cell(gates, h_new, c_new);
         h[index] = h_new;
         c[index] = c_new;

@@ -1,4 +1,5 @@
 #include "kanade/model/network.hpp"
+#include "kanade/model/small_batch_gemm.hpp"
 
 #include <doctest/doctest.h>
 
@@ -104,4 +105,35 @@ TEST_CASE("packed inference refuses ids outside the vocabulary") {
     CHECK_THROWS_AS(network->forward_last(torch::tensor({{-1, 2}}, torch::kInt64)), std::out_of_range);
     auto state = network->initial_state(1);
     CHECK_THROWS_AS(network->step(torch::tensor({99}, torch::kInt64), state), std::out_of_range);
+}
+
+TEST_CASE("float16 weights stay within half-float rounding of float32, where the CPU can do it") {
+    for (const char* arch : {"seed", "kanade"}) {
+        CAPTURE(arch);
+        torch::manual_seed(11);
+        auto network = random_network(arch);
+        torch::NoGradGuard no_grad;
+        auto ids = torch::randint(0, 41, {2, 40}, torch::kInt64);
+        auto exact = network->forward_last(ids);
+        network->set_inference_precision(InferencePrecision::float16);
+        auto half = network->forward_last(ids);
+        if (!cpu_has_half_gemm()) {
+            CHECK(network->inference_precision() == InferencePrecision::float32);
+            CHECK(max_difference(half, exact) < 1e-5);
+            continue;
+        }
+        CHECK(network->inference_precision() == InferencePrecision::float16);
+        const double scale = exact.abs().max().item<double>();
+        CHECK(max_difference(half, exact) < 2e-3 * scale);
+        CHECK(max_difference(half, exact) > 0);  // it really ran on the half-float copy
+
+        auto state = network->initial_state(2);
+        auto stepped = network->step(ids.select(1, 0), state);
+        network->set_inference_precision(InferencePrecision::float32);
+        auto exact_state = network->initial_state(2);
+        auto exact_step = network->step(ids.select(1, 0), exact_state);
+        CHECK(max_difference(stepped, exact_step) < 2e-3 * exact_step.abs().max().item<double>());
+    }
+    CHECK(parse_inference_precision("float16") == InferencePrecision::float16);
+    CHECK_THROWS_AS(parse_inference_precision("int4"), std::invalid_argument);
 }

@@ -2,6 +2,7 @@
 #include "kanade/io/wav_file.hpp"
 #include "kanade/midi/note.hpp"
 #include "kanade/midi/smf.hpp"
+#include "kanade/model/small_batch_gemm.hpp"
 #include "kanade/util/run_program.hpp"
 
 #include "../model/tiny_corpus.hpp"
@@ -117,16 +118,17 @@ TEST_CASE("kanade bench --quick --json reports every section with measured numbe
                             "\"inference\":[", "\"sustained_sessions\":", "\"scheduler_timing\":",
                             "\"call_to_answer\":", "\"training\":[", "\"transcription\":"})
         CHECK_MESSAGE(json.find(key) != std::string::npos, key);
-    // Two models x two modes x batches 1 and 8 on the CPU, each timed packed and through the modules.
-    std::regex row(R"re(\{"arch":"(seed|kanade)","mode":"(faithful|streaming)","device":"cpu","path":"(packed|modules)","batch":(1|8),"steps":5,"p50_ms":([^,]+),"p99_ms":([^,]+),"max_ms":([^}]+)\})re");
+    // Two models x two modes x batches 1 and 8 on the CPU, each timed packed and through
+    // the modules, and at batch 1 with half-float weights where the CPU has F16C.
+    std::regex row(R"re(\{"arch":"(seed|kanade)","mode":"(faithful|streaming)","device":"cpu","path":"(packed|modules)","precision":"(float32|float16)","batch":(1|8),"steps":5,"p50_ms":([^,]+),"p99_ms":([^,]+),"max_ms":([^}]+)\})re");
     int rows = 0;
     for (auto it = std::sregex_iterator(json.begin(), json.end(), row); it != std::sregex_iterator(); ++it, ++rows) {
-        const double p50 = std::stod((*it)[5]), p99 = std::stod((*it)[6]), max = std::stod((*it)[7]);
+        const double p50 = std::stod((*it)[6]), p99 = std::stod((*it)[7]), max = std::stod((*it)[8]);
         CHECK(p50 > 0);
         CHECK(p50 <= p99);
         CHECK(p99 <= max);
     }
-    CHECK(rows == 16);
+    CHECK(rows == (model::cpu_has_half_gemm() ? 20 : 16));
     std::smatch tokens;
     REQUIRE(std::regex_search(json, tokens, std::regex(R"("tokens_per_second":([0-9.e+]+))")));
     CHECK(std::stod(tokens[1]) > 0);

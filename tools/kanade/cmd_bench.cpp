@@ -6,6 +6,7 @@
 #include "kanade/bench/machine_info.hpp"
 #include "kanade/bench/realtime_bench.hpp"
 #include "kanade/model/device.hpp"
+#include "kanade/model/small_batch_gemm.hpp"
 #include "kanade/util/json_writer.hpp"
 
 #include <cstdio>
@@ -30,7 +31,7 @@ struct BenchCommand {
 };
 
 struct InferenceRow {
-    std::string arch, mode, device, path;
+    std::string arch, mode, device, path, precision = "float32";
     int batch = 1;
     bench::Latency latency;
 };
@@ -86,12 +87,12 @@ public:
         std::printf("machine: %s, %u cores, %s; libtorch %s (%s), %d threads, load %.2f\n\n", m.cpu_model.c_str(),
                     m.cores, m.gpu.empty() ? "no GPU" : m.gpu.c_str(), m.torch_version.c_str(), m.build_type.c_str(),
                     m.torch_threads, m.load_average);
-        std::printf("%-7s %-10s %-5s %-8s %6s %9s %9s %9s\n", "arch", "mode", "dev", "path", "batch", "p50 ms",
-                    "p99 ms", "max ms");
+        std::printf("%-7s %-10s %-5s %-8s %-8s %6s %9s %9s %9s\n", "arch", "mode", "dev", "path", "weights", "batch",
+                    "p50 ms", "p99 ms", "max ms");
         for (const auto& row : inference_)
-            std::printf("%-7s %-10s %-5s %-8s %6d %9.3f %9.3f %9.3f\n", row.arch.c_str(), row.mode.c_str(),
-                        row.device.c_str(), row.path.c_str(), row.batch, row.latency.p50_ms, row.latency.p99_ms,
-                        row.latency.max_ms);
+            std::printf("%-7s %-10s %-5s %-8s %-8s %6d %9.3f %9.3f %9.3f\n", row.arch.c_str(), row.mode.c_str(),
+                        row.device.c_str(), row.path.c_str(), row.precision.c_str(), row.batch, row.latency.p50_ms,
+                        row.latency.p99_ms, row.latency.max_ms);
         std::printf("\nsessions in real time (%.0f BPM, %d steps a beat: p99 under %.2f ms)\n", bpm, steps_per_beat,
                     limit_ms());
         for (const auto& row : sustained_)
@@ -129,7 +130,7 @@ public:
         for (const auto& row : inference_)
             json.begin_object()
                 .field("arch", row.arch).field("mode", row.mode).field("device", row.device).field("path", row.path)
-                .field("batch", row.batch).field("steps", static_cast<std::uint64_t>(row.latency.samples))
+                .field("precision", row.precision).field("batch", row.batch).field("steps", static_cast<std::uint64_t>(row.latency.samples))
                 .field("p50_ms", row.latency.p50_ms).field("p99_ms", row.latency.p99_ms)
                 .field("max_ms", row.latency.max_ms)
                 .end_object();
@@ -180,17 +181,22 @@ private:
     }
 
     InferenceRow measure_row(model::Model& model, engine::InferenceMode mode, const std::string& device, int batch,
-                             int steps, bool packed) {
+                             int steps, bool packed,
+                             model::InferencePrecision precision = model::InferencePrecision::float32) {
         bench::InferenceCase inference_case;
         inference_case.mode = mode;
         inference_case.device = device;
         inference_case.batch = batch;
         inference_case.steps = steps;
         inference_case.packed = packed;
+        inference_case.precision = precision;
         const bool packed_applies = packed && device == "cpu";
-        InferenceRow row{model.config.arch, mode_name(mode), device, packed_applies ? "packed" : "modules", batch, {}};
-        progress(row.arch + " " + row.mode + " " + device + " " + row.path + " batch " + std::to_string(batch));
+        InferenceRow row{model.config.arch, mode_name(mode), device, packed_applies ? "packed" : "modules",
+                         model::precision_name(precision), batch, {}};
+        progress(row.arch + " " + row.mode + " " + device + " " + row.path + " " + row.precision + " batch " +
+                 std::to_string(batch));
         row.latency = bench::measure_inference(model, inference_case);
+        if (packed_applies) row.precision = model::precision_name(model.network->inference_precision());
         return row;
     }
 
@@ -200,8 +206,11 @@ private:
             auto row = measure_row(model, mode, device, batch, command_.steps, true);
             if (row.latency.p99_ms < limit_ms()) sustained.sessions = batch, sustained.p99_ms = row.latency.p99_ms;
             inference_.push_back(row);
-            if (command_.reference && device == "cpu")
-                inference_.push_back(measure_row(model, mode, device, batch, command_.steps, false));
+            if (device != "cpu") continue;
+            if (batch <= model::small_batch_limit && model::cpu_has_half_gemm())
+                inference_.push_back(
+                    measure_row(model, mode, device, batch, command_.steps, true, model::InferencePrecision::float16));
+            if (command_.reference) inference_.push_back(measure_row(model, mode, device, batch, command_.steps, false));
         }
         // Past the largest batch measured, double until the step no longer fits.
         if (!command_.quick && sustained.sessions == command_.batches.back()) {

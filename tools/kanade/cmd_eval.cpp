@@ -20,6 +20,7 @@ struct EvalCommand {
     std::string split = "all";
     std::string device = "auto";
     int batch = 256;
+    std::string precision = "float32";
     // The n-gram baseline.
     std::string baseline;
     std::string tokens = "kanade";
@@ -122,10 +123,12 @@ void run_eval(const EvalCommand& command) {
     }
     if (files.empty()) throw CommandError("no MIDI files to evaluate (split " + command.split + ")");
     auto choice = model::choose_device(command.device);
+    model.network->set_inference_precision(model::parse_inference_precision(command.precision));
     auto result = model::evaluate(model, files, choice.device, command.batch);
     util::JsonWriter json;
     json.begin_object()
         .field("model", command.model_path)
+        .field("precision", model::precision_name(model.network->inference_precision()))
         .field("arch", model.config.arch)
         .field("tokenizer", model.tokenizer)
         .field("split", command.split);
@@ -146,6 +149,9 @@ void add_eval_command(CLI::App& app) {
         ->capture_default_str()->check(CLI::IsMember({"all", "train", "valid", "test"}));
     eval->add_option("--device", command->device, "auto, cpu or cuda[:N]")->capture_default_str();
     eval->add_option("--batch", command->batch, "windows per forward pass")->capture_default_str()->check(CLI::Range(1, 65536));
+    eval->add_option("--precision", command->precision,
+                     "CPU weights of the per-step products: float32 or float16 (used at batches up to 4)")
+        ->capture_default_str()->check(CLI::IsMember({"float32", "float16"}));
     eval->add_option("--baseline", command->baseline, "score a model with no network instead: ngram (counted on the training files)")
         ->check(CLI::IsMember({"ngram"}));
     eval->add_option("--tokens", command->tokens, "baseline without --model: seed or kanade tokens")

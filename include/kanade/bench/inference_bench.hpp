@@ -18,6 +18,7 @@ struct InferenceCase {
     int batch = 1;
     int steps = 1000;             // measured steps (after a few warm-up ones)
     bool packed = true;           // false: libtorch's modules (the reference path)
+    model::InferencePrecision precision = model::InferencePrecision::float32;
 };
 
 // Per-step latency of `model` on random tokens of its vocabulary: the forward pass and

@@ -45,6 +45,10 @@ public:
 
     // On by default; off runs every call through the libtorch modules (for comparison).
     void set_packed_inference(bool on) { packed_inference_ = on; }
+    // float16 halves what each CPU step reads (see PackedLstm); float32 by default.
+    void set_inference_precision(InferencePrecision precision) { precision_ = precision; }
+    // What CPU inference uses now (float32 where the CPU cannot do float16).
+    InferencePrecision inference_precision();
 
 private:
     torch::Tensor inputs(const torch::Tensor& ids);  // ids -> [B,T,in]
@@ -59,8 +63,10 @@ private:
     torch::nn::Linear dense_{nullptr};
 
     bool packed_inference_ = true;
+    InferencePrecision precision_ = InferencePrecision::float32;
     std::shared_ptr<std::mutex> packing_mutex_ = std::make_shared<std::mutex>();
     std::shared_ptr<const PackedLstm> packed_;
+    InferencePrecision packed_precision_ = InferencePrecision::float32;
     std::vector<std::pair<const void*, std::int64_t>> packed_from_;  // data and version of each parameter
 };
 TORCH_MODULE(Network);

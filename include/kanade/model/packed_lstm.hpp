@@ -8,7 +8,9 @@
 //   - recurrent weights are stored transposed [in, 4H], contiguous, so each time step
 //     is one BLAS call; the g gate's rows are doubled so that ONE vectorised sigmoid over
 //     all four gates gives tanh(g) as 2 sigmoid(2g) - 1;
-//   - a call allocates its few buffers once, never per time step.
+//   - a call allocates its few buffers once, never per time step;
+//   - optionally (float16) the matrices of the per-step products are kept as half
+//     floats too, halving what a step reads; sums stay in float32.
 // Read-only after packing: calls from several threads are safe.
 #pragma once
 
@@ -31,9 +33,15 @@ struct LstmWeights {
     torch::Tensor dense_weight, dense_bias;  // [V, H], [V]
 };
 
+enum class InferencePrecision { float32, float16 };
+InferencePrecision parse_inference_precision(const std::string& text);  // "float32" | "float16"
+const char* precision_name(InferencePrecision precision);
+
 class PackedLstm {
 public:
-    explicit PackedLstm(const LstmWeights& weights);
+    // float16 falls back to float32 on a CPU without F16C (see precision()).
+    explicit PackedLstm(const LstmWeights& weights, InferencePrecision precision = InferencePrecision::float32);
+    InferencePrecision precision() const { return precision_; }
 
     // Logits [B, V] of the last position of each row of ids [B, T] (int64), from a
     // fresh state: the faithful mode's whole step.
@@ -51,6 +59,7 @@ private:
         torch::Tensor input_t;      // [in, 4H], g rows doubled (layers after the first)
         torch::Tensor recurrent_t;  // [H, 4H], g rows doubled
         torch::Tensor bias;         // [4H], g doubled
+        torch::Tensor input_half, recurrent_half;  // the same as half floats (float16 only)
     };
     // Runs one layer over gate inputs [B, T, 4H] (projection and bias done) from a
     // fresh state; writes every hidden state into `outputs` [B, T, H] when defined.
@@ -64,6 +73,7 @@ private:
     torch::Tensor dense(const torch::Tensor& x) const;                // [N, H] -> [N, V]
 
     std::int64_t vocab_ = 0, hidden_ = 0;
+    InferencePrecision precision_ = InferencePrecision::float32;
     torch::Tensor first_table_;  // [V, 4H]: projection + bias of each token into layer 1
     std::vector<Layer> layers_;
     std::string between_layers_;

@@ -13,6 +13,12 @@ namespace kanade::model {
 void small_batch_gemm_accumulate(const float* x, const float* w, float* y, std::int64_t batch, std::int64_t in,
                                  std::int64_t out);
 
+// The same with w stored as IEEE half floats (half the bytes to read: 42 us for the
+// product above). Needs F16C; returns false, doing nothing, on a CPU without it.
+bool small_batch_gemm_accumulate_half(const float* x, const std::uint16_t* w, float* y, std::int64_t batch,
+                                      std::int64_t in, std::int64_t out);
+bool cpu_has_half_gemm();
+
 // The largest batch small_batch_gemm_accumulate is meant for.
 constexpr std::int64_t small_batch_limit = 4;  // measured: BLAS wins from about 8 rows
 

@@ -37,11 +37,14 @@ const BasicPitchModel* installed_model() {
     static bool tried = false;
     if (!tried) {
         tried = true;
+        std::filesystem::path found;
         try {
-            model = std::make_unique<BasicPitchModel>(find_basic_pitch_model({}));
+            found = find_basic_pitch_model({});
         } catch (const std::runtime_error& error) {
-            MESSAGE("skipping: " << error.what());
+            MESSAGE("skipping: " << std::string(error.what()));
+            return model.get();
         }
+        model = std::make_unique<BasicPitchModel>(found);  // an installed but broken model fails
     }
     return model.get();
 }

@@ -13,7 +13,8 @@ BasicPitchTranscriber::BasicPitchTranscriber(const TranscriberOptions& options)
     : model_(std::make_unique<BasicPitchModel>(find_basic_pitch_model(options.model_path))) {
     if (options.device == "cuda") throw std::runtime_error("basic-pitch: runs on the CPU only (device \"cuda\" asked)");
     if (options.threads > 0) torch::set_num_threads(options.threads);
-    stream_ = std::make_unique<BasicPitchStream>(*model_, 4, /*keep_contours=*/false);
+    pitch_bends_ = options.pitch_bends;
+    stream_ = std::make_unique<BasicPitchStream>(*model_, 4, /*keep_contours=*/pitch_bends_);
     decoding_.onset_threshold = options.onset_threshold;
     decoding_.frame_threshold = options.frame_threshold;
     decoding_.min_note_frames = min_note_frames(options.min_note_ms);
@@ -24,8 +25,9 @@ void BasicPitchTranscriber::push(std::span<const float> mono) { stream_->push(mo
 
 std::vector<midi::Note> BasicPitchTranscriber::finish() {
     activations_ = stream_->finish();
-    const auto events = output_to_notes_poly(activations_.frames, activations_.onsets, decoding_);
-    return note_events_to_notes(events);
+    events_ = output_to_notes_poly(activations_.frames, activations_.onsets, decoding_);
+    if (pitch_bends_) add_pitch_bends(activations_.contours, events_);
+    return note_events_to_notes(events_);
 }
 
 }  // namespace kanade::transcribe

@@ -70,7 +70,10 @@ TEST_CASE("basic-pitch transcriber end to end: the reference's notes from the fi
         MESSAGE("skipping: " << std::string(error.what()));
         return;
     }
-    const auto transcriber = make_transcriber(TranscriberOptions{});
+    TranscriberOptions options;
+    options.pitch_bends = true;
+    BasicPitchTranscriber basic_pitch(options);
+    Transcriber* transcriber = &basic_pitch;
     std::ifstream in(fixtures / "basic_pitch_input.f32", std::ios::binary);
     std::vector<char> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     std::vector<float> audio(bytes.size() / 4);
@@ -90,6 +93,11 @@ TEST_CASE("basic-pitch transcriber end to end: the reference's notes from the fi
         CHECK(notes[i].pitch == expected[i].second);
         CHECK(notes[i].end_beat == doctest::Approx(notes[i].end_seconds * 2));
     }
+    // The pitch bends of the notes in decoding order, as the reference has them.
+    REQUIRE(basic_pitch.note_events().size() == reference.size());
+    for (std::size_t i = 0; i < reference.size(); ++i)
+        CHECK(basic_pitch.note_events()[i].pitch_bends == reference[i]["pitchBends"].get<std::vector<int>>());
+    CHECK(make_transcriber(TranscriberOptions{})->sample_rate() == 22050);
 }
 
 TEST_CASE("note decoding on hand-made activations: one held note, thresholds and minimum length") {

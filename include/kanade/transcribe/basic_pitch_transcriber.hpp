@@ -19,13 +19,18 @@ public:
     void push(std::span<const float> mono) override;
     std::vector<midi::Note> finish() override;
 
-    // The activations of the last finish(), for inspection.
+    // The activations of the last finish() (contours only with options.pitch_bends).
     const BasicPitchActivations& activations() const { return activations_; }
+    // The notes of the last finish() in model frames, with per-frame pitch bends (in
+    // 1/3 semitones) when options.pitch_bends asked for them.
+    const std::vector<NoteEvent>& note_events() const { return events_; }
 
 private:
     std::unique_ptr<BasicPitchModel> model_;
     std::unique_ptr<BasicPitchStream> stream_;
     NoteDecodingOptions decoding_;
+    bool pitch_bends_ = false;
+    std::vector<NoteEvent> events_;
     BasicPitchActivations activations_;
 };
 

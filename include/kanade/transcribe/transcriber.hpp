@@ -25,6 +25,7 @@ struct TranscriberOptions {
     double frame_threshold = 0.3;         // frame activation that keeps it sounding
     double min_note_ms = 127.7;           // shorter notes are dropped
     bool melodia_trick = true;            // notes from energy left without onsets
+    bool pitch_bends = false;             // basic-pitch: per-frame bends (BasicPitchTranscriber::note_events)
 };
 
 class Transcriber {

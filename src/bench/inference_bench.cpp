@@ -26,10 +26,15 @@ Latency measure_inference(model::Model& model, const InferenceCase& inference_ca
     const int warm_up = 5;
     std::vector<double> samples;
     samples.reserve(static_cast<std::size_t>(inference_case.steps));
+    const auto row_started = Clock::now();
+    auto enough = [&] {
+        return inference_case.max_seconds > 0 && samples.size() >= 100 &&
+               elapsed_ms(row_started) > inference_case.max_seconds * 1000.0;
+    };
 
     if (inference_case.mode == engine::InferenceMode::faithful) {
         auto ids = torch::randint(0, vocab, {batch, window}, torch::kInt64);
-        for (int step = 0; step < warm_up + inference_case.steps; ++step) {
+        for (int step = 0; step < warm_up + inference_case.steps && !enough(); ++step) {
             auto started = Clock::now();
             // Logits back on the CPU, as the sampler needs them: this also waits for a GPU.
             auto logits = network->forward_last(ids.to(device)).to(torch::kCPU);
@@ -40,7 +45,7 @@ Latency measure_inference(model::Model& model, const InferenceCase& inference_ca
     } else {
         auto state = network->initial_state(batch);
         auto ids = torch::randint(0, vocab, {batch}, torch::kInt64);
-        for (int step = 0; step < warm_up + inference_case.steps; ++step) {
+        for (int step = 0; step < warm_up + inference_case.steps && !enough(); ++step) {
             auto started = Clock::now();
             auto logits = network->step(ids.to(device), state).to(torch::kCPU);
             if (step >= warm_up) samples.push_back(elapsed_ms(started));

@@ -116,7 +116,7 @@ TEST_CASE("kanade bench --quick --json reports every section with measured numbe
     const auto json = result.output.substr(start, result.output.find('\n', start) - start);
     for (const char* key : {"\"machine\":{\"cpu\":", "\"cores\":", "\"libtorch\":", "\"build_type\":",
                             "\"inference\":[", "\"sustained_sessions\":", "\"scheduler_timing\":",
-                            "\"call_to_answer\":", "\"training\":[", "\"transcription\":"})
+                            "\"call_to_answer\":", "\"training\":[", "\"transcription\":{\"backend\":\"basic-pitch\""})
         CHECK_MESSAGE(json.find(key) != std::string::npos, key);
     // Two models x two modes x batches 1 and 8 on the CPU, each timed packed and through
     // the modules, and at batch 1 with half-float weights where the CPU has F16C.
@@ -132,6 +132,12 @@ TEST_CASE("kanade bench --quick --json reports every section with measured numbe
     std::smatch tokens;
     REQUIRE(std::regex_search(json, tokens, std::regex(R"("tokens_per_second":([0-9.e+]+))")));
     CHECK(std::stod(tokens[1]) > 0);
+    // Transcription speed when the Basic Pitch model is installed, else the reason why not.
+    std::smatch speed;
+    if (std::regex_search(json, speed, std::regex(R"("times_real_time":([0-9.e+]+))")))
+        CHECK(std::stod(speed[1]) > 0);
+    else
+        CHECK(json.find("\"unavailable\":") != std::string::npos);
     std::smatch timing;
     REQUIRE(std::regex_search(json, timing, std::regex(R"("scheduler_timing":\{"notes":([0-9]+))")));
     CHECK(std::stoi(timing[1]) >= 0);

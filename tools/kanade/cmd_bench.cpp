@@ -7,8 +7,11 @@
 #include "kanade/bench/realtime_bench.hpp"
 #include "kanade/model/device.hpp"
 #include "kanade/model/small_batch_gemm.hpp"
+#include "kanade/transcribe/transcriber.hpp"
 #include "kanade/util/json_writer.hpp"
 
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -23,6 +26,7 @@ struct BenchCommand {
     bool quick = false;
     bool reference = false;  // also time libtorch's modules, for the packed path's speed-up
     int steps = 1000;
+    double max_row_seconds = 60;
     std::vector<int> batches = {1, 8, 64, 256};
     int threads = 0;
     double realtime_seconds = 20;
@@ -41,6 +45,28 @@ struct SustainedRow {
     int sessions = 0;  // 0: not even one
     double p99_ms = 0;
 };
+
+struct TranscriptionRow {
+    std::string backend = "basic-pitch";
+    double audio_seconds = 0, times_real_time = 0;
+    std::size_t notes = 0;
+    std::string unavailable;  // why there is no figure ("" when measured)
+};
+
+// Piano-like test audio: an arpeggio of decaying tones, a new note every quarter second.
+std::vector<float> arpeggio(int sample_rate, double seconds) {
+    std::vector<float> audio(static_cast<std::size_t>(sample_rate * seconds), 0.0f);
+    const int pitches[] = {60, 64, 67, 72, 67, 64};
+    const auto note_length = static_cast<std::size_t>(sample_rate / 4);
+    for (std::size_t start = 0, index = 0; start < audio.size(); start += note_length, ++index) {
+        const double frequency = 440.0 * std::pow(2.0, (pitches[index % 6] - 69) / 12.0);
+        for (std::size_t i = 0; i < 2 * note_length && start + i < audio.size(); ++i) {
+            const double t = static_cast<double>(i) / sample_rate;
+            audio[start + i] += static_cast<float>(0.3 * std::exp(-3.0 * t) * std::sin(2 * M_PI * frequency * t));
+        }
+    }
+    return audio;
+}
 
 struct TrainingRow {
     std::string arch, device;
@@ -73,6 +99,7 @@ public:
             for (auto mode : {engine::InferenceMode::faithful, engine::InferenceMode::streaming})
                 for (const auto& device : devices_) measure_model(*model, mode, device);
         measure_realtime();
+        measure_transcription();
         for (auto& model : models_)
             for (const auto& device : devices_) {
                 progress("training " + model->config.arch + " on " + device);
@@ -109,7 +136,13 @@ public:
         for (const auto& row : training_)
             std::printf("training %-7s %-5s %10.0f tokens/s\n", row.arch.c_str(), row.device.c_str(),
                         row.tokens_per_second);
-        std::printf("transcription: no backend in this build\n");
+        if (transcription_.unavailable.empty())
+            std::printf("transcription %s: %.1fx real time (%.0f s of audio, %zu notes)\n",
+                        transcription_.backend.c_str(), transcription_.times_real_time, transcription_.audio_seconds,
+                        transcription_.notes);
+        else
+            std::printf("transcription %s: not measured (%s)\n", transcription_.backend.c_str(),
+                        transcription_.unavailable.c_str());
     }
 
     std::string json() const {
@@ -157,7 +190,14 @@ public:
             json.begin_object().field("arch", row.arch).field("device", row.device)
                 .field("tokens_per_second", row.tokens_per_second).end_object();
         json.end_array();
-        json.key("transcription").null();  // no transcription backend in this build yet
+        json.key("transcription").begin_object().field("backend", transcription_.backend);
+        if (transcription_.unavailable.empty())
+            json.field("audio_seconds", transcription_.audio_seconds)
+                .field("times_real_time", transcription_.times_real_time)
+                .field("notes", static_cast<std::uint64_t>(transcription_.notes));
+        else
+            json.field("unavailable", transcription_.unavailable);
+        json.end_object();
         json.end_object();
         return json.str();
     }
@@ -188,6 +228,7 @@ private:
         inference_case.device = device;
         inference_case.batch = batch;
         inference_case.steps = steps;
+        inference_case.max_seconds = command_.max_row_seconds;
         inference_case.packed = packed;
         inference_case.precision = precision;
         const bool packed_applies = packed && device == "cpu";
@@ -231,7 +272,29 @@ private:
         answer_ = bench::measure_call_to_answer(model, realtime_case(), command_.calls);
     }
 
+    // The whole transcription (network and note decoding) on test audio, streamed in
+    // one-second chunks as `kanade transcribe` does.
+    void measure_transcription() {
+        try {
+            auto transcriber = transcribe::make_transcriber({});
+            const double seconds = command_.quick ? 10 : 60;
+            auto audio = arpeggio(transcriber->sample_rate(), seconds);
+            progress("transcription, " + std::to_string(static_cast<int>(seconds)) + " s of audio");
+            const auto chunk = static_cast<std::size_t>(transcriber->sample_rate());
+            auto started = std::chrono::steady_clock::now();
+            for (std::size_t at = 0; at < audio.size(); at += chunk)
+                transcriber->push(std::span<const float>(audio).subspan(at, std::min(chunk, audio.size() - at)));
+            transcription_.notes = transcriber->finish().size();
+            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            transcription_.audio_seconds = seconds;
+            transcription_.times_real_time = seconds / elapsed;
+        } catch (const std::exception& error) {
+            transcription_.unavailable = error.what();
+        }
+    }
+
     BenchCommand command_;
+    TranscriptionRow transcription_;
     std::vector<std::string> devices_;
     std::vector<std::shared_ptr<model::Model>> models_;
     bench::MachineInfo machine_;
@@ -258,6 +321,9 @@ void add_bench_command(CLI::App& app) {
         ->check(CLI::Range(1, 1000000));
     sub->add_option("--batch", command->batches, "sessions batched together (repeatable)")->capture_default_str()
         ->check(CLI::Range(1, 65536));
+    sub->add_option("--max-row-seconds", command->max_row_seconds,
+                    "stop a slow inference row after this long, once it has 100 steps (0: never)")
+        ->capture_default_str()->check(CLI::Range(0.0, 86400.0));
     sub->add_option("--threads", command->threads, "CPU threads (0: libtorch default)")->capture_default_str();
     sub->add_option("--realtime-seconds", command->realtime_seconds, "length of the scheduler timing run")
         ->capture_default_str()->check(CLI::Range(0.5, 3600.0));

@@ -17,6 +17,7 @@ struct InferenceCase {
     std::string device = "cpu";  // "cpu" or "cuda"
     int batch = 1;
     int steps = 1000;             // measured steps (after a few warm-up ones)
+    double max_seconds = 0;       // > 0: stop a slow row early, after at least 100 steps
     bool packed = true;           // false: libtorch's modules (the reference path)
     model::InferencePrecision precision = model::InferencePrecision::float32;
 };

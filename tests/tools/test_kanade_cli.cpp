@@ -7,6 +7,7 @@
 
 #include "../model/tiny_corpus.hpp"
 #include "../test_paths.hpp"
+#include "kanade_cli.hpp"
 
 #include <doctest/doctest.h>
 
@@ -18,12 +19,7 @@ using namespace kanade;
 
 namespace {
 
-util::RunResult kanade_cli(std::vector<std::string> arguments) {
-    arguments.insert(arguments.begin(), (test::binary_dir / "bin" / "kanade").string());
-    util::RunOptions options;
-    options.timeout_seconds = 300;
-    return util::run_program(arguments, options);
-}
+using test::kanade_cli;
 
 // One trained tiny model shared by the cases below (training is the slow part).
 const std::filesystem::path& tiny_model() {

@@ -52,8 +52,9 @@ Latency measure_inference(model::Model& model, const InferenceCase& inference_ca
             ids = logits.argmax(1);
         }
     }
+    // The precision stays as set, so the caller can read what really ran
+    // (float16 falls back to float32 on a CPU without F16C).
     network->set_packed_inference(true);
-    network->set_inference_precision(model::InferencePrecision::float32);
     network->to(torch::kCPU);
     return summarize(std::move(samples));
 }

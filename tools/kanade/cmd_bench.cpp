@@ -7,7 +7,9 @@
 #include "kanade/bench/realtime_bench.hpp"
 #include "kanade/model/device.hpp"
 #include "kanade/model/small_batch_gemm.hpp"
+#ifdef KANADE_WITH_TRANSCRIBE
 #include "kanade/transcribe/transcriber.hpp"
+#endif
 #include "kanade/util/json_writer.hpp"
 
 #include <chrono>
@@ -275,6 +277,9 @@ private:
     // The whole transcription (network and note decoding) on test audio, streamed in
     // one-second chunks as `kanade transcribe` does.
     void measure_transcription() {
+#ifndef KANADE_WITH_TRANSCRIBE
+        transcription_.unavailable = "built without transcription (nlohmann-json was not found)";
+#else
         try {
             auto transcriber = transcribe::make_transcriber({});
             const double seconds = command_.quick ? 10 : 60;
@@ -291,6 +296,7 @@ private:
         } catch (const std::exception& error) {
             transcription_.unavailable = error.what();
         }
+#endif
     }
 
     BenchCommand command_;

@@ -11,7 +11,7 @@ shift || true
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${KANADE_FUZZ_BUILD:-$repo/build-fuzz}
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(smf_reader osc_packet config model_header)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(smf_reader osc_packet config model_header audio_file)
 
 mkdir -p "$build"
 CC=clang CXX=clang++ cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -20,6 +20,8 @@ CC=clang CXX=clang++ cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebI
 cmake --build "$build" -j"$(nproc)" --target "${harnesses[@]/#/fuzz_}"
 
 mkdir -p "$build/fuzz-artifacts"
+# Leaks in third-party codec libraries only (each one explained in the file).
+export LSAN_OPTIONS="suppressions=$repo/tests/fuzz/lsan-suppressions.txt${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 status=0
 for name in "${harnesses[@]}"; do
     work=$(mktemp -d)  # the fuzzer adds to its corpus: keep the committed seeds as they are

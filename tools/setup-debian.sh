@@ -13,13 +13,16 @@ packages="
   build-essential cmake pkg-config git
   libtorch-dev libopenblas0-pthread
   libcli11-dev doctest-dev libbenchmark-dev
-  nlohmann-json3-dev nodejs npm
+  nlohmann-json3-dev
   librtmidi-dev libjack-jackd2-dev libasound2-dev portaudio19-dev libfluidsynth-dev libsndfile1-dev libsamplerate0-dev
   libboost-dev libtomlplusplus-dev liboscpack-dev libsystemd-dev
   fluid-soundfont-gm openttd-openmsx simutrans-data
   jackd2
   clang libclang-rt-dev
 "
+# npm installs Basic Pitch's weights below. NodeSource's nodejs bundles npm and conflicts
+# with Debian's npm package: take Debian's only where there is no npm yet.
+command -v npm > /dev/null 2>&1 || packages="$packages nodejs npm"
 if [ "${1:-}" = "--notation" ]; then
     packages="$packages lilypond"
 fi
@@ -35,4 +38,5 @@ apt-get install -y -q --no-install-recommends $packages
 # model.json + one weights file), where kanade looks for them.
 basic_pitch_dir=/usr/local/share/kanade/basic-pitch
 mkdir -p "$basic_pitch_dir"
-npm install --prefix "$basic_pitch_dir" --no-audit --no-fund @spotify/basic-pitch@1.0.1
+npm install --prefix "$basic_pitch_dir" --no-audit --no-fund @spotify/basic-pitch@1.0.1 ||
+    echo "setup-debian.sh: could not install Basic Pitch's model with npm; kanade transcribe will say where it looked" >&2

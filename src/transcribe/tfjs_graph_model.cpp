@@ -43,6 +43,16 @@ std::string input_node_name(const std::string& input) {
 }  // namespace
 
 TfjsGraphModel TfjsGraphModel::load(const std::filesystem::path& model_json) {
+    // A value of the wrong JSON type anywhere (found by fuzz_tfjs_model: "format": [])
+    // makes nlohmann throw its own type error: name the file like every other refusal.
+    try {
+        return load_unchecked(model_json);
+    } catch (const nlohmann::json::exception& error) {
+        fail(model_json, std::string("malformed: ") + error.what());
+    }
+}
+
+TfjsGraphModel TfjsGraphModel::load_unchecked(const std::filesystem::path& model_json) {
     TfjsGraphModel model;
     model.path_ = model_json;
     std::ifstream in(model_json);

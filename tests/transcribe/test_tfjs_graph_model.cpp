@@ -83,6 +83,11 @@ TEST_CASE("malformed TF.js models are refused with the first wrong thing named")
     const auto error = load_error(dir.write(conv_model, {1.0f}));
     CHECK(error.find("model.json") != std::string::npos);
     CHECK(error.find("weightsManifest[0].weights[0]") != std::string::npos);
+    // Found by fuzz_tfjs_model: a value of the wrong JSON type is refused naming the file,
+    // not with nlohmann's bare type error.
+    const auto wrong_type = load_error(dir.write(R"({"format":[{"paths":["group2-shard1of1.bin"],"weights":[]}]})", {}));
+    CHECK(wrong_type.find("model.json") != std::string::npos);
+    CHECK(wrong_type.find("malformed") != std::string::npos);
 }
 
 TEST_CASE("the real Basic Pitch model.json, damaged in many ways, is refused or runs, never crashes") {

@@ -39,6 +39,9 @@ public:
                                    const std::vector<std::string>& outputs) const;
 
 private:
+    // load() without turning nlohmann's type errors into named ones.
+    static TfjsGraphModel load_unchecked(const std::filesystem::path& model_json);
+
     std::filesystem::path path_;
     std::vector<TfjsNode> nodes_;
     std::map<std::string, int> index_;

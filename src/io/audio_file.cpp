@@ -3,6 +3,8 @@
 #include <samplerate.h>
 #include <sndfile.h>
 
+#include <algorithm>
+
 namespace kanade::io {
 
 struct AudioFileReader::Handles {
@@ -50,12 +52,7 @@ std::vector<float> AudioFileReader::read(std::size_t file_frames) {
         if (got < 0 || sf_error(handles_->file) != SF_ERR_NO_ERROR)
             throw AudioFileError(path_.string() + ": read error: " + sf_strerror(handles_->file));
         if (got < static_cast<sf_count_t>(file_frames)) input_done_ = true;
-        mono.resize(static_cast<std::size_t>(got));
-        for (std::size_t frame = 0; frame < mono.size(); ++frame) {
-            float sum = 0;
-            for (std::size_t channel = 0; channel < channels; ++channel) sum += interleaved[frame * channels + channel];
-            mono[frame] = sum / static_cast<float>(channels);
-        }
+        mono = mix_to_mono(interleaved, channels, static_cast<std::size_t>(got));
     }
     if (!handles_->resampler) {
         if (input_done_) output_done_ = true;
@@ -82,6 +79,17 @@ std::vector<float> AudioFileReader::read(std::size_t file_frames) {
     }
     if (input_done_) output_done_ = true;
     return result;
+}
+
+std::vector<float> mix_to_mono(std::span<const float> interleaved, std::size_t channels, std::size_t frames) {
+    frames = std::min(frames, interleaved.size() / channels);
+    std::vector<float> mono(frames);
+    for (std::size_t frame = 0; frame < frames; ++frame) {
+        float sum = 0;
+        for (std::size_t channel = 0; channel < channels; ++channel) sum += interleaved[frame * channels + channel];
+        mono[frame] = sum / static_cast<float>(channels);
+    }
+    return mono;
 }
 
 std::vector<float> read_audio_mono(const std::filesystem::path& path, int target_rate) {

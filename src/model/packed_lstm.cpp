@@ -9,10 +9,10 @@
 namespace kanade::model {
 namespace {
 
-// Rows [2H, 3H) of a gate-major tensor (dim 0 or last) doubled: tanh(g) = 2 sigmoid(2g) - 1.
-torch::Tensor double_g_gate(torch::Tensor gate_major, std::int64_t hidden, std::int64_t dim) {
+// Rows [2H, 3H) of a gate-major tensor doubled: tanh(g) = 2 sigmoid(2g) - 1.
+torch::Tensor double_g_gate(torch::Tensor gate_major, std::int64_t hidden) {
     gate_major = gate_major.clone();
-    gate_major.narrow(dim, 2 * hidden, hidden).mul_(2.0);
+    gate_major.narrow(0, 2 * hidden, hidden).mul_(2.0);
     return gate_major;
 }
 
@@ -70,9 +70,9 @@ PackedLstm::PackedLstm(const LstmWeights& weights, InferencePrecision precision)
     for (std::size_t index = 0; index < weights.layers.size(); ++index) {
         const auto& layer = weights.layers[index];
         Layer packed_layer;
-        packed_layer.input_t = double_g_gate(packed(layer.weight_ih), hidden_, 0).t().contiguous();
-        packed_layer.recurrent_t = double_g_gate(packed(layer.weight_hh), hidden_, 0).t().contiguous();
-        packed_layer.bias = double_g_gate(packed(layer.bias), hidden_, 0);
+        packed_layer.input_t = double_g_gate(packed(layer.weight_ih), hidden_).t().contiguous();
+        packed_layer.recurrent_t = double_g_gate(packed(layer.weight_hh), hidden_).t().contiguous();
+        packed_layer.bias = double_g_gate(packed(layer.bias), hidden_);
         if (precision_ == InferencePrecision::float16) {
             packed_layer.input_half = as_half(packed_layer.input_t);
             packed_layer.recurrent_half = as_half(packed_layer.recurrent_t);

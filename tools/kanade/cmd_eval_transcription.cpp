@@ -3,6 +3,7 @@
 // 50 ms, same pitch, one-to-one), as JSON.
 #include "commands.hpp"
 
+#include "kanade/io/audio_file.hpp"
 #include "kanade/io/fluid_renderer.hpp"
 #include "kanade/midi/note.hpp"
 #include "kanade/midi/smf.hpp"
@@ -36,15 +37,8 @@ void run_eval_transcription(const EvalTranscriptionCommand& command) {
     render.program_override = 0;                       // piano, as the figures are
     render.max_seconds = 3600;
     auto audio = io::render_to_samples(file, render);
-    const auto channels = static_cast<std::size_t>(audio.channels);
-    const auto keep = std::min(audio.samples.size() / channels,
-                               static_cast<std::size_t>(command.max_seconds * render.sample_rate));
-    std::vector<float> mono(keep);
-    for (std::size_t i = 0; i < keep; ++i) {
-        float sum = 0;
-        for (std::size_t c = 0; c < channels; ++c) sum += audio.samples[i * channels + c];
-        mono[i] = sum / static_cast<float>(channels);
-    }
+    const auto mono = io::mix_to_mono(audio.samples, static_cast<std::size_t>(audio.channels),
+                                      static_cast<std::size_t>(command.max_seconds * render.sample_rate));
 
     const auto started = std::chrono::steady_clock::now();
     const std::size_t chunk = static_cast<std::size_t>(render.sample_rate);

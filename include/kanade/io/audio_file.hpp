@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -50,6 +51,9 @@ private:
     std::unique_ptr<Handles> handles_;
     bool input_done_ = false, output_done_ = false;
 };
+
+// The first `frames` frames of interleaved audio, each the mean of its channels.
+std::vector<float> mix_to_mono(std::span<const float> interleaved, std::size_t channels, std::size_t frames);
 
 // The whole file as mono samples at `target_rate` (for short files and tests).
 std::vector<float> read_audio_mono(const std::filesystem::path& path, int target_rate);

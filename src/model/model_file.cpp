@@ -107,9 +107,11 @@ Model load_model(const std::filesystem::path& path) {
     std::error_code size_error;
     const auto file_bytes = std::filesystem::file_size(path, size_error);
     const auto weight_bytes = size_error ? 0 : file_bytes - std::min<std::uintmax_t>(file_bytes, header.data_offset);
+    // Sizes, not the end the data line implies: offset + a lying size can wrap around.
     if (weight_bytes < header.data_bytes)
-        throw ModelFileError(path, "truncated: weights end at byte " + std::to_string(header.data_offset + weight_bytes) +
-                                       " of " + std::to_string(header.data_offset + header.data_bytes));
+        throw ModelFileError(path, "truncated: the data line says " + std::to_string(header.data_bytes) +
+                                       " bytes of weights from byte " + std::to_string(header.data_offset) +
+                                       ", the file ends at byte " + std::to_string(header.data_offset + weight_bytes));
     if (static_cast<std::uintmax_t>(implied) * 2 > weight_bytes)
         throw ModelFileError(path, "describes a " + model.config.arch + " network of " + std::to_string(implied) +
                                        " weights, but holds only " + std::to_string(weight_bytes) + " bytes of weights");

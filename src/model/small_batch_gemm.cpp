@@ -1,6 +1,7 @@
 #include "kanade/model/small_batch_gemm.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define KANADE_X86 1
 #endif
@@ -66,6 +67,13 @@ bool cpu_has_avx2_fma() {
     static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     return has;
 }
+
+// From CPUID leaf 1 rather than __builtin_cpu_supports("f16c"), which clang 14 does not
+// know (the fuzz harness of the model file builds this file with it).
+bool cpu_has_f16c() {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+}
 #endif
 
 }  // namespace
@@ -80,7 +88,7 @@ void small_batch_gemm_accumulate(const float* x, const float* w, float* y, std::
 
 bool cpu_has_half_gemm() {
 #ifdef KANADE_X86
-    static const bool has = cpu_has_avx2_fma() && __builtin_cpu_supports("f16c");
+    static const bool has = cpu_has_avx2_fma() && cpu_has_f16c();
     return has;
 #else
     return false;

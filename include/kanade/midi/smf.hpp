@@ -101,9 +101,13 @@ struct ReadResult {
     std::vector<std::string> warnings;  // each names the file and byte offset
 };
 
-// `name` is used in error messages only (a path, or "<memory>").
+// `name` is used in error messages only (a path, or "<memory>"). Hidden from C++17
+// translation units (std::span is C++20): the fuzz harnesses that compile libtorch's
+// headers as C++17 for clang 14 include this header but never call it.
+#ifdef __cpp_lib_span
 ReadResult parse_smf(std::span<const std::uint8_t> bytes, std::string_view name,
                      const ReadLimits& limits = {});
+#endif
 ReadResult read_smf(const std::filesystem::path& path, const ReadLimits& limits = {});
 
 // Encodes with running status; adds an end-of-track event where a track lacks one.

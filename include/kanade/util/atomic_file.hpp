@@ -11,7 +11,9 @@
 
 namespace kanade::util {
 
+#ifdef __cpp_lib_span  // C++20; hidden from the C++17 fuzz harnesses (tests/fuzz/CMakeLists.txt)
 void write_file_atomically(const std::filesystem::path& path, std::span<const std::uint8_t> bytes);
+#endif
 void write_file_atomically(const std::filesystem::path& path, std::string_view text);
 // For writers that stream: `fill` writes into the temporary file's stream.
 void write_file_atomically(const std::filesystem::path& path,

@@ -168,6 +168,12 @@ File notes_to_file(const std::vector<Note>& notes, const NotesToFile& options) {
         timed.push_back({start, true, Event::note_on(start, channel, note.pitch, velocity)});
         timed.push_back({end, false, Event::note_off(end, channel, note.pitch)});
     }
+    for (const auto& pedal : options.sustain_pedal) {
+        auto start = beat_to_tick(pedal.start_beat, ticks_per_quarter);
+        auto end = std::max(beat_to_tick(pedal.end_beat, ticks_per_quarter), start + 1);
+        timed.push_back({start, true, Event::control_change(start, 0, 64, 127)});
+        timed.push_back({end, false, Event::control_change(end, 0, 64, 0)});
+    }
     // Offs before ons at one tick, so a repeated pitch ends before it sounds again.
     std::stable_sort(timed.begin(), timed.end(), [](const Timed& a, const Timed& b) {
         if (a.tick != b.tick) return a.tick < b.tick;

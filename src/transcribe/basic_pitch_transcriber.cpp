@@ -15,8 +15,8 @@ BasicPitchTranscriber::BasicPitchTranscriber(const TranscriberOptions& options)
     if (options.threads > 0) torch::set_num_threads(options.threads);
     pitch_bends_ = options.pitch_bends;
     stream_ = std::make_unique<BasicPitchStream>(*model_, 4, /*keep_contours=*/pitch_bends_);
-    decoding_.onset_threshold = options.onset_threshold;
-    decoding_.frame_threshold = options.frame_threshold;
+    decoding_.onset_threshold = options.onset_threshold.value_or(0.5);
+    decoding_.frame_threshold = options.frame_threshold.value_or(0.3);
     decoding_.min_note_frames = min_note_frames(options.min_note_ms);
     decoding_.melodia_trick = options.melodia_trick;
 }

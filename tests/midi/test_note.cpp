@@ -202,6 +202,26 @@ TEST_CASE("notes_to_file writes a tempo track and a note track") {
     CHECK(TempoMap(file).initial_bpm() == doctest::Approx(90.0).epsilon(1e-5));
 }
 
+TEST_CASE("notes_to_file writes the sustain pedal as controller 64 among the notes") {
+    std::vector<Note> notes(1);
+    notes[0].start_beat = 0;
+    notes[0].end_beat = 1;
+    notes[0].pitch = 64;
+    NotesToFile options;
+    options.ticks_per_quarter = 100;
+    options.sustain_pedal = {{0.5, 2.0}, {2.0, 2.0}};  // the second: zero length, kept one tick
+    const auto file = notes_to_file(notes, options);
+    const auto& music = file.tracks[1].events;
+    REQUIRE(music.size() == 9);
+    CHECK(music[2] == Event::note_on(0, 0, 64, 100));
+    CHECK(music[3] == Event::control_change(50, 0, 64, 127));
+    CHECK(music[4] == Event::note_off(100, 0, 64));
+    CHECK(music[5] == Event::control_change(200, 0, 64, 0));  // up before the next press at one tick
+    CHECK(music[6] == Event::control_change(200, 0, 64, 127));
+    CHECK(music[7] == Event::control_change(201, 0, 64, 0));
+    CHECK(music[8] == Event::end_of_track(201));
+}
+
 TEST_CASE("notes_to_file survives nonsense options and values") {
     std::vector<Note> notes(1);
     notes[0].start_beat = -3;

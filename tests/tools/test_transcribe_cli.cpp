@@ -7,10 +7,12 @@
 #include "kanade/util/run_program.hpp"
 
 #include "../test_paths.hpp"
+#include "../transcribe/piano_crnn_formula.hpp"
 #include "kanade_cli.hpp"
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <thread>
@@ -82,6 +84,38 @@ TEST_CASE("kanade transcribe refuses what it cannot read, naming it") {
                     (folder / "missing-model.json").string()});
     CHECK(wrong_model.exit_status == 1);
     CHECK(wrong_model.output.find("missing-model.json") != std::string::npos);
+}
+
+TEST_CASE("kanade transcribe --backend piano-crnn: a checkpoint given, notes and sustain pedal out") {
+    test::TemporaryFolder folder;
+    render_piece(folder / "piece.wav", 3);
+    auto absent = kanade_cli({"transcribe", (folder / "piece.wav").string(), (folder / "piece.mid").string(),
+                              "--backend", "piano-crnn", "--model", (folder / "absent.pt").string()});
+    CHECK(absent.exit_status == 1);
+    CHECK(absent.output.find("absent.pt") != std::string::npos);
+    CHECK(absent.output.find("torch.save") != std::string::npos);  // the conversion command
+
+    // Formula weights (not the trained ones, which are not redistributable): what is
+    // checked is the path from audio file through network and decoding to the MIDI file.
+    test::write_formula_checkpoint(folder / "piano-crnn.pt");
+    auto run = kanade_cli({"transcribe", (folder / "piece.wav").string(), (folder / "piece.mid").string(),
+                           "--backend", "piano-crnn", "--model", (folder / "piano-crnn.pt").string(), "--quiet"});
+    INFO(run.output);
+    REQUIRE(run.exit_status == 0);
+    const auto file = midi::read_smf(folder / "piece.mid").file;
+    const auto notes = midi::extract_notes(file);
+    REQUIRE_FALSE(notes.empty());
+    // One 10 s segment: the rendered audio and its zero padding.
+    const auto outside = std::count_if(notes.begin(), notes.end(), [](const midi::Note& note) {
+        return note.pitch < 21 || note.pitch > 108 || note.start_seconds < 0.0 || note.end_seconds > 10.01;
+    });
+    CHECK(outside == 0);
+    int pedal_down = 0, pedal_up = 0;
+    for (const auto& event : file.tracks.at(1).events)
+        if (event.kind == midi::EventKind::channel && event.command() == 0xB0 && event.data.at(0) == 64)
+            (event.data.at(1) >= 64 ? pedal_down : pedal_up) += 1;
+    CHECK(pedal_down == pedal_up);
+    MESSAGE("piano-crnn on formula weights: " << notes.size() << " notes, " << pedal_down << " pedal presses");
 }
 
 TEST_CASE("kanade corpus add makes a corpus kanade train reads, and eval-transcription scores a piece") {

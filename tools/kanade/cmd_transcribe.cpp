@@ -22,11 +22,16 @@ void add_transcriber_options(CLI::App* sub, TranscribeCommand& command) {
     sub->add_option("--backend", command.options.transcriber.backend, "transcription network")
         ->capture_default_str()->check(CLI::IsMember({"basic-pitch", "piano-crnn"}));
     sub->add_option("--model", command.options.transcriber.model_path,
-                    "the backend's weights (basic-pitch: its model.json; default: where setup installed it)");
-    sub->add_option("--onset-threshold", command.options.transcriber.onset_threshold, "onset activation that starts a note")
-        ->capture_default_str()->check(CLI::Range(0.0, 1.0));
-    sub->add_option("--frame-threshold", command.options.transcriber.frame_threshold, "frame activation that keeps it")
-        ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+                    "the backend's weights (basic-pitch: its model.json, default: where setup installed it; piano-crnn: the converted checkpoint, see README)");
+    sub->add_option("--onset-threshold", command.options.transcriber.onset_threshold,
+                    "onset activation that starts a note (default: basic-pitch 0.5, piano-crnn 0.3)")
+        ->check(CLI::Range(0.0, 1.0));
+    sub->add_option("--frame-threshold", command.options.transcriber.frame_threshold,
+                    "frame activation that keeps it (default: basic-pitch 0.3, piano-crnn 0.1)")
+        ->check(CLI::Range(0.0, 1.0));
+    sub->add_option("--device", command.options.transcriber.device,
+                    "where the network runs (piano-crnn: cpu, cuda, auto; basic-pitch runs on the cpu)")
+        ->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
     sub->add_flag("--force", command.options.force, "transcribe again outputs newer than their input");
     sub->add_flag("--quiet,-q", command.options.quiet, "no progress bars");
 }

@@ -47,6 +47,8 @@ double transcribe_one(const fs::path& input, const fs::path& output, const Trans
     auto notes = transcriber->finish();
     midi::NotesToFile file_options;
     file_options.track_name = "kanade transcribe " + options.transcriber.backend + ": " + input.filename().string();
+    for (const auto& pedal : transcriber->sustain_pedal())
+        file_options.sustain_pedal.push_back({pedal.start_seconds * 2.0, pedal.end_seconds * 2.0});  // 120 BPM
     if (!output.parent_path().empty()) fs::create_directories(output.parent_path());
     midi::write_smf(midi::notes_to_file(notes, file_options), output);  // atomic
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -32,11 +32,18 @@ struct NoteExtraction {
 // ends with its track). Sorted by start, then pitch.
 std::vector<Note> extract_notes(const File& file, const NoteExtraction& options = {});
 
+// The sustain pedal (controller 64) held from start to end, in beats.
+struct SustainPedalSpan {
+    double start_beat = 0;
+    double end_beat = 0;
+};
+
 struct NotesToFile {
     double bpm = 120.0;
     std::uint16_t ticks_per_quarter = 480;
     std::uint8_t program = 0;  // Acoustic Grand Piano
     std::string track_name = "kanade";
+    std::vector<SustainPedalSpan> sustain_pedal;  // written on channel 1 beside the notes
 };
 
 // A format 1 file: a tempo track, then one track of the notes (by their beats).

@@ -73,6 +73,8 @@ void Daemon::log(const std::string& line) const {
 void Daemon::apply_precision(model::Model& model) {
     model.network->eval();
     model.network->set_inference_precision(model::parse_inference_precision(config_.model.precision));
+    // Two or more threads: the faithful mode's window also runs its recurrence on two.
+    model.network->set_inference_threads(config_.model.threads >= 2 ? 2 : 1);
     if (!device_.is_cpu()) return;
     auto effective = model::precision_name(model.network->inference_precision());
     if (config_.model.precision != effective)

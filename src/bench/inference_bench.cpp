@@ -21,6 +21,7 @@ Latency measure_inference(model::Model& model, const InferenceCase& inference_ca
     network->to(device);
     network->set_packed_inference(inference_case.packed);
     network->set_inference_precision(inference_case.precision);
+    network->set_inference_threads(inference_case.threads);
     const std::int64_t vocab = model.config.vocab_size, batch = inference_case.batch;
     const std::int64_t window = model.config.window;
     const int warm_up = 5;
@@ -55,6 +56,7 @@ Latency measure_inference(model::Model& model, const InferenceCase& inference_ca
     // The precision stays as set, so the caller can read what really ran
     // (float16 falls back to float32 on a CPU without F16C).
     network->set_packed_inference(true);
+    network->set_inference_threads(1);
     network->to(torch::kCPU);
     return summarize(std::move(samples));
 }

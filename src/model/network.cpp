@@ -41,7 +41,7 @@ std::shared_ptr<const PackedLstm> NetworkImpl::packed_for_inference() {
     std::vector<std::pair<const void*, std::int64_t>> now;
     for (const auto& parameter : parameters()) now.emplace_back(parameter.data_ptr(), parameter._version());
     std::lock_guard lock(*packing_mutex_);
-    if (!packed_ || now != packed_from_ || packed_precision_ != precision_) {
+    if (!packed_ || now != packed_from_ || packed_precision_ != precision_ || packed_threads_ != threads_) {
         LstmWeights weights;
         if (embedding_) weights.embedding = embedding_->weight;
         weights.vocab_size = config_.vocab_size;
@@ -49,9 +49,10 @@ std::shared_ptr<const PackedLstm> NetworkImpl::packed_for_inference() {
         weights.between_layers = config_.arch == "seed" ? config_.activation : "linear";
         weights.dense_weight = dense_->weight;
         weights.dense_bias = dense_->bias;
-        packed_ = std::make_shared<const PackedLstm>(weights, precision_);
+        packed_ = std::make_shared<const PackedLstm>(weights, precision_, threads_);
         packed_from_ = std::move(now);
         packed_precision_ = precision_;
+        packed_threads_ = threads_;
     }
     return packed_;
 }

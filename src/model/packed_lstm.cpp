@@ -60,7 +60,7 @@ const char* precision_name(InferencePrecision precision) {
     return precision == InferencePrecision::float16 ? "float16" : "float32";
 }
 
-PackedLstm::PackedLstm(const LstmWeights& weights, InferencePrecision precision)
+PackedLstm::PackedLstm(const LstmWeights& weights, InferencePrecision precision, int threads)
     : vocab_(weights.vocab_size),
       precision_(cpu_has_half_gemm() ? precision : InferencePrecision::float32),
       between_layers_(weights.between_layers) {
@@ -77,8 +77,12 @@ PackedLstm::PackedLstm(const LstmWeights& weights, InferencePrecision precision)
             packed_layer.input_half = as_half(packed_layer.input_t);
             packed_layer.recurrent_half = as_half(packed_layer.recurrent_t);
         }
+        if (threads >= 2 && hidden_ % 2 == 0)
+            packed_layer.split = SplitRecurrentWeights::split(packed_layer.recurrent_t,
+                                                              precision_ == InferencePrecision::float16);
         layers_.push_back(std::move(packed_layer));
     }
+    if (threads >= 2 && hidden_ % 2 == 0) team_ = std::make_unique<RecurrenceTeam>();
     // Every token's input to the first layer, projected once.
     const auto& first = layers_.front();
     torch::Tensor inputs;
@@ -128,6 +132,8 @@ void PackedLstm::cell(torch::Tensor& gates, torch::Tensor& h, torch::Tensor& c) 
 
 torch::Tensor PackedLstm::run_layer(const Layer& layer, const torch::Tensor& gate_inputs, torch::Tensor* outputs) const {
     const auto batch = gate_inputs.size(0), time = gate_inputs.size(1);
+    if (team_ && batch <= RecurrenceTeam::max_batch() && time > 1)
+        if (auto h = team_->run(layer.split, gate_inputs, outputs); h.defined()) return h;
     auto h = torch::zeros({batch, hidden_});
     auto c = torch::zeros({batch, hidden_});
     auto gates = torch::empty({batch, 4 * hidden_});

@@ -32,6 +32,10 @@ TEST_CASE("faithful and streaming inference agree while the context fits the win
     auto streaming = engine::generate(model, {5, 17, 40}, options, torch::kCPU);
     CHECK(faithful.size() == 20);
     CHECK(faithful == streaming);
+    // The faithful window's recurrence on two threads (model.threads >= 2) plays the same.
+    model.network->set_inference_threads(2);
+    options.mode = engine::InferenceMode::faithful;
+    CHECK(engine::generate(model, {5, 17, 40}, options, torch::kCPU) == faithful);
 }
 
 TEST_CASE("generation is reproducible for a seed and varies with it") {

@@ -52,6 +52,38 @@ TEST_CASE("packed CPU inference equals the libtorch modules: whole windows, last
     }
 }
 
+TEST_CASE("the two-thread recurrence equals the modules, for every batch it takes and beyond") {
+    for (auto [arch, activation] : {std::pair{"seed", "relu"}, std::pair{"kanade", "relu"}}) {
+        CAPTURE(arch);
+        torch::manual_seed(4);
+        auto network = random_network(arch, activation);
+        torch::NoGradGuard no_grad;
+        network->set_inference_threads(2);
+        for (std::int64_t batch : {1, 3, 4, 6}) {  // 6: past the team's limit, run alone
+            CAPTURE(batch);
+            auto ids = torch::randint(0, 41, {batch, 40}, torch::kInt64);
+            network->set_packed_inference(false);
+            auto reference = network->forward(ids);
+            network->set_packed_inference(true);
+            // Repeated: each window reuses the team's buffers and its helper thread.
+            for (int repeat = 0; repeat < 3; ++repeat) {
+                CHECK(max_difference(network->forward_last(ids), reference.select(1, 39)) < 1e-5);
+                CHECK(max_difference(network->forward(ids), reference) < 1e-5);
+            }
+        }
+        for (auto precision : {InferencePrecision::float16}) {
+            if (!cpu_has_half_gemm()) break;
+            network->set_inference_precision(precision);
+            auto ids = torch::randint(0, 41, {1, 40}, torch::kInt64);
+            network->set_inference_threads(1);
+            auto alone = network->forward_last(ids);
+            network->set_inference_threads(2);
+            CHECK(max_difference(network->forward_last(ids), alone) < 1e-5);
+            network->set_inference_precision(InferencePrecision::float32);
+        }
+    }
+}
+
 TEST_CASE("packed streaming steps equal the modules' steps, state carried across calls") {
     for (const char* arch : {"seed", "kanade"}) {
         CAPTURE(arch);

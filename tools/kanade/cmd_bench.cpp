@@ -224,7 +224,8 @@ private:
 
     InferenceRow measure_row(model::Model& model, engine::InferenceMode mode, const std::string& device, int batch,
                              int steps, bool packed,
-                             model::InferencePrecision precision = model::InferencePrecision::float32) {
+                             model::InferencePrecision precision = model::InferencePrecision::float32,
+                             int threads = 1) {
         bench::InferenceCase inference_case;
         inference_case.mode = mode;
         inference_case.device = device;
@@ -233,8 +234,10 @@ private:
         inference_case.max_seconds = command_.max_row_seconds;
         inference_case.packed = packed;
         inference_case.precision = precision;
+        inference_case.threads = threads;
         const bool packed_applies = packed && device == "cpu";
-        InferenceRow row{model.config.arch, mode_name(mode), device, packed_applies ? "packed" : "modules",
+        InferenceRow row{model.config.arch, mode_name(mode), device,
+                         !packed_applies ? "modules" : threads >= 2 ? "packed2t" : "packed",
                          model::precision_name(precision), batch, {}};
         progress(row.arch + " " + row.mode + " " + device + " " + row.path + " " + row.precision + " batch " +
                  std::to_string(batch));
@@ -253,6 +256,10 @@ private:
             if (batch <= model::small_batch_limit && model::cpu_has_half_gemm())
                 inference_.push_back(
                     measure_row(model, mode, device, batch, command_.steps, true, model::InferencePrecision::float16));
+            // The faithful window's recurrence on two threads (config model.threads >= 2).
+            if (batch <= model::small_batch_limit && mode == engine::InferenceMode::faithful)
+                for (auto precision : {model::InferencePrecision::float32, model::InferencePrecision::float16})
+                    inference_.push_back(measure_row(model, mode, device, batch, command_.steps, true, precision, 2));
             if (command_.reference) inference_.push_back(measure_row(model, mode, device, batch, command_.steps, false));
         }
         // Past the largest batch measured, double until the step no longer fits.

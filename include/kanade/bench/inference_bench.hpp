@@ -20,6 +20,7 @@ struct InferenceCase {
     double max_seconds = 0;       // > 0: stop a slow row early, after at least 100 steps
     bool packed = true;           // false: libtorch's modules (the reference path)
     model::InferencePrecision precision = model::InferencePrecision::float32;
+    int threads = 1;              // 2: the packed path's two-thread recurrence (RecurrenceTeam)
 };
 
 // Per-step latency of `model` on random tokens of its vocabulary: the forward pass and

@@ -49,6 +49,9 @@ public:
     void set_inference_precision(InferencePrecision precision) { precision_ = precision; }
     // What CPU inference uses now (float32 where the CPU cannot do float16).
     InferencePrecision inference_precision();
+    // 2: a window of a few sessions runs its recurrence on two threads (RecurrenceTeam,
+    // for the faithful mode's latency); 1 by default.
+    void set_inference_threads(int threads) { threads_ = threads; }
 
 private:
     torch::Tensor inputs(const torch::Tensor& ids);  // ids -> [B,T,in]
@@ -67,6 +70,7 @@ private:
     std::shared_ptr<std::mutex> packing_mutex_ = std::make_shared<std::mutex>();
     std::shared_ptr<const PackedLstm> packed_;
     InferencePrecision packed_precision_ = InferencePrecision::float32;
+    int threads_ = 1, packed_threads_ = 1;
     std::vector<std::pair<const void*, std::int64_t>> packed_from_;  // data and version of each parameter
 };
 TORCH_MODULE(Network);

@@ -14,8 +14,11 @@
 // Read-only after packing: calls from several threads are safe.
 #pragma once
 
+#include "kanade/model/recurrence_team.hpp"
+
 #include <torch/torch.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,8 +43,12 @@ const char* precision_name(InferencePrecision precision);
 class PackedLstm {
 public:
     // float16 falls back to float32 on a CPU without F16C (see precision()).
-    explicit PackedLstm(const LstmWeights& weights, InferencePrecision precision = InferencePrecision::float32);
+    // threads 2: a window of a few rows runs on two threads (RecurrenceTeam), each with
+    // half the hidden units; 1: on the calling thread alone.
+    explicit PackedLstm(const LstmWeights& weights, InferencePrecision precision = InferencePrecision::float32,
+                        int threads = 1);
     InferencePrecision precision() const { return precision_; }
+    int threads() const { return team_ ? 2 : 1; }
 
     // Logits [B, V] of the last position of each row of ids [B, T] (int64), from a
     // fresh state: the faithful mode's whole step.
@@ -60,6 +67,7 @@ private:
         torch::Tensor recurrent_t;  // [H, 4H], g rows doubled
         torch::Tensor bias;         // [4H], g doubled
         torch::Tensor input_half, recurrent_half;  // the same as half floats (float16 only)
+        SplitRecurrentWeights split;               // recurrent_t split for the team (threads 2)
     };
     // Runs one layer over gate inputs [B, T, 4H] (projection and bias done) from a
     // fresh state; writes every hidden state into `outputs` [B, T, H] when defined.
@@ -78,6 +86,7 @@ private:
     std::vector<Layer> layers_;
     std::string between_layers_;
     torch::Tensor dense_t_, dense_bias_;  // [H, V], [V]
+    std::unique_ptr<RecurrenceTeam> team_;  // threads 2 only
 };
 
 }  // namespace kanade::model

@@ -1,8 +1,8 @@
 #include "kanade/model/packed_lstm.hpp"
 
+#include "kanade/model/lstm_cell.hpp"
 #include "kanade/model/small_batch_gemm.hpp"
 
-#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -67,6 +67,7 @@ PackedLstm::PackedLstm(const LstmWeights& weights, InferencePrecision precision,
     torch::NoGradGuard no_grad;
     if (weights.layers.empty()) throw std::invalid_argument("PackedLstm: a network without LSTM layers");
     hidden_ = weights.layers.front().weight_hh.size(1);
+    const bool split_over_two = threads >= 2 && hidden_ % 2 == 0;  // each thread takes half the units
     for (std::size_t index = 0; index < weights.layers.size(); ++index) {
         const auto& layer = weights.layers[index];
         Layer packed_layer;
@@ -77,12 +78,12 @@ PackedLstm::PackedLstm(const LstmWeights& weights, InferencePrecision precision,
             packed_layer.input_half = as_half(packed_layer.input_t);
             packed_layer.recurrent_half = as_half(packed_layer.recurrent_t);
         }
-        if (threads >= 2 && hidden_ % 2 == 0)
+        if (split_over_two)
             packed_layer.split = SplitRecurrentWeights::split(packed_layer.recurrent_t,
                                                               precision_ == InferencePrecision::float16);
         layers_.push_back(std::move(packed_layer));
     }
-    if (threads >= 2 && hidden_ % 2 == 0) team_ = std::make_unique<RecurrenceTeam>();
+    if (split_over_two) team_ = std::make_unique<RecurrenceTeam>();
     // Every token's input to the first layer, projected once.
     const auto& first = layers_.front();
     torch::Tensor inputs;
@@ -111,23 +112,9 @@ torch::Tensor PackedLstm::first_gate_inputs(const torch::Tensor& ids) const {
 torch::Tensor PackedLstm::dense(const torch::Tensor& x) const { return torch::addmm(dense_bias_, x, dense_t_); }
 
 void PackedLstm::cell(torch::Tensor& gates, torch::Tensor& h, torch::Tensor& c) const {
-    gates.sigmoid_();  // vectorised; the doubled g rows give tanh below
-    const std::int64_t batch = gates.size(0), hidden = hidden_;
-    const float* g = gates.data_ptr<float>();
-    float* h_out = h.data_ptr<float>();
-    float* c_io = c.data_ptr<float>();
-    for (std::int64_t b = 0; b < batch; ++b) {
-        const float* row = g + b * 4 * hidden;
-        float* h_row = h_out + b * hidden;
-        float* c_row = c_io + b * hidden;
-        for (std::int64_t j = 0; j < hidden; ++j) {
-            const float input = row[j], forget = row[hidden + j];
-            const float cell_input = 2.0f * row[2 * hidden + j] - 1.0f, output = row[3 * hidden + j];
-            const float cell = forget * c_row[j] + input * cell_input;
-            c_row[j] = cell;
-            h_row[j] = output * std::tanh(cell);
-        }
-    }
+    gates.sigmoid_();  // vectorised; the doubled g rows give tanh in the update
+    lstm_cell_update(gates.data_ptr<float>(), c.data_ptr<float>(), h.data_ptr<float>(), gates.size(0), hidden_,
+                     hidden_);
 }
 
 torch::Tensor PackedLstm::run_layer(const Layer& layer, const torch::Tensor& gate_inputs, torch::Tensor* outputs) const {

@@ -1,5 +1,6 @@
 #include "kanade/model/recurrence_team.hpp"
 
+#include "kanade/model/lstm_cell.hpp"
 #include "kanade/model/small_batch_gemm.hpp"
 
 #include <cmath>
@@ -90,20 +91,13 @@ void RecurrenceTeam::run_part(int part) {
             if (!half || !small_batch_gemm_accumulate_half(previous, weights_half, gates, batch, hidden, 4 * units))
                 small_batch_gemm_accumulate(previous, weights, gates, batch, hidden, 4 * units);
         }
+        for (std::int64_t i = 0; i < batch * 4 * units; ++i) gates[i] = sigmoid(gates[i]);
         float* next = hidden_[t % 2].data();
-        for (std::int64_t b = 0; b < batch; ++b) {
-            const float* row = gates + b * 4 * units;
-            float* cell = cells + b * units;
-            for (std::int64_t j = 0; j < units; ++j) {
-                const float input = sigmoid(row[j]), forget = sigmoid(row[units + j]);
-                const float cell_input = 2.0f * sigmoid(row[2 * units + j]) - 1.0f;  // tanh from the doubled g
-                const float output = sigmoid(row[3 * units + j]);
-                cell[j] = forget * cell[j] + input * cell_input;
-                const float h = output * std::tanh(cell[j]);
-                next[b * hidden + offset + j] = h;
-                if (w.outputs) w.outputs[(b * w.time + t) * hidden + offset + j] = h;
-            }
-        }
+        lstm_cell_update(gates, cells, next + offset, batch, units, hidden);
+        if (w.outputs)
+            for (std::int64_t b = 0; b < batch; ++b)
+                std::memcpy(w.outputs + (b * w.time + t) * hidden + offset, next + b * hidden + offset,
+                            static_cast<std::size_t>(units) * sizeof(float));
         // Both halves of this step's hidden state are written before either goes on.
         steps_done_[part].store(t + 1, std::memory_order_release);
         for (int spins = 0; steps_done_[1 - part].load(std::memory_order_acquire) < t + 1; ++spins)

@@ -1,5 +1,7 @@
 #include "kanade/transcribe/piano_crnn_transcriber.hpp"
 
+#include "kanade/model/device.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -8,27 +10,15 @@
 namespace kanade::transcribe {
 namespace {
 
+// A segment's frames in quarters: the reference keeps the middle two of each.
+constexpr std::int64_t quarter = piano_crnn::segment_frames / 4;
+
 void append_rows(std::vector<float>& into, const torch::Tensor& rows) {
     const auto contiguous = rows.to(torch::kCPU, torch::kFloat32).contiguous();
     into.insert(into.end(), contiguous.data_ptr<float>(), contiguous.data_ptr<float>() + contiguous.numel());
 }
 
 }  // namespace
-
-torch::Device pick_transcription_device(const std::string& device, const char* backend) {
-    if (device == "cpu") return torch::kCPU;
-    if (device == "cuda") {
-        if (!torch::cuda::is_available())
-            throw std::runtime_error(std::string(backend) + ": device \"cuda\" asked, but no CUDA device is present");
-        return torch::kCUDA;
-    }
-    if (device == "auto") {
-        if (torch::cuda::is_available()) return torch::kCUDA;
-        std::fprintf(stderr, "kanade: %s: no CUDA device, transcribing on the CPU\n", backend);
-        return torch::kCPU;
-    }
-    throw std::invalid_argument(std::string(backend) + ": unknown device \"" + device + "\" (cpu, cuda, auto)");
-}
 
 PianoCrnnStream::PianoCrnnStream(PianoCrnnSegmentRunner run) : run_(std::move(run)) {}
 
@@ -57,7 +47,6 @@ void PianoCrnnStream::run_segment() {
     auto outputs = run_(audio);
     // The segment before this one is now known not to be the last: it gives its first
     // three quarters if it was the first, its middle half otherwise.
-    constexpr std::int64_t quarter = piano_crnn::segment_frames / 4;
     if (segments_run_ > 0) append(last_, segments_run_ == 1 ? 0 : quarter, 3 * quarter);
     last_ = std::move(outputs);
     ++segments_run_;
@@ -72,7 +61,6 @@ PianoCrnnOutputs PianoCrnnStream::finish() {
         const std::int64_t next_start = static_cast<std::int64_t>(segments_run_) * piano_crnn::segment_hop;
         buffer_.resize(static_cast<std::size_t>(std::max<std::int64_t>(padded - next_start, 0)), 0.0f);
         while (buffer_.size() >= static_cast<std::size_t>(segment)) run_segment();
-        constexpr std::int64_t quarter = piano_crnn::segment_frames / 4;
         // One segment: all its frames (the centred STFT's extra one included), as the
         // reference's deframe() leaves a single segment whole.
         if (segments_run_ == 1)
@@ -92,8 +80,11 @@ PianoCrnnOutputs PianoCrnnStream::finish() {
 PianoCrnnTranscriber::PianoCrnnTranscriber(const TranscriberOptions& options) {
     const auto path = find_piano_crnn_model(options.model_path);
     model_ = std::make_shared<PianoCrnnModel>(PianoCrnnModel::load(path));
-    if (options.threads > 0) torch::set_num_threads(options.threads);
-    model_->to(pick_transcription_device(options.device, "piano-crnn"));
+    model::set_cpu_threads(options.threads);
+    const auto device = model::choose_device(options.device);
+    if (options.device == "auto" && device.device.is_cpu())
+        std::fprintf(stderr, "kanade: piano-crnn: %s\n", device.reason.c_str());
+    model_->to(device.device);
     decoding_.onset_threshold = options.onset_threshold.value_or(decoding_.onset_threshold);
     decoding_.frame_threshold = options.frame_threshold.value_or(decoding_.frame_threshold);
     stream_ = make_stream();

@@ -66,7 +66,4 @@ private:
     std::vector<SustainPedal> pedal_;
 };
 
-// "cpu", "cuda" or "auto" (CUDA when present, else the CPU with a log line on stderr).
-torch::Device pick_transcription_device(const std::string& device, const char* backend);
-
 }  // namespace kanade::transcribe

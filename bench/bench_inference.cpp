@@ -1,9 +1,9 @@
 // Google Benchmark micro-benchmarks of one inference step, on networks of the shipped
 // models' shapes with random weights (no model file needed): the packed CPU path
-// against libtorch's modules, and the small-batch product against BLAS.
+// against libtorch's modules, and the packed few-row product (PackedMatrix) against BLAS.
 //   build/bench/kanade_micro_bench --benchmark_filter=Faithful
 #include "kanade/model/network.hpp"
-#include "kanade/model/small_batch_gemm.hpp"
+#include "kanade/model/packed_matrix.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -22,12 +22,14 @@ NetworkConfig shipped_shape(const std::string& arch) {
     return config;
 }
 
-enum Path { modules, packed32, packed16 };
+enum Path { modules, packed32, packed16, packedbf16 };
 
 void configure(Network& network, Path path) {
     network->eval();
     network->set_packed_inference(path != modules);
-    network->set_inference_precision(path == packed16 ? InferencePrecision::float16 : InferencePrecision::float32);
+    network->set_inference_precision(path == packed16     ? InferencePrecision::float16
+                                     : path == packedbf16 ? InferencePrecision::bfloat16
+                                                          : InferencePrecision::float32);
 }
 
 void faithful_step(benchmark::State& state, const std::string& arch, Path path) {
@@ -49,14 +51,22 @@ void streaming_step(benchmark::State& state, const std::string& arch, Path path)
     for (auto _ : state) benchmark::DoNotOptimize(network->step(ids, recurrent));
 }
 
-void small_batch_product(benchmark::State& state, bool blas) {
+// y[B, 2048] += x[B, 512] @ w: one recurrent product of the seed network.
+void recurrent_product(benchmark::State& state, const std::string& how) {
     const std::int64_t batch = state.range(0), in = 512, out = 2048;
     auto x = torch::randn({batch, in}), w = torch::randn({in, out}), y = torch::zeros({batch, out});
+    const bool blas = how == "blas";
+    const auto precision = supported_precision(blas ? InferencePrecision::float32 : parse_inference_precision(how));
+    if (!blas && precision_name(precision) != how) {
+        state.SkipWithError((how + ": not on this CPU").c_str());
+        return;
+    }
+    const PackedMatrix packed(w, precision);
     for (auto _ : state) {
         if (blas)
             y.addmm_(x, w);
         else
-            small_batch_gemm_accumulate(x.data_ptr<float>(), w.data_ptr<float>(), y.data_ptr<float>(), batch, in, out);
+            packed.accumulate(x, y);
         benchmark::ClobberMemory();
     }
 }
@@ -66,15 +76,19 @@ void small_batch_product(benchmark::State& state, bool blas) {
 BENCHMARK_CAPTURE(faithful_step, seed_modules, std::string("seed"), modules)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(faithful_step, seed_packed, std::string("seed"), packed32)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(faithful_step, seed_packed_half, std::string("seed"), packed16)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(faithful_step, seed_packed_bfloat16, std::string("seed"), packedbf16)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(faithful_step, kanade_modules, std::string("kanade"), modules)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(faithful_step, kanade_packed, std::string("kanade"), packed32)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(faithful_step, kanade_packed_half, std::string("kanade"), packed16)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(streaming_step, seed_modules, std::string("seed"), modules)->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(streaming_step, seed_packed, std::string("seed"), packed32)->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(streaming_step, seed_packed_half, std::string("seed"), packed16)->Arg(1)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(streaming_step, seed_packed_bfloat16, std::string("seed"), packedbf16)->Arg(1)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(streaming_step, kanade_modules, std::string("kanade"), modules)->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(streaming_step, kanade_packed, std::string("kanade"), packed32)->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(small_batch_product, blas, true)->Arg(1)->Arg(4)->Arg(8)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(small_batch_product, avx2_loop, false)->Arg(1)->Arg(4)->Arg(8)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(recurrent_product, blas, std::string("blas"))->Arg(1)->Arg(4)->Arg(8)->Arg(16)->Arg(40)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(recurrent_product, packed_float32, std::string("float32"))->Arg(1)->Arg(4)->Arg(8)->Arg(16)->Arg(40)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(recurrent_product, packed_float16, std::string("float16"))->Arg(1)->Arg(4)->Arg(8)->Arg(16)->Arg(40)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(recurrent_product, packed_bfloat16, std::string("bfloat16"))->Arg(1)->Arg(4)->Arg(8)->Arg(16)->Arg(40)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();

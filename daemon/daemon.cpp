@@ -3,6 +3,7 @@
 #include "osc_commands.hpp"
 #include "outputs.hpp"
 
+#include "kanade/model/cpu_features.hpp"
 #include "kanade/model/device.hpp"
 #include "kanade/music/token_corpus.hpp"
 #include "kanade/util/json_writer.hpp"
@@ -76,9 +77,12 @@ void Daemon::apply_precision(model::Model& model) {
     // Two or more threads: the faithful mode's window also runs its recurrence on two.
     model.network->set_inference_threads(config_.model.threads >= 2 ? 2 : 1);
     if (!device_.is_cpu()) return;
-    auto effective = model::precision_name(model.network->inference_precision());
+    const std::string effective = model::precision_name(model.network->inference_precision());
+    std::string line = "CPU inference in " + effective;
     if (config_.model.precision != effective)
-        log("model.precision " + config_.model.precision + ": this CPU has no F16C, inference runs in " + effective);
+        line += " (model.precision " + config_.model.precision + " needs " +
+                (config_.model.precision == "bfloat16" ? "AVX-512 BF16" : "F16C and AVX2") + ", which this CPU lacks)";
+    log(line + "; CPU features: " + model::describe(model::cpu_features()));
 }
 
 Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)

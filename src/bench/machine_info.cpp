@@ -1,5 +1,7 @@
 #include "kanade/bench/machine_info.hpp"
 
+#include "kanade/model/cpu_features.hpp"
+
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -29,6 +31,7 @@ std::string cpu_model_name() {
 MachineInfo describe_machine() {
     MachineInfo info;
     info.cpu_model = cpu_model_name();
+    info.cpu_features = model::describe(model::cpu_features());
     info.cores = std::thread::hardware_concurrency();
     info.cuda_devices = static_cast<int>(torch::cuda::device_count());
     // libtorch's C++ API names no device; the count and cuDNN say what a script needs.

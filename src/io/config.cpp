@@ -145,7 +145,7 @@ struct Check {
 const std::vector<Check>& checks() {
     static const std::vector<Check> all = {
         {"model.path", [](const DaemonConfig& c) { return !c.model.path.empty(); }, "must name a model file"},
-        {"model.precision", [](const DaemonConfig& c) { return c.model.precision == "float32" || c.model.precision == "float16"; }, "must be float32 or float16"},
+        {"model.precision", [](const DaemonConfig& c) { return c.model.precision == "float32" || c.model.precision == "float16" || c.model.precision == "bfloat16"; }, "must be float32, float16 or bfloat16"},
         {"model.threads", [](const DaemonConfig& c) { return c.model.threads >= 0 && c.model.threads <= 256; }, "must be 0..256"},
         {"engine.mode", [](const DaemonConfig& c) {
              return c.engine.mode == "free" || c.engine.mode == "call-response" || c.engine.mode == "accompany"; },

@@ -1,7 +1,6 @@
 #include "kanade/model/packed_lstm.hpp"
 
 #include "kanade/model/lstm_cell.hpp"
-#include "kanade/model/small_batch_gemm.hpp"
 
 #include <stdexcept>
 #include <string>
@@ -27,65 +26,42 @@ torch::Tensor checked_ids(const torch::Tensor& ids, std::int64_t vocab) {
     return flat;
 }
 
-// gates += x @ weights_t: the hand-written loop for a few rows (from the half-float
-// copy when there is one), BLAS for many.
-void accumulate_product(torch::Tensor& gates, const torch::Tensor& x, const torch::Tensor& weights_t,
-                        const torch::Tensor& weights_half) {
-    const auto batch = x.size(0);
-    if (batch > small_batch_limit) {
-        gates.addmm_(x, weights_t);
-        return;
-    }
-    auto rows = x.contiguous();
-    if (weights_half.defined() &&
-        small_batch_gemm_accumulate_half(rows.data_ptr<float>(),
-                                         reinterpret_cast<const std::uint16_t*>(weights_half.data_ptr()),
-                                         gates.data_ptr<float>(), batch, weights_t.size(0), weights_t.size(1)))
-        return;
-    small_batch_gemm_accumulate(rows.data_ptr<float>(), weights_t.data_ptr<float>(), gates.data_ptr<float>(), batch,
-                                weights_t.size(0), weights_t.size(1));
+// rows [N, in] @ weights + bias -> [N, out].
+torch::Tensor product(const PackedMatrix& weights, const torch::Tensor& rows, const torch::Tensor& bias) {
+    auto result = bias.unsqueeze(0).repeat({rows.size(0), 1});  // a copy: expand() would alias the bias
+    weights.accumulate(rows, result);
+    return result;
 }
-
-torch::Tensor as_half(const torch::Tensor& t) { return t.to(torch::kHalf).contiguous(); }
 
 }  // namespace
 
-InferencePrecision parse_inference_precision(const std::string& text) {
-    if (text == "float32") return InferencePrecision::float32;
-    if (text == "float16") return InferencePrecision::float16;
-    throw std::invalid_argument("precision must be float32 or float16, not '" + text + "'");
-}
-
-const char* precision_name(InferencePrecision precision) {
-    return precision == InferencePrecision::float16 ? "float16" : "float32";
-}
-
 PackedLstm::PackedLstm(const LstmWeights& weights, InferencePrecision precision, int threads)
     : vocab_(weights.vocab_size),
-      precision_(cpu_has_half_gemm() ? precision : InferencePrecision::float32),
+      precision_(supported_precision(precision)),
       between_layers_(weights.between_layers) {
     torch::NoGradGuard no_grad;
     if (weights.layers.empty()) throw std::invalid_argument("PackedLstm: a network without LSTM layers");
     hidden_ = weights.layers.front().weight_hh.size(1);
     const bool split_over_two = threads >= 2 && hidden_ % 2 == 0;  // each thread takes half the units
+    torch::Tensor first_input_t;
     for (std::size_t index = 0; index < weights.layers.size(); ++index) {
         const auto& layer = weights.layers[index];
         Layer packed_layer;
-        packed_layer.input_t = double_g_gate(packed(layer.weight_ih), hidden_).t().contiguous();
-        packed_layer.recurrent_t = double_g_gate(packed(layer.weight_hh), hidden_).t().contiguous();
+        auto input_t = double_g_gate(packed(layer.weight_ih), hidden_).t();
+        auto recurrent_t = double_g_gate(packed(layer.weight_hh), hidden_).t();
         packed_layer.bias = double_g_gate(packed(layer.bias), hidden_);
-        if (precision_ == InferencePrecision::float16) {
-            packed_layer.input_half = as_half(packed_layer.input_t);
-            packed_layer.recurrent_half = as_half(packed_layer.recurrent_t);
-        }
+        if (index == 0)
+            first_input_t = input_t;
+        else
+            packed_layer.input = PackedMatrix(input_t, precision_);
+        packed_layer.recurrent = PackedMatrix(recurrent_t, precision_);
         if (split_over_two)
-            packed_layer.split = SplitRecurrentWeights::split(packed_layer.recurrent_t,
-                                                              precision_ == InferencePrecision::float16);
+            packed_layer.split = SplitLayerWeights::split(index == 0 ? torch::Tensor() : input_t, recurrent_t,
+                                                          packed_layer.bias, precision_);
         layers_.push_back(std::move(packed_layer));
     }
     if (split_over_two) team_ = std::make_unique<RecurrenceTeam>();
     // Every token's input to the first layer, projected once.
-    const auto& first = layers_.front();
     torch::Tensor inputs;
     if (weights.embedding.defined()) {
         inputs = packed(weights.embedding);
@@ -93,8 +69,9 @@ PackedLstm::PackedLstm(const LstmWeights& weights, InferencePrecision precision,
         // The student network's input: the id over the vocabulary size, as one float.
         inputs = torch::arange(vocab_, torch::kFloat32).div(static_cast<double>(vocab_)).unsqueeze(1);
     }
-    first_table_ = torch::addmm(first.bias, inputs, first.input_t).contiguous();
-    dense_t_ = packed(weights.dense_weight).t().contiguous();
+    first_table_ = torch::addmm(layers_.front().bias, inputs, first_input_t).contiguous();
+    // The output layer stays float32 whatever the precision: it makes the logits sampled from.
+    dense_ = PackedMatrix(packed(weights.dense_weight).t(), InferencePrecision::float32);
     dense_bias_ = packed(weights.dense_bias);
 }
 
@@ -109,25 +86,31 @@ torch::Tensor PackedLstm::first_gate_inputs(const torch::Tensor& ids) const {
     return first_table_.index_select(0, flat).view({ids.size(0), ids.size(1), 4 * hidden_});
 }
 
-torch::Tensor PackedLstm::dense(const torch::Tensor& x) const { return torch::addmm(dense_bias_, x, dense_t_); }
+torch::Tensor PackedLstm::dense(const torch::Tensor& x) const { return product(dense_, x, dense_bias_); }
 
-void PackedLstm::cell(torch::Tensor& gates, torch::Tensor& h, torch::Tensor& c) const {
-    gates.sigmoid_();  // vectorised; the doubled g rows give tanh in the update
-    lstm_cell_update(gates.data_ptr<float>(), c.data_ptr<float>(), h.data_ptr<float>(), gates.size(0), hidden_,
-                     hidden_);
+void PackedLstm::cell(torch::Tensor& gates, torch::Tensor& h, torch::Tensor& c, torch::Tensor& scratch) const {
+    auto flat_gates = gates.view({-1}), flat_cells = c.view({-1});
+    lstm_cell_step(flat_gates, flat_cells, scratch, h.data_ptr<float>(), gates.size(0), hidden_, hidden_);
 }
 
-torch::Tensor PackedLstm::run_layer(const Layer& layer, const torch::Tensor& gate_inputs, torch::Tensor* outputs) const {
-    const auto batch = gate_inputs.size(0), time = gate_inputs.size(1);
-    if (team_ && batch <= RecurrenceTeam::max_batch() && time > 1)
-        if (auto h = team_->run(layer.split, gate_inputs, outputs); h.defined()) return h;
+torch::Tensor PackedLstm::run_layer(const Layer& layer, torch::Tensor gate_inputs, const torch::Tensor& input,
+                                    torch::Tensor* outputs) const {
+    const auto batch = input.defined() ? input.size(0) : gate_inputs.size(0);
+    const auto time = input.defined() ? input.size(1) : gate_inputs.size(1);
+    if (team_ && time > 1)
+        if (auto h = team_->run(layer.split, gate_inputs, input, outputs); h.defined()) return h;
+    // The input product for the whole window: one matrix product.
+    if (!gate_inputs.defined())
+        gate_inputs = product(layer.input, input.reshape({batch * time, input.size(2)}), layer.bias)
+                          .view({batch, time, 4 * hidden_});
     auto h = torch::zeros({batch, hidden_});
     auto c = torch::zeros({batch, hidden_});
     auto gates = torch::empty({batch, 4 * hidden_});
+    auto scratch = torch::empty({batch * hidden_});
     for (std::int64_t t = 0; t < time; ++t) {
         gates.copy_(gate_inputs.select(1, t));
-        if (t > 0) accumulate_product(gates, h, layer.recurrent_t, layer.recurrent_half);  // at t = 0 the state is zero
-        cell(gates, h, c);
+        if (t > 0) layer.recurrent.accumulate(h, gates);  // at t = 0 the state is zero
+        cell(gates, h, c, scratch);
         if (outputs) outputs->select(1, t).copy_(h);
     }
     return h;
@@ -139,21 +122,18 @@ torch::Tensor PackedLstm::run_stack(const torch::Tensor& ids, torch::Tensor* las
     if (ids.dim() != 2 || ids.size(1) < 1) throw std::invalid_argument("PackedLstm: ids must be [batch, time>=1]");
     torch::NoGradGuard no_grad;
     const auto batch = ids.size(0), time = ids.size(1);
-    auto gate_inputs = first_gate_inputs(ids);
-    torch::Tensor h;
+    torch::Tensor input, h;
     for (std::size_t index = 0; index < layers_.size(); ++index) {
         const bool last = index + 1 == layers_.size();
         torch::Tensor outputs;
         if (!last || last_outputs) outputs = torch::empty({batch, time, hidden_});
-        h = run_layer(layers_[index], gate_inputs, outputs.defined() ? &outputs : nullptr);
+        h = run_layer(layers_[index], index == 0 ? first_gate_inputs(ids) : torch::Tensor(), input,
+                      outputs.defined() ? &outputs : nullptr);
         if (last) {
             if (last_outputs) *last_outputs = outputs;
             break;
         }
-        // The next layer's input projection for the whole window: one matrix product.
-        const auto& next = layers_[index + 1];
-        gate_inputs = torch::addmm(next.bias, activate(outputs).view({batch * time, hidden_}), next.input_t)
-                          .view({batch, time, 4 * hidden_});
+        input = activate(outputs);
     }
     return h;
 }
@@ -175,6 +155,7 @@ torch::Tensor PackedLstm::step(const torch::Tensor& ids, std::vector<torch::Tens
     auto flat = checked_ids(ids, vocab_);
     const auto batch = flat.size(0);
     auto gates = torch::empty({batch, 4 * hidden_});
+    auto scratch = torch::empty({batch * hidden_});
     torch::Tensor x;
     for (std::size_t index = 0; index < layers_.size(); ++index) {
         const auto& layer = layers_[index];
@@ -185,10 +166,10 @@ torch::Tensor PackedLstm::step(const torch::Tensor& ids, std::vector<torch::Tens
             torch::index_select_out(gates, first_table_, 0, flat);
         } else {
             gates.copy_(layer.bias.expand({batch, 4 * hidden_}));
-            accumulate_product(gates, activate(x), layer.input_t, layer.input_half);
+            layer.input.accumulate(activate(x), gates);
         }
-        accumulate_product(gates, h_new, layer.recurrent_t, layer.recurrent_half);
-        cell(gates, h_new, c_new);
+        layer.recurrent.accumulate(h_new, gates);
+        cell(gates, h_new, c_new, scratch);
         h[index] = h_new;
         c[index] = c_new;
         x = h_new;

@@ -1,7 +1,6 @@
 #include "kanade/model/recurrence_team.hpp"
 
 #include "kanade/model/lstm_cell.hpp"
-#include "kanade/model/small_batch_gemm.hpp"
 
 #include <cmath>
 #include <cstring>
@@ -18,21 +17,27 @@ void spin_pause() {
 #endif
 }
 
-float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+// The columns of part k's hidden units of each gate of a gate-major [.., 4H] tensor.
+torch::Tensor part_columns(const torch::Tensor& gate_major, int part) {
+    const auto hidden = gate_major.size(-1) / 4, units = hidden / 2;
+    std::vector<torch::Tensor> gates;
+    for (int g = 0; g < 4; ++g) gates.push_back(gate_major.narrow(-1, g * hidden + part * units, units));
+    return torch::cat(gates, -1).contiguous();
+}
 
 }  // namespace
 
-SplitRecurrentWeights SplitRecurrentWeights::split(const torch::Tensor& recurrent_t, bool half) {
+SplitLayerWeights SplitLayerWeights::split(const torch::Tensor& input_t, const torch::Tensor& recurrent_t,
+                                           const torch::Tensor& bias, InferencePrecision precision) {
     const auto hidden = recurrent_t.size(0);
-    if (hidden % 2 != 0 || recurrent_t.size(1) != 4 * hidden)
+    if (hidden % 2 != 0 || recurrent_t.size(1) != 4 * hidden || bias.numel() != 4 * hidden)
         throw std::invalid_argument("RecurrenceTeam: recurrent weights must be [H, 4H] with H even");
-    const auto half_units = hidden / 2;
-    SplitRecurrentWeights weights;
+    SplitLayerWeights weights;
     for (int k = 0; k < 2; ++k) {
-        std::vector<torch::Tensor> gates;
-        for (int g = 0; g < 4; ++g) gates.push_back(recurrent_t.narrow(1, g * hidden + k * half_units, half_units));
-        weights.part[k] = torch::cat(gates, 1).contiguous();
-        if (half) weights.part_half[k] = weights.part[k].to(torch::kHalf).contiguous();
+        if (input_t.defined()) weights.input[k] = PackedMatrix(part_columns(input_t, k), precision);
+        weights.recurrent[k] = PackedMatrix(part_columns(recurrent_t, k), precision);
+        const auto part_bias = part_columns(bias.to(torch::kFloat32), k);
+        weights.bias[k].assign(part_bias.data_ptr<float>(), part_bias.data_ptr<float>() + part_bias.numel());
     }
     return weights;
 }
@@ -50,8 +55,6 @@ RecurrenceTeam::~RecurrenceTeam() {
     wake_.notify_all();
     helper_.join();
 }
-
-std::int64_t RecurrenceTeam::max_batch() { return small_batch_limit; }
 
 void RecurrenceTeam::helper_loop() {
     std::uint64_t seen = 0;
@@ -74,26 +77,38 @@ void RecurrenceTeam::helper_loop() {
 void RecurrenceTeam::run_part(int part) {
     const auto& w = window_;
     const std::int64_t hidden = w.hidden, units = hidden / 2, batch = w.batch, offset = part * units;
+    const std::int64_t width = 4 * units;  // this part's gate columns
     float* gates = gates_[part].data();
     float* cells = cells_[part].data();
     std::fill(cells, cells + batch * units, 0.0f);
-    const bool half = w.weights->part_half[part].defined();
-    const float* weights = w.weights->part[part].data_ptr<float>();
-    const auto* weights_half =
-        half ? reinterpret_cast<const std::uint16_t*>(w.weights->part_half[part].data_ptr()) : nullptr;
+    // This part's gate inputs for the whole window: its columns of the input product.
+    float* part_inputs = part_inputs_[part].data();
+    if (w.input) {
+        const auto& input = w.weights->input[part];
+        const auto rows = batch * w.time;
+        for (std::int64_t r = 0; r < rows; ++r)
+            std::copy(w.weights->bias[part].begin(), w.weights->bias[part].end(), part_inputs + r * width);
+        input.accumulate(w.input, input.in(), part_inputs, width, rows);
+    }
+    const PackedMatrix& recurrent = w.weights->recurrent[part];
+    auto gate_view = torch::from_blob(gates, {batch * width}, torch::kFloat32);
+    auto cell_view = torch::from_blob(cells, {batch * units}, torch::kFloat32);
+    auto scratch = torch::from_blob(scratch_[part].data(), {batch * units}, torch::kFloat32);
     for (std::int64_t t = 0; t < w.time; ++t) {
-        for (std::int64_t b = 0; b < batch; ++b)
+        for (std::int64_t b = 0; b < batch; ++b) {
+            float* target = gates + b * width;
+            if (w.input) {
+                std::memcpy(target, part_inputs + (b * w.time + t) * width, static_cast<std::size_t>(width) * sizeof(float));
+                continue;
+            }
             for (int g = 0; g < 4; ++g)
-                std::memcpy(gates + (b * 4 + g) * units, w.gate_inputs + (b * w.time + t) * 4 * hidden + g * hidden + offset,
+                std::memcpy(target + g * units, w.gate_inputs + (b * w.time + t) * 4 * hidden + g * hidden + offset,
                             static_cast<std::size_t>(units) * sizeof(float));
-        if (t > 0) {  // at t = 0 the state is zero
-            const float* previous = hidden_[(t - 1) % 2].data();
-            if (!half || !small_batch_gemm_accumulate_half(previous, weights_half, gates, batch, hidden, 4 * units))
-                small_batch_gemm_accumulate(previous, weights, gates, batch, hidden, 4 * units);
         }
-        for (std::int64_t i = 0; i < batch * 4 * units; ++i) gates[i] = sigmoid(gates[i]);
+        if (t > 0)  // at t = 0 the state is zero
+            recurrent.accumulate(hidden_[(t - 1) % 2].data(), hidden, gates, width, batch);
         float* next = hidden_[t % 2].data();
-        lstm_cell_update(gates, cells, next + offset, batch, units, hidden);
+        lstm_cell_step(gate_view, cell_view, scratch, next + offset, batch, units, hidden);
         if (w.outputs)
             for (std::int64_t b = 0; b < batch; ++b)
                 std::memcpy(w.outputs + (b * w.time + t) * hidden + offset, next + b * hidden + offset,
@@ -108,18 +123,25 @@ void RecurrenceTeam::run_part(int part) {
     }
 }
 
-torch::Tensor RecurrenceTeam::run(const SplitRecurrentWeights& weights, const torch::Tensor& gate_inputs,
-                                  torch::Tensor* outputs) {
+torch::Tensor RecurrenceTeam::run(const SplitLayerWeights& weights, const torch::Tensor& gate_inputs,
+                                  const torch::Tensor& input, torch::Tensor* outputs) {
     std::unique_lock busy(busy_, std::try_to_lock);
     if (!busy.owns_lock()) return {};
-    const auto batch = gate_inputs.size(0), time = gate_inputs.size(1), hidden = gate_inputs.size(2) / 4;
-    if (batch > max_batch() || hidden != weights.part[0].size(0)) return {};
-    const auto inputs = gate_inputs.contiguous();
-    window_ = {&weights, inputs.data_ptr<float>(), outputs ? outputs->data_ptr<float>() : nullptr, batch, time, hidden};
+    const auto& given = input.defined() ? input : gate_inputs;
+    const auto batch = given.size(0), time = given.size(1), hidden = weights.recurrent[0].in();
+    if (input.defined() ? (weights.input[0].empty() || input.size(2) != weights.input[0].in())
+                        : gate_inputs.size(2) != 4 * hidden)
+        return {};
+    const auto contiguous = given.contiguous();
+    window_ = {&weights, input.defined() ? nullptr : contiguous.data_ptr<float>(),
+               input.defined() ? contiguous.data_ptr<float>() : nullptr, outputs ? outputs->data_ptr<float>() : nullptr,
+               batch, time, hidden};
     for (int k = 0; k < 2; ++k) {
         hidden_[k].assign(static_cast<std::size_t>(batch * hidden), 0.0f);
         gates_[k].resize(static_cast<std::size_t>(batch * 2 * hidden));
         cells_[k].resize(static_cast<std::size_t>(batch * hidden / 2));
+        scratch_[k].resize(static_cast<std::size_t>(batch * hidden / 2));
+        if (input.defined()) part_inputs_[k].resize(static_cast<std::size_t>(batch * time * 2 * hidden));
         steps_done_[k].store(0, std::memory_order_relaxed);
     }
     std::uint64_t window;

@@ -2,7 +2,7 @@
 #include "kanade/io/wav_file.hpp"
 #include "kanade/midi/note.hpp"
 #include "kanade/midi/smf.hpp"
-#include "kanade/model/small_batch_gemm.hpp"
+#include "kanade/model/packed_matrix.hpp"
 #include "kanade/util/run_program.hpp"
 
 #include "../model/tiny_corpus.hpp"
@@ -115,8 +115,8 @@ TEST_CASE("kanade bench --quick --json reports every section with measured numbe
                             "\"call_to_answer\":", "\"training\":[", "\"transcription\":{\"backend\":\"basic-pitch\""})
         CHECK_MESSAGE(json.find(key) != std::string::npos, key);
     // Two models x two modes x batches 1 and 8 on the CPU, each timed packed and through
-    // the modules, and at batch 1 with half-float weights where the CPU has F16C.
-    std::regex row(R"re(\{"arch":"(seed|kanade)","mode":"(faithful|streaming)","device":"cpu","path":"(packed|modules)","precision":"(float32|float16)","batch":(1|8),"steps":5,"p50_ms":([^,]+),"p99_ms":([^,]+),"max_ms":([^}]+)\})re");
+    // the modules, and packed again in each narrower precision this CPU has.
+    std::regex row(R"re(\{"arch":"(seed|kanade)","mode":"(faithful|streaming)","device":"cpu","path":"(packed|modules)","precision":"(float32|float16|bfloat16)","batch":(1|8),"steps":5,"p50_ms":([^,]+),"p99_ms":([^,]+),"max_ms":([^}]+)\})re");
     int rows = 0;
     for (auto it = std::sregex_iterator(json.begin(), json.end(), row); it != std::sregex_iterator(); ++it, ++rows) {
         const double p50 = std::stod((*it)[6]), p99 = std::stod((*it)[7]), max = std::stod((*it)[8]);
@@ -124,7 +124,10 @@ TEST_CASE("kanade bench --quick --json reports every section with measured numbe
         CHECK(p50 <= p99);
         CHECK(p99 <= max);
     }
-    CHECK(rows == (model::cpu_has_half_gemm() ? 20 : 16));
+    int narrower = 0;
+    for (auto precision : {model::InferencePrecision::float16, model::InferencePrecision::bfloat16})
+        narrower += model::supported_precision(precision) == precision;
+    CHECK(rows == 16 + 8 * narrower);
     std::smatch tokens;
     REQUIRE(std::regex_search(json, tokens, std::regex(R"("tokens_per_second":([0-9.e+]+))")));
     CHECK(std::stod(tokens[1]) > 0);

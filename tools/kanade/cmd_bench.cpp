@@ -6,7 +6,7 @@
 #include "kanade/bench/machine_info.hpp"
 #include "kanade/bench/realtime_bench.hpp"
 #include "kanade/model/device.hpp"
-#include "kanade/model/small_batch_gemm.hpp"
+#include "kanade/model/packed_matrix.hpp"
 #ifdef KANADE_WITH_TRANSCRIBE
 #include "kanade/transcribe/transcriber.hpp"
 #endif
@@ -113,8 +113,8 @@ public:
 
     void print_table() const {
         const auto& m = machine_;
-        std::printf("machine: %s, %u cores, %s; libtorch %s (%s), %d threads, load %.2f\n\n", m.cpu_model.c_str(),
-                    m.cores, m.gpu.empty() ? "no GPU" : m.gpu.c_str(), m.torch_version.c_str(), m.build_type.c_str(),
+        std::printf("machine: %s (%s), %u cores, %s; libtorch %s (%s), %d threads, load %.2f\n\n",
+                    m.cpu_model.c_str(), m.cpu_features.c_str(), m.cores, m.gpu.empty() ? "no GPU" : m.gpu.c_str(), m.torch_version.c_str(), m.build_type.c_str(),
                     m.torch_threads, m.load_average);
         std::printf("%-7s %-10s %-5s %-8s %-8s %6s %9s %9s %9s\n", "arch", "mode", "dev", "path", "weights", "batch",
                     "p50 ms", "p99 ms", "max ms");
@@ -152,6 +152,7 @@ public:
         json.begin_object().field("command", command_line()).field("quick", command_.quick);
         json.key("machine").begin_object()
             .field("cpu", machine_.cpu_model)
+            .field("cpu_features", machine_.cpu_features)
             .field("cores", static_cast<std::uint64_t>(machine_.cores))
             .key("gpu");
         if (machine_.gpu.empty()) json.null(); else json.value(machine_.gpu);
@@ -246,6 +247,14 @@ private:
         return row;
     }
 
+    static std::vector<model::InferencePrecision> supported_precisions() {
+        std::vector<model::InferencePrecision> supported;
+        for (auto precision : {model::InferencePrecision::float32, model::InferencePrecision::float16,
+                               model::InferencePrecision::bfloat16})
+            if (model::supported_precision(precision) == precision) supported.push_back(precision);
+        return supported;
+    }
+
     void measure_model(model::Model& model, engine::InferenceMode mode, const std::string& device) {
         SustainedRow sustained{model.config.arch, mode_name(mode), device, 0, 0};
         for (int batch : command_.batches) {
@@ -253,12 +262,14 @@ private:
             if (row.latency.p99_ms < limit_ms()) sustained.sessions = batch, sustained.p99_ms = row.latency.p99_ms;
             inference_.push_back(row);
             if (device != "cpu") continue;
-            if (batch <= model::small_batch_limit && model::cpu_has_half_gemm())
-                inference_.push_back(
-                    measure_row(model, mode, device, batch, command_.steps, true, model::InferencePrecision::float16));
-            // The faithful window's recurrence on two threads (config model.threads >= 2).
-            if (batch <= model::small_batch_limit && mode == engine::InferenceMode::faithful)
-                for (auto precision : {model::InferencePrecision::float32, model::InferencePrecision::float16})
+            // Narrower weights where this CPU has them (config model.precision).
+            const auto precisions = supported_precisions();
+            for (auto precision : precisions)
+                if (precision != model::InferencePrecision::float32)
+                    inference_.push_back(measure_row(model, mode, device, batch, command_.steps, true, precision));
+            // The faithful window on two threads (config model.threads >= 2).
+            if (mode == engine::InferenceMode::faithful)
+                for (auto precision : precisions)
                     inference_.push_back(measure_row(model, mode, device, batch, command_.steps, true, precision, 2));
             if (command_.reference) inference_.push_back(measure_row(model, mode, device, batch, command_.steps, false));
         }

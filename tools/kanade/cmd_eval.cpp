@@ -150,8 +150,8 @@ void add_eval_command(CLI::App& app) {
     eval->add_option("--device", command->device, "auto, cpu or cuda[:N]")->capture_default_str();
     eval->add_option("--batch", command->batch, "windows per forward pass")->capture_default_str()->check(CLI::Range(1, 65536));
     eval->add_option("--precision", command->precision,
-                     "CPU weights of the per-step products: float32 or float16 (used at batches up to 4)")
-        ->capture_default_str()->check(CLI::IsMember({"float32", "float16"}));
+                     "CPU inference precision: float32, float16 (weights) or bfloat16 (weights and products' inputs)")
+        ->capture_default_str()->check(CLI::IsMember({"float32", "float16", "bfloat16"}));
     eval->add_option("--baseline", command->baseline, "score a model with no network instead: ngram (counted on the training files)")
         ->check(CLI::IsMember({"ngram"}));
     eval->add_option("--tokens", command->tokens, "baseline without --model: seed or kanade tokens")

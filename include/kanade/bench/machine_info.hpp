@@ -8,6 +8,7 @@ namespace kanade::bench {
 
 struct MachineInfo {
     std::string cpu_model;
+    std::string cpu_features;  // the vector instructions the kernels may use, e.g. "avx2 fma f16c avx512f"
     unsigned cores = 0;
     std::string gpu;            // "" when CUDA is not available
     int cuda_devices = 0;

@@ -15,7 +15,7 @@ struct DaemonConfig {
         std::string path = "models/default.kmodel";
         std::string device = "auto";  // auto, cpu, cuda[:N]
         int threads = 0;              // CPU threads for inference (0: libtorch default)
-        std::string precision = "float32";  // CPU weights of the per-step products: float32, float16
+        std::string precision = "bfloat16";  // CPU inference: bfloat16, float16 or float32 (falls back in that order)
     } model;
     struct Engine {
         std::string mode = "free";    // free, call-response, accompany

@@ -5,15 +5,15 @@
 //   - the first layer's input projection (embedding or scalar input, times W_ih, plus
 //     the bias) becomes a table [V, 4H]: a token's projection is one row copy;
 //   - every other input projection of a whole window is one matrix product;
-//   - recurrent weights are stored transposed [in, 4H], contiguous, so each time step
-//     is one BLAS call; the g gate's rows are doubled so that ONE vectorised sigmoid over
-//     all four gates gives tanh(g) as 2 sigmoid(2g) - 1;
-//   - a call allocates its few buffers once, never per time step;
-//   - optionally (float16) the matrices of the per-step products are kept as half
-//     floats too, halving what a step reads; sums stay in float32.
+//   - every matrix of a product is packed in blocks of columns (PackedMatrix), in
+//     float32, or float16 / bfloat16 where asked and the CPU can (the output layer
+//     stays float32: it makes the logits); the g gate's rows are doubled so that ONE
+//     vectorised sigmoid over all four gates gives tanh(g) as 2 sigmoid(2g) - 1;
+//   - a call allocates its few buffers once, never per time step.
 // Read-only after packing: calls from several threads are safe.
 #pragma once
 
+#include "kanade/model/packed_matrix.hpp"
 #include "kanade/model/recurrence_team.hpp"
 
 #include <torch/torch.h>
@@ -36,15 +36,11 @@ struct LstmWeights {
     torch::Tensor dense_weight, dense_bias;  // [V, H], [V]
 };
 
-enum class InferencePrecision { float32, float16 };
-InferencePrecision parse_inference_precision(const std::string& text);  // "float32" | "float16"
-const char* precision_name(InferencePrecision precision);
-
 class PackedLstm {
 public:
-    // float16 falls back to float32 on a CPU without F16C (see precision()).
-    // threads 2: a window of a few rows runs on two threads (RecurrenceTeam), each with
-    // half the hidden units; 1: on the calling thread alone.
+    // The precision falls back to what the CPU can do (supported_precision; see precision()).
+    // threads 2: a window runs on two threads (RecurrenceTeam), each with half the
+    // hidden units; 1: on the calling thread alone.
     explicit PackedLstm(const LstmWeights& weights, InferencePrecision precision = InferencePrecision::float32,
                         int threads = 1);
     InferencePrecision precision() const { return precision_; }
@@ -63,19 +59,20 @@ public:
 
 private:
     struct Layer {
-        torch::Tensor input_t;      // [in, 4H], g rows doubled (layers after the first)
-        torch::Tensor recurrent_t;  // [H, 4H], g rows doubled
-        torch::Tensor bias;         // [4H], g doubled
-        torch::Tensor input_half, recurrent_half;  // the same as half floats (float16 only)
-        SplitRecurrentWeights split;               // recurrent_t split for the team (threads 2)
+        PackedMatrix input;      // [in, 4H], g rows doubled (layers after the first)
+        PackedMatrix recurrent;  // [H, 4H], g rows doubled
+        torch::Tensor bias;      // [4H], g doubled
+        SplitLayerWeights split;  // the same split for the team (threads 2)
     };
-    // Runs one layer over gate inputs [B, T, 4H] (projection and bias done) from a
-    // fresh state; writes every hidden state into `outputs` [B, T, H] when defined.
-    // Returns the last hidden state [B, H].
-    torch::Tensor run_layer(const Layer& layer, const torch::Tensor& gate_inputs, torch::Tensor* outputs) const;
+    // Runs one layer over a window from a fresh state, given its gate inputs [B, T, 4H]
+    // (projection and bias done) or else its input [B, T, in]; writes every hidden
+    // state into `outputs` [B, T, H] when defined. Returns the last hidden state [B, H].
+    torch::Tensor run_layer(const Layer& layer, torch::Tensor gate_inputs, const torch::Tensor& input,
+                            torch::Tensor* outputs) const;
     torch::Tensor run_stack(const torch::Tensor& ids, torch::Tensor* last_outputs) const;
-    // gates [B, 4H] (pre-activation, g doubled; overwritten) -> c and h updated in place.
-    void cell(torch::Tensor& gates, torch::Tensor& h, torch::Tensor& c) const;
+    // gates [B, 4H] (pre-activation, g doubled; overwritten) -> c and h updated in place;
+    // scratch [B * H].
+    void cell(torch::Tensor& gates, torch::Tensor& h, torch::Tensor& c, torch::Tensor& scratch) const;
     torch::Tensor activate(const torch::Tensor& x) const;
     torch::Tensor first_gate_inputs(const torch::Tensor& ids) const;  // [B, T, 4H]
     torch::Tensor dense(const torch::Tensor& x) const;                // [N, H] -> [N, V]
@@ -85,7 +82,8 @@ private:
     torch::Tensor first_table_;  // [V, 4H]: projection + bias of each token into layer 1
     std::vector<Layer> layers_;
     std::string between_layers_;
-    torch::Tensor dense_t_, dense_bias_;  // [H, V], [V]
+    PackedMatrix dense_;      // [H, V]
+    torch::Tensor dense_bias_;  // [V]
     std::unique_ptr<RecurrenceTeam> team_;  // threads 2 only
 };
 

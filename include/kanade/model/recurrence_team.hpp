@@ -1,11 +1,14 @@
 // Two threads running one LSTM layer over a window together, for the faithful mode's
-// 40 sequential steps at batch 1, where one core is bound by the recurrent product
-// (a 512 x 2048 matrix-vector product per step and layer). Each thread owns half the
+// 40 sequential steps, where one core is bound by the recurrent product (a 512 x 2048
+// matrix product per step and layer for the seed network). Each thread owns half the
 // hidden units: its columns of the four gates' weights and its half of the cell state,
-// so each reads half the weights. They meet once per step, because the next product
-// needs the whole hidden state: a spin on two atomics (about a microsecond), where a
-// step's product takes tens. The helper thread sleeps between windows.
+// so each reads half the weights and does half the arithmetic, the layer's input
+// product for the whole window included. They meet once per step, because the next
+// product needs the whole hidden state: a spin on two atomics (about a microsecond),
+// where a step's product takes tens. The helper thread sleeps between windows.
 #pragma once
+
+#include "kanade/model/packed_matrix.hpp"
 
 #include <torch/torch.h>
 
@@ -18,13 +21,16 @@
 
 namespace kanade::model {
 
-// One layer's recurrent weights split for the team: part k holds the columns of hidden
-// units [k H/2, (k + 1) H/2) of each gate, gate-major: [H, 4 * H/2].
-struct SplitRecurrentWeights {
-    torch::Tensor part[2];       // float32
-    torch::Tensor part_half[2];  // the same as half floats, or undefined
-    // recurrent_t [H, 4H] as PackedLstm keeps it (g rows doubled); H must be even.
-    static SplitRecurrentWeights split(const torch::Tensor& recurrent_t, bool half);
+// One layer's weights split for the team: part k holds the columns of hidden units
+// [k H/2, (k + 1) H/2) of each gate, gate-major: [in, 4 * H/2].
+struct SplitLayerWeights {
+    PackedMatrix input[2];      // empty for a layer whose gate inputs come precomputed
+    PackedMatrix recurrent[2];  // [H, 4 * H/2]
+    std::vector<float> bias[2]; // [4 * H/2]
+    // As PackedLstm keeps them (g rows doubled): input_t [in, 4H] (undefined: none),
+    // recurrent_t [H, 4H], bias [4H]; H must be even.
+    static SplitLayerWeights split(const torch::Tensor& input_t, const torch::Tensor& recurrent_t,
+                                   const torch::Tensor& bias, InferencePrecision precision);
 };
 
 class RecurrenceTeam {
@@ -34,19 +40,20 @@ public:
     RecurrenceTeam(const RecurrenceTeam&) = delete;
     RecurrenceTeam& operator=(const RecurrenceTeam&) = delete;
 
-    // The largest batch the team runs (the hand-written product's).
-    static std::int64_t max_batch();
-
-    // gate_inputs [B, T, 4H] (input product and bias done, g doubled), from a fresh
-    // state; writes every hidden state into outputs [B, T, H] when given; returns the
-    // last hidden state [B, H]. Returns an undefined tensor, doing nothing, when the team
-    // is busy with another caller's window (the caller then runs it alone).
-    torch::Tensor run(const SplitRecurrentWeights& weights, const torch::Tensor& gate_inputs, torch::Tensor* outputs);
+    // One layer over a window from a fresh state, given either its gate inputs
+    // [B, T, 4H] (input product and bias done, g doubled) or its input [B, T, in] (the
+    // team does the input product; the other tensor undefined). Writes every hidden
+    // state into outputs [B, T, H] when given; returns the last hidden state [B, H].
+    // Returns an undefined tensor, doing nothing, when the team is busy with another
+    // caller's window (the caller then runs it alone).
+    torch::Tensor run(const SplitLayerWeights& weights, const torch::Tensor& gate_inputs, const torch::Tensor& input,
+                      torch::Tensor* outputs);
 
 private:
     struct Window {
-        const SplitRecurrentWeights* weights = nullptr;
-        const float* gate_inputs = nullptr;
+        const SplitLayerWeights* weights = nullptr;
+        const float* gate_inputs = nullptr;  // [B, T, 4H], or null
+        const float* input = nullptr;        // [B, T, in], or null
         float* outputs = nullptr;
         std::int64_t batch = 0, time = 0, hidden = 0;
     };
@@ -56,7 +63,8 @@ private:
     std::mutex busy_;  // one window at a time; try_lock, never waited on
     Window window_;
     std::vector<float> hidden_[2];  // the whole hidden state, double-buffered by step parity
-    std::vector<float> gates_[2], cells_[2];
+    std::vector<float> gates_[2], cells_[2], scratch_[2];
+    std::vector<float> part_inputs_[2];  // each part's gate inputs for the window [B, T, 4 * H/2]
     std::atomic<std::int64_t> steps_done_[2];
 
     std::mutex handoff_;

@@ -1,0 +1,22 @@
+// The vector instructions this CPU and its operating system let the inference kernels
+// use, read once from CPUID (and XGETBV: AVX-512 also needs the OS to save the wide
+// registers). Read by hand rather than with __builtin_cpu_supports, which clang 14 (the
+// fuzz harness's compiler) does not know for every feature here.
+#pragma once
+
+#include <string>
+
+namespace kanade::model {
+
+struct CpuFeatures {
+    bool avx2_fma = false;    // 256-bit float arithmetic with fused multiply-add
+    bool f16c = false;        // half float <-> float conversion
+    bool avx512f = false;     // 512-bit registers, 32 of them
+    bool avx512_bf16 = false; // bfloat16 dot products into float32 (VDPBF16PS)
+};
+
+const CpuFeatures& cpu_features();
+// "avx2 fma f16c avx512f avx512_bf16" (those present), for benchmark records.
+std::string describe(const CpuFeatures& features);
+
+}  // namespace kanade::model

@@ -1,0 +1,65 @@
+#include "kanade/model/cpu_features.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#define KANADE_X86 1
+#endif
+
+namespace kanade::model {
+namespace {
+
+#ifdef KANADE_X86
+// XCR0: which register states the OS saves on a context switch.
+__attribute__((target("xsave"))) unsigned long long saved_register_states() {
+    return __builtin_ia32_xgetbv(0);
+}
+
+CpuFeatures detect() {
+    CpuFeatures features;
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return features;
+    const bool has_fma = (ecx & bit_FMA) != 0, has_f16c = (ecx & bit_F16C) != 0;
+    if ((ecx & bit_OSXSAVE) == 0 || (ecx & bit_AVX) == 0) return features;
+    const auto states = saved_register_states();
+    const bool ymm_saved = (states & 0x6) == 0x6;       // SSE and AVX state
+    const bool zmm_saved = (states & 0xe6) == 0xe6;     // plus opmask and both zmm halves
+    if (!ymm_saved) return features;
+    unsigned leaf7_ebx = 0, leaf7_ecx = 0, leaf7_edx = 0, leaf7_eax = 0;
+    __cpuid_count(7, 0, leaf7_eax, leaf7_ebx, leaf7_ecx, leaf7_edx);
+    const unsigned max_subleaf = leaf7_eax;
+    features.avx2_fma = (leaf7_ebx & bit_AVX2) != 0 && has_fma;
+    features.f16c = has_f16c;
+    features.avx512f = zmm_saved && (leaf7_ebx & bit_AVX512F) != 0 && features.avx2_fma;
+    if (features.avx512f && max_subleaf >= 1) {
+        unsigned sub1_eax = 0, sub1_ebx = 0, sub1_ecx = 0, sub1_edx = 0;
+        __cpuid_count(7, 1, sub1_eax, sub1_ebx, sub1_ecx, sub1_edx);
+        features.avx512_bf16 = (sub1_eax & (1u << 5)) != 0;
+    }
+    return features;
+}
+#else
+CpuFeatures detect() { return {}; }
+#endif
+
+}  // namespace
+
+const CpuFeatures& cpu_features() {
+    static const CpuFeatures features = detect();
+    return features;
+}
+
+std::string describe(const CpuFeatures& features) {
+    std::string text;
+    auto add = [&](bool present, const char* name) {
+        if (!present) return;
+        if (!text.empty()) text += ' ';
+        text += name;
+    };
+    add(features.avx2_fma, "avx2 fma");
+    add(features.f16c, "f16c");
+    add(features.avx512f, "avx512f");
+    add(features.avx512_bf16, "avx512_bf16");
+    return text.empty() ? "none" : text;
+}
+
+}  // namespace kanade::model

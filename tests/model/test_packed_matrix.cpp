@@ -1,0 +1,83 @@
+#include "kanade/model/cpu_features.hpp"
+#include "kanade/model/packed_matrix.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace kanade::model;
+
+namespace {
+
+// What the packed product must give: the weights (and, for bfloat16, x) rounded as the
+// precision stores them, multiplied in double.
+torch::Tensor expected_product(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& y,
+                               InferencePrecision precision) {
+    auto rounded_w = w, rounded_x = x;
+    if (precision == InferencePrecision::float16) rounded_w = w.to(torch::kHalf).to(torch::kFloat);
+    if (precision == InferencePrecision::bfloat16) {
+        rounded_w = w.to(torch::kBFloat16).to(torch::kFloat);
+        rounded_x = x.to(torch::kBFloat16).to(torch::kFloat);
+    }
+    return (y.to(torch::kDouble) + rounded_x.to(torch::kDouble).mm(rounded_w.to(torch::kDouble))).to(torch::kFloat);
+}
+
+std::vector<InferencePrecision> precisions_here() {
+    std::vector<InferencePrecision> here;
+    for (auto precision : {InferencePrecision::float32, InferencePrecision::float16, InferencePrecision::bfloat16})
+        if (supported_precision(precision) == precision) here.push_back(precision);
+    return here;
+}
+
+}  // namespace
+
+TEST_CASE("the packed few-row product equals the rounded weights' product, for any shape and batch") {
+    torch::manual_seed(21);
+    INFO("CPU: " << describe(cpu_features()));
+    for (auto precision : precisions_here()) {
+        CAPTURE(precision_name(precision));
+        // Widths not a multiple of the 64-column block, odd inputs (bfloat16 pairs rows).
+        for (auto [in, out] : {std::pair<std::int64_t, std::int64_t>{512, 2048}, {7, 5}, {33, 130}, {1, 64}, {64, 1}}) {
+            CAPTURE(in);
+            CAPTURE(out);
+            auto w = torch::randn({in, out});
+            const PackedMatrix packed(w, precision);
+            CHECK(packed.precision() == precision);
+            for (std::int64_t batch : {1, 2, 3, 4, 5, 8, 9, 17}) {
+                CAPTURE(batch);
+                auto x = torch::randn({batch, in}), y = torch::randn({batch, out});
+                auto expected = expected_product(x, w, y, precision);
+                packed.accumulate(x, y);
+                const double scale = expected.abs().max().item<double>() + 1.0;
+                CHECK((y - expected).abs().max().item<double>() < 2e-5 * scale * std::sqrt(static_cast<double>(in)));
+            }
+        }
+    }
+}
+
+TEST_CASE("the packed product touches only its rows and columns (strided rows)") {
+    torch::manual_seed(22);
+    for (auto precision : precisions_here()) {
+        CAPTURE(precision_name(precision));
+        auto w = torch::randn({20, 70});
+        const PackedMatrix packed(w, precision);
+        // x rows 24 apart, y rows 80 apart: the gaps between rows must stay as they were.
+        auto x_storage = torch::randn({3, 24}), y_storage = torch::randn({3, 80});
+        auto y_before = y_storage.clone();
+        packed.accumulate(x_storage.data_ptr<float>(), 24, y_storage.data_ptr<float>(), 80, 3);
+        CHECK(torch::equal(y_storage.narrow(1, 70, 10), y_before.narrow(1, 70, 10)));
+        auto expected = expected_product(x_storage.narrow(1, 0, 20), w, y_before.narrow(1, 0, 70), precision);
+        CHECK((y_storage.narrow(1, 0, 70) - expected).abs().max().item<double>() < 1e-4);
+        CHECK_THROWS_AS(packed.accumulate(torch::randn({3, 21}), y_storage), std::invalid_argument);
+    }
+}
+
+TEST_CASE("the CPU's precisions fall back in order: bfloat16, float16, float32") {
+    const auto& cpu = cpu_features();
+    CHECK(supported_precision(InferencePrecision::float32) == InferencePrecision::float32);
+    const auto half = supported_precision(InferencePrecision::float16);
+    CHECK(half == (cpu.f16c && cpu.avx2_fma ? InferencePrecision::float16 : InferencePrecision::float32));
+    const auto brain = supported_precision(InferencePrecision::bfloat16);
+    CHECK(brain == (cpu.avx512_bf16 ? InferencePrecision::bfloat16 : half));
+    CHECK(parse_inference_precision("bfloat16") == InferencePrecision::bfloat16);
+    CHECK(std::string(precision_name(InferencePrecision::bfloat16)) == "bfloat16");
+    CHECK_THROWS_AS(parse_inference_precision("int4"), std::invalid_argument);
+}

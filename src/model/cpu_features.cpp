@@ -41,11 +41,27 @@ CpuFeatures detect() {
 CpuFeatures detect() { return {}; }
 #endif
 
-}  // namespace
-
-const CpuFeatures& cpu_features() {
+const CpuFeatures& detected() {
     static const CpuFeatures features = detect();
     return features;
+}
+
+CpuFeatures& reported() {
+    static CpuFeatures features = detected();
+    return features;
+}
+
+}  // namespace
+
+const CpuFeatures& cpu_features() { return reported(); }
+
+CpuFeatures all_detected() { return detected(); }
+
+void restrict_cpu_features(const CpuFeatures& allowed) {
+    const auto& found = detected();
+    const bool avx512f = found.avx512f && allowed.avx512f;
+    reported() = {found.avx2_fma && allowed.avx2_fma, found.f16c && allowed.f16c, avx512f,
+                  avx512f && found.avx512_bf16 && allowed.avx512_bf16};
 }
 
 std::string describe(const CpuFeatures& features) {

@@ -1,3 +1,4 @@
+#include "kanade/model/cpu_features.hpp"
 #include "kanade/model/network.hpp"
 #include "kanade/model/packed_matrix.hpp"
 
@@ -169,4 +170,28 @@ TEST_CASE("float16 and bfloat16 stay within their rounding of float32, where the
             CHECK(max_difference(stepped, exact_step) < tolerance * exact_step.abs().max().item<double>());
         }
     }
+}
+
+TEST_CASE("packed inference on the AVX2 and the plain C++ kernels equals the modules too") {
+    torch::manual_seed(12);
+    auto network = random_network("seed");
+    torch::NoGradGuard no_grad;
+    auto ids = torch::randint(0, 41, {3, 40}, torch::kInt64);
+    network->set_packed_inference(false);
+    auto reference = network->forward_last(ids);
+    network->set_packed_inference(true);
+    const auto detected = all_detected();
+    CpuFeatures avx2 = detected;
+    avx2.avx512f = avx2.avx512_bf16 = false;
+    for (const auto& allowed : {avx2, CpuFeatures{}}) {
+        restrict_cpu_features(allowed);
+        CAPTURE(describe(cpu_features()));
+        // float32's packed layout is the same for every kernel, chosen at each call.
+        CHECK(max_difference(network->forward_last(ids), reference) < 1e-5);
+        network->set_inference_precision(InferencePrecision::bfloat16);  // falls back where these kernels lack it
+        CHECK(network->inference_precision() == supported_precision(InferencePrecision::bfloat16));
+        CHECK(max_difference(network->forward_last(ids), reference) < 3e-2 * reference.abs().max().item<double>());
+        network->set_inference_precision(InferencePrecision::float32);
+    }
+    restrict_cpu_features(detected);
 }

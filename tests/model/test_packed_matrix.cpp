@@ -27,30 +27,49 @@ std::vector<InferencePrecision> precisions_here() {
     return here;
 }
 
-}  // namespace
-
-TEST_CASE("the packed few-row product equals the rounded weights' product, for any shape and batch") {
-    torch::manual_seed(21);
-    INFO("CPU: " << describe(cpu_features()));
-    for (auto precision : precisions_here()) {
-        CAPTURE(precision_name(precision));
-        // Widths not a multiple of the 64-column block, odd inputs (bfloat16 pairs rows).
-        for (auto [in, out] : {std::pair<std::int64_t, std::int64_t>{512, 2048}, {7, 5}, {33, 130}, {1, 64}, {64, 1}}) {
-            CAPTURE(in);
-            CAPTURE(out);
-            auto w = torch::randn({in, out});
-            const PackedMatrix packed(w, precision);
-            CHECK(packed.precision() == precision);
-            for (std::int64_t batch : {1, 2, 3, 4, 5, 8, 9, 17}) {
-                CAPTURE(batch);
-                auto x = torch::randn({batch, in}), y = torch::randn({batch, out});
-                auto expected = expected_product(x, w, y, precision);
-                packed.accumulate(x, y);
-                const double scale = expected.abs().max().item<double>() + 1.0;
-                CHECK((y - expected).abs().max().item<double>() < 2e-5 * scale * std::sqrt(static_cast<double>(in)));
-            }
+// Products of several shapes and batches against the rounded weights' product: widths
+// not a multiple of the 64-column block, odd inputs (bfloat16 pairs rows).
+void check_products(InferencePrecision precision) {
+    CAPTURE(precision_name(precision));
+    for (auto [in, out] : {std::pair<std::int64_t, std::int64_t>{512, 2048}, {7, 5}, {33, 130}, {1, 64}, {64, 1}}) {
+        CAPTURE(in);
+        CAPTURE(out);
+        auto w = torch::randn({in, out});
+        const PackedMatrix packed(w, precision);
+        CHECK(packed.precision() == precision);
+        for (std::int64_t batch : {1, 2, 3, 4, 5, 8, 9, 17}) {
+            CAPTURE(batch);
+            auto x = torch::randn({batch, in}), y = torch::randn({batch, out});
+            auto expected = expected_product(x, w, y, precision);
+            packed.accumulate(x, y);
+            const double scale = expected.abs().max().item<double>() + 1.0;
+            CHECK((y - expected).abs().max().item<double>() < 2e-5 * scale * std::sqrt(static_cast<double>(in)));
         }
     }
+}
+
+}  // namespace
+
+TEST_CASE("the packed product equals the rounded weights' product, for any shape and batch") {
+    torch::manual_seed(21);
+    INFO("CPU: " << describe(cpu_features()));
+    for (auto precision : precisions_here()) check_products(precision);
+}
+
+TEST_CASE("the AVX2 and the plain C++ kernels give the same products as the widest") {
+    torch::manual_seed(23);
+    const auto detected = all_detected();
+    CpuFeatures avx2 = detected;
+    avx2.avx512f = avx2.avx512_bf16 = false;
+    for (const auto& allowed : {avx2, CpuFeatures{}}) {
+        restrict_cpu_features(allowed);
+        INFO("kernels for: " << describe(cpu_features()));
+        // Every precision, also where these kernels lack it (the plain C++ loop serves).
+        for (auto precision : {InferencePrecision::float32, InferencePrecision::float16, InferencePrecision::bfloat16})
+            check_products(precision);
+    }
+    restrict_cpu_features(detected);
+    CHECK(describe(cpu_features()) == describe(detected));
 }
 
 TEST_CASE("the packed product touches only its rows and columns (strided rows)") {

@@ -16,6 +16,11 @@ struct CpuFeatures {
 };
 
 const CpuFeatures& cpu_features();
+// From now on, report only the features both detected and in `allowed`, so that tests
+// can run the AVX2 and plain C++ kernels on a CPU that has more;
+// restrict_cpu_features(all_detected()) undoes it. Not while other threads run kernels.
+void restrict_cpu_features(const CpuFeatures& allowed);
+CpuFeatures all_detected();
 // "avx2 fma f16c avx512f avx512_bf16" (those present), for benchmark records.
 std::string describe(const CpuFeatures& features);
 

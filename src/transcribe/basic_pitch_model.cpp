@@ -1,5 +1,7 @@
 #include "kanade/transcribe/basic_pitch_model.hpp"
 
+#include "kanade/transcribe/model_places.hpp"
+
 #include <cmath>
 #include <cstdlib>
 #include <stdexcept>
@@ -18,27 +20,13 @@ const char* const package_subpath = "node_modules/@spotify/basic-pitch/model/mod
 }  // namespace
 
 std::vector<std::filesystem::path> basic_pitch_model_candidates(const std::filesystem::path& explicit_path) {
-    if (!explicit_path.empty()) return {explicit_path};
-    std::vector<std::filesystem::path> places;
-    if (const char* env = std::getenv("KANADE_BASIC_PITCH_MODEL"); env && *env) places.emplace_back(env);
-    if (const char* home = std::getenv("HOME"); home && *home)
-        places.push_back(std::filesystem::path(home) / ".local/share/kanade/basic-pitch" / package_subpath);
-    places.push_back(std::filesystem::path("/usr/local/share/kanade/basic-pitch") / package_subpath);
-    return places;
+    return model_places(explicit_path, "KANADE_BASIC_PITCH_MODEL", std::filesystem::path("basic-pitch") / package_subpath);
 }
 
 std::filesystem::path find_basic_pitch_model(const std::filesystem::path& explicit_path) {
-    const auto places = basic_pitch_model_candidates(explicit_path);
-    std::string tried;
-    for (const auto& place : places) {
-        std::error_code error;
-        if (std::filesystem::is_regular_file(place, error)) return place;
-        tried += "\n  " + place.string();
-    }
-    throw std::runtime_error(
-        "basic-pitch: model.json not found; tried:" + tried +
-        "\ninstall it with tools/setup-debian.sh, or: npm install --prefix ~/.local/share/kanade/basic-pitch "
-        "--no-audit --no-fund @spotify/basic-pitch@1.0.1");
+    return first_existing_file(basic_pitch_model_candidates(explicit_path), "basic-pitch: model.json",
+                               "install it with tools/setup-debian.sh, or: npm install --prefix "
+                               "~/.local/share/kanade/basic-pitch --no-audit --no-fund @spotify/basic-pitch@1.0.1");
 }
 
 BasicPitchModel::BasicPitchModel(const std::filesystem::path& model_json)

@@ -1,5 +1,7 @@
 #include "kanade/transcribe/piano_crnn_model.hpp"
 
+#include "kanade/transcribe/model_places.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -266,28 +268,16 @@ PianoCrnnFrameOutputs PianoCrnnModel::forward(const torch::Tensor& audio) {
 }
 
 std::vector<std::filesystem::path> piano_crnn_model_candidates(const std::filesystem::path& explicit_path) {
-    if (!explicit_path.empty()) return {explicit_path};
-    std::vector<std::filesystem::path> places;
-    if (const char* env = std::getenv("KANADE_PIANO_CRNN_MODEL"); env && *env) places.emplace_back(env);
-    if (const char* home = std::getenv("HOME"); home && *home)
-        places.push_back(std::filesystem::path(home) / ".local/share/kanade/piano-crnn/piano-crnn.pt");
-    places.emplace_back("/usr/local/share/kanade/piano-crnn/piano-crnn.pt");
-    return places;
+    return model_places(explicit_path, "KANADE_PIANO_CRNN_MODEL", "piano-crnn/piano-crnn.pt");
 }
 
 std::filesystem::path find_piano_crnn_model(const std::filesystem::path& explicit_path) {
-    std::string tried;
-    for (const auto& place : piano_crnn_model_candidates(explicit_path)) {
-        std::error_code error;
-        if (std::filesystem::is_regular_file(place, error)) return place;
-        tried += "\n  " + place.string();
-    }
-    throw std::runtime_error(
-        "piano-crnn: checkpoint not found; tried:" + tried +
-        "\nits weights are not redistributable: download CRNN_note_F1=0.9677_pedal_F1=0.9186.pth from "
+    return first_existing_file(
+        piano_crnn_model_candidates(explicit_path), "piano-crnn: checkpoint",
+        "its weights are not redistributable: download CRNN_note_F1=0.9677_pedal_F1=0.9186.pth from "
         "https://zenodo.org/record/4034264, convert it once with\n  " +
-        std::string(piano_crnn_conversion_command) +
-        "\nand put piano-crnn.pt in ~/.local/share/kanade/piano-crnn/ (or pass --model)");
+            std::string(piano_crnn_conversion_command) +
+            "\nand put piano-crnn.pt in ~/.local/share/kanade/piano-crnn/ (or pass --model)");
 }
 
 }  // namespace kanade::transcribe

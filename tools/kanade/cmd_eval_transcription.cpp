@@ -2,6 +2,7 @@
 // transcribes the audio and scores the notes found against the file's own (onset within
 // 50 ms, same pitch, one-to-one), as JSON.
 #include "commands.hpp"
+#include "transcriber_options.hpp"
 
 #include "kanade/io/audio_file.hpp"
 #include "kanade/io/fluid_renderer.hpp"
@@ -74,9 +75,7 @@ void add_eval_transcription_command(CLI::App& app) {
     auto* sub = app.add_subcommand("eval-transcription",
                                    "Render a MIDI file as piano, transcribe it, print note precision/recall/F1 as JSON");
     sub->add_option("reference", command->reference, "the MIDI file")->required()->check(CLI::ExistingFile);
-    sub->add_option("--backend", command->transcriber.backend, "transcription network")->capture_default_str()
-        ->check(CLI::IsMember({"basic-pitch", "piano-crnn"}));
-    sub->add_option("--model", command->transcriber.model_path, "the backend's weights");
+    add_transcriber_options(sub, command->transcriber);
     sub->add_option("--max-seconds", command->max_seconds, "score only the start of long files")->capture_default_str()
         ->check(CLI::Range(1.0, 36000.0));
     sub->add_option("--onset-tolerance", command->onset_tolerance, "seconds between matching onsets")

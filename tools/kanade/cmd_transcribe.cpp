@@ -3,6 +3,7 @@
 // train` takes out) in one command.
 #include "commands.hpp"
 #include "transcribe_files.hpp"
+#include "transcriber_options.hpp"
 
 #include <cstdio>
 #include <filesystem>
@@ -18,20 +19,9 @@ struct TranscribeCommand {
     TranscribeFilesOptions options;
 };
 
-void add_transcriber_options(CLI::App* sub, TranscribeCommand& command) {
-    sub->add_option("--backend", command.options.transcriber.backend, "transcription network")
-        ->capture_default_str()->check(CLI::IsMember({"basic-pitch", "piano-crnn"}));
-    sub->add_option("--model", command.options.transcriber.model_path,
-                    "the backend's weights (basic-pitch: its model.json, default: where setup installed it; piano-crnn: the converted checkpoint, see README)");
-    sub->add_option("--onset-threshold", command.options.transcriber.onset_threshold,
-                    "onset activation that starts a note (default: basic-pitch 0.5, piano-crnn 0.3)")
-        ->check(CLI::Range(0.0, 1.0));
-    sub->add_option("--frame-threshold", command.options.transcriber.frame_threshold,
-                    "frame activation that keeps it (default: basic-pitch 0.3, piano-crnn 0.1)")
-        ->check(CLI::Range(0.0, 1.0));
-    sub->add_option("--device", command.options.transcriber.device,
-                    "where the network runs (piano-crnn: cpu, cuda, auto; basic-pitch runs on the cpu)")
-        ->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+// The network's options, and what transcribing folders of files adds.
+void add_transcribe_options(CLI::App* sub, TranscribeCommand& command) {
+    add_transcriber_options(sub, command.options.transcriber);
     sub->add_flag("--force", command.options.force, "transcribe again outputs newer than their input");
     sub->add_flag("--quiet,-q", command.options.quiet, "no progress bars");
 }
@@ -65,7 +55,7 @@ void add_transcribe_command(CLI::App& app) {
     auto* sub = app.add_subcommand("transcribe", "Transcribe recordings (WAV, FLAC, OGG, MP3) to MIDI files");
     sub->add_option("input", command->input, "an audio file, or a folder of them (searched recursively)")->required();
     sub->add_option("output", command->output, "the MIDI file, or the folder to write into")->required();
-    add_transcriber_options(sub, *command);
+    add_transcribe_options(sub, *command);
     sub->callback([command] { run_transcribe(*command); });
 
     // `kanade corpus add`: the corpus command exists already (it needs no audio).
@@ -74,7 +64,7 @@ void add_transcribe_command(CLI::App& app) {
     auto* corpus_add = corpus->add_subcommand("add", "Transcribe a folder of recordings into a MIDI corpus for kanade train");
     corpus_add->add_option("audio", add->input, "a folder of recordings (or one file)")->required();
     corpus_add->add_option("--to", add->output, "the corpus folder (created if needed)")->required();
-    add_transcriber_options(corpus_add, *add);
+    add_transcribe_options(corpus_add, *add);
     corpus_add->callback([add] {
         fs::create_directories(add->output);
         run_transcribe(*add);

@@ -30,6 +30,7 @@ CpuFeatures detect() {
     features.avx2_fma = (leaf7_ebx & bit_AVX2) != 0 && has_fma;
     features.f16c = has_f16c;
     features.avx512f = zmm_saved && (leaf7_ebx & bit_AVX512F) != 0 && features.avx2_fma;
+    features.avx512_vnni = features.avx512f && (leaf7_ecx & (1u << 11)) != 0;
     if (features.avx512f && max_subleaf >= 1) {
         unsigned sub1_eax = 0, sub1_ebx = 0, sub1_ecx = 0, sub1_edx = 0;
         __cpuid_count(7, 1, sub1_eax, sub1_ebx, sub1_ecx, sub1_edx);
@@ -61,7 +62,8 @@ void restrict_cpu_features(const CpuFeatures& allowed) {
     const auto& found = detected();
     const bool avx512f = found.avx512f && allowed.avx512f;
     reported() = {found.avx2_fma && allowed.avx2_fma, found.f16c && allowed.f16c, avx512f,
-                  avx512f && found.avx512_bf16 && allowed.avx512_bf16};
+                  avx512f && found.avx512_bf16 && allowed.avx512_bf16,
+                  avx512f && found.avx512_vnni && allowed.avx512_vnni};
 }
 
 std::string describe(const CpuFeatures& features) {
@@ -75,6 +77,7 @@ std::string describe(const CpuFeatures& features) {
     add(features.f16c, "f16c");
     add(features.avx512f, "avx512f");
     add(features.avx512_bf16, "avx512_bf16");
+    add(features.avx512_vnni, "avx512_vnni");
     return text.empty() ? "none" : text;
 }
 

@@ -54,7 +54,7 @@ Latency measure_inference(model::Model& model, const InferenceCase& inference_ca
         }
     }
     // The precision stays as set, so the caller can read what really ran
-    // (float16 falls back to float32 on a CPU without F16C).
+    // (a precision the CPU cannot do falls back: see supported_precision).
     network->set_packed_inference(true);
     network->set_inference_threads(1);
     network->to(torch::kCPU);

@@ -2,7 +2,6 @@
 
 #include "kanade/model/cpu_features.hpp"
 
-
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -194,18 +193,14 @@ __attribute__((target("avx2,fma,f16c"))) void block_float16_avx2(const BlockTask
     for (int q = 0; q < 8; ++q) _mm256_storeu_ps(task.y + 8 * q, sums[q]);
 }
 
-template <template <int> class Kernel>
-void by_rows(const BlockTask& task, int rows) {
-    switch (rows) {
-        case 4: return Kernel<4>::run(task);
-        case 3: return Kernel<3>::run(task);
-        case 2: return Kernel<2>::run(task);
-        default: return Kernel<1>::run(task);
-    }
-}
-template <int Rows> struct Float32Avx512 { static void run(const BlockTask& task) { block_float32_avx512<Rows>(task); } };
-template <int Rows> struct Float16Avx512 { static void run(const BlockTask& task) { block_float16_avx512<Rows>(task); } };
-template <int Rows> struct Bfloat16Avx512 { static void run(const BlockTask& task) { block_bfloat16_avx512<Rows>(task); } };
+// Each AVX-512 kernel for 1 to max_group_rows rows, indexed by rows - 1.
+using BlockKernel = void (*)(const BlockTask&);
+constexpr BlockKernel float32_avx512[max_group_rows] = {block_float32_avx512<1>, block_float32_avx512<2>,
+                                                        block_float32_avx512<3>, block_float32_avx512<4>};
+constexpr BlockKernel float16_avx512[max_group_rows] = {block_float16_avx512<1>, block_float16_avx512<2>,
+                                                        block_float16_avx512<3>, block_float16_avx512<4>};
+constexpr BlockKernel bfloat16_avx512[max_group_rows] = {block_bfloat16_avx512<1>, block_bfloat16_avx512<2>,
+                                                         block_bfloat16_avx512<3>, block_bfloat16_avx512<4>};
 #endif
 
 // One group of rows (at most max_group_rows) on one block, by the best kernel this CPU has.
@@ -213,9 +208,9 @@ void run_block(const BlockTask& task, int rows, InferencePrecision precision) {
 #ifdef KANADE_X86
     const auto& cpu = cpu_features();
     if (cpu.avx512f) {
-        if (precision == InferencePrecision::float32) return by_rows<Float32Avx512>(task, rows);
-        if (precision == InferencePrecision::float16) return by_rows<Float16Avx512>(task, rows);
-        if (cpu.avx512_bf16) return by_rows<Bfloat16Avx512>(task, rows);
+        if (precision == InferencePrecision::float32) return float32_avx512[rows - 1](task);
+        if (precision == InferencePrecision::float16) return float16_avx512[rows - 1](task);
+        if (cpu.avx512_bf16) return bfloat16_avx512[rows - 1](task);
     } else if (cpu.avx2_fma && (precision == InferencePrecision::float32 ||
                                 (precision == InferencePrecision::float16 && cpu.f16c))) {
         for (int r = 0; r < rows; ++r) {

@@ -45,12 +45,13 @@ public:
 
     // On by default; off runs every call through the libtorch modules (for comparison).
     void set_packed_inference(bool on) { packed_inference_ = on; }
-    // float16 halves what each CPU step reads (see PackedLstm); float32 by default.
+    // The CPU path's numbers (see PackedMatrix); float32 by default.
     void set_inference_precision(InferencePrecision precision) { precision_ = precision; }
-    // What CPU inference uses now (float32 where the CPU cannot do float16).
+    // What CPU inference uses now (the asked precision as far as the CPU can: see
+    // supported_precision).
     InferencePrecision inference_precision();
-    // 2: a window of a few sessions runs its recurrence on two threads (RecurrenceTeam,
-    // for the faithful mode's latency); 1 by default.
+    // 2: a faithful window runs on two threads (RecurrenceTeam, for the faithful mode's
+    // latency), at any batch; 1 by default.
     void set_inference_threads(int threads) { threads_ = threads; }
 
 private:

@@ -1,7 +1,9 @@
 #include "kanade/io/recorder.hpp"
 
 #include "kanade/clock/spsc_queue.hpp"
+#include "kanade/io/recording_journal.hpp"
 #include "kanade/midi/smf.hpp"
+#include "kanade/util/atomic_file.hpp"
 
 #include <algorithm>
 #include <array>
@@ -15,6 +17,7 @@
 #include <ctime>
 #include <fcntl.h>
 #include <mutex>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -24,11 +27,6 @@
 
 namespace kanade::io {
 namespace {
-
-// 120 BPM and 960 ticks a quarter: 1920 ticks a second, so ticks are exact in seconds.
-constexpr std::uint16_t ticks_per_quarter = 960;
-constexpr std::uint32_t microseconds_per_quarter = 500'000;
-constexpr std::int64_t ticks_per_second = 1920;
 
 std::int64_t monotonic_ns() {
     timespec now{};
@@ -45,12 +43,19 @@ std::string timestamp_stem() {
     return text;
 }
 
+std::filesystem::path segment_file(const std::filesystem::path& dir, const std::string& stem, std::uint64_t number) {
+    char suffix[32];
+    std::snprintf(suffix, sizeof suffix, ".part%03llu.mid", static_cast<unsigned long long>(number));
+    return dir / (stem + suffix);
+}
+
 // Two recordings started within one second must not overwrite each other.
 std::string unused_stem(const std::filesystem::path& dir, const std::string& base) {
     std::error_code error;
     auto taken = [&](const std::string& stem) {
         return std::filesystem::exists(dir / (stem + ".mid"), error) ||
-               std::filesystem::exists(dir / (stem + ".jsonl"), error);
+               std::filesystem::exists(dir / (stem + ".jsonl"), error) ||
+               std::filesystem::exists(segment_file(dir, stem, 1), error);
     };
     if (!taken(base)) return base;
     for (int n = 2;; ++n)
@@ -62,26 +67,6 @@ std::string unused_stem(const std::filesystem::path& dir, const std::string& bas
 std::string one_line(std::string text) {
     std::replace_if(text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
     return text;
-}
-
-std::string seconds_text(std::int64_t ns) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.6f", static_cast<double>(ns) / 1e9);
-    return text;
-}
-
-std::uint64_t ticks_at(std::int64_t since_start_ns) {
-    if (since_start_ns <= 0) return 0;
-    return static_cast<std::uint64_t>((since_start_ns * ticks_per_second + 500'000'000) / 1'000'000'000);
-}
-
-std::size_t data_length(std::uint8_t status) {
-    const auto command = status & 0xF0;
-    return command == 0xC0 || command == 0xD0 ? 1 : 2;
-}
-
-bool is_channel_message(const midi::Message& message) {
-    return message.bytes[0] >= 0x80 && message.bytes[0] <= 0xEF && message.size >= 1 + data_length(message.bytes[0]);
 }
 
 // Writes all of `bytes` unless the system refuses; what was written is removed from
@@ -101,6 +86,8 @@ bool write_some(int fd, std::string& bytes, std::string& error) {
     return bytes.empty();
 }
 
+constexpr std::array<Part, 2> parts = {Part::human, Part::machine};
+
 }  // namespace
 
 struct Recorder::Impl {
@@ -108,16 +95,37 @@ struct Recorder::Impl {
     std::string stem;
     std::filesystem::path midi_path, log_path;
     std::int64_t start_ns = 0;
+    std::int64_t segment_ns = 0;  // config.segment_seconds
 
     clock::SpscQueue<RecordedEvent, 16384> queue;
     std::atomic<bool> accepting{true};
     std::atomic<std::uint64_t> events{0}, dropped{0}, flushes{0}, write_errors{0};
+    std::atomic<std::uint64_t> held_events{0}, last_flush_bytes{0}, segments{0};
 
-    // The writer thread's own (the constructor's before it starts, stop()'s after it ends).
+    // The files: what follows is guarded by files_mutex, taken by whoever flushes (the
+    // writer thread, flush(), the constructor and stop()). Never taken by the scheduler.
+    mutable std::mutex files_mutex;
+    bool closed = false;  // stop() closed the files
     int log_fd = -1;
-    std::string unwritten;  // log bytes the disk has not taken yet
-    std::vector<RecordedEvent> recorded;
-    bool midi_stale = true;  // the file on disk lacks events we have
+    std::string unwritten;  // journal bytes the disk has not taken yet
+    std::int64_t last_flush_ns = 0;
+
+    // The segment being written. Its events are kept as pushed (and sorted when written);
+    // a segment that ended lives on disk only, so this is all the recording held here.
+    struct Segment {
+        std::uint64_t number = 0;
+        std::filesystem::path path;
+        std::vector<RecordedEvent> events;  // notes struck again at its start, then those pushed
+        std::int64_t start_ns = 0;
+        std::size_t pushed = 0;  // events pushed into it (not counting the notes struck again)
+        bool on_disk = false;    // its file holds every event
+        bool write_failed = false;
+    } segment;
+    // Sounding notes in the order events came, so a segment's successor knows which
+    // to strike again without looking back at it.
+    std::array<SoundingNotes, 2> sounding;
+    std::vector<RecordedEvent> incoming;                          // one flush's events
+    std::vector<std::pair<std::int64_t, std::string>> journal_lines;  // one flush's lines
 
     mutable std::mutex mutex;  // what follows; never taken by the scheduler
     std::condition_variable wake;
@@ -131,126 +139,151 @@ struct Recorder::Impl {
         if (log_fd >= 0) ::close(log_fd);
     }
 
-    std::string event_line(const RecordedEvent& event) const {
-        char text[160];
-        int length = std::snprintf(text, sizeof text, "{\"t\":%s,\"part\":\"%s\",\"msg\":[",
-                                   seconds_text(event.time_ns - start_ns).c_str(),
-                                   event.part == Part::human ? "human" : "machine");
-        const int size = std::clamp<int>(event.message.size, 1, 3);
-        for (int i = 0; i < size; ++i)
-            length += std::snprintf(text + length, sizeof text - static_cast<std::size_t>(length), i ? ",%d" : "%d",
-                                    event.message.bytes[i]);
-        std::snprintf(text + length, sizeof text - static_cast<std::size_t>(length), "]}");
-        return text;
+    std::int64_t since_start_us(std::int64_t ns) const { return microseconds_of(ns - start_ns); }
+    std::uint64_t tick_of(std::int64_t ns) const { return recording_tick(since_start_us(ns)); }
+
+    void begin_segment(std::int64_t at_ns) {
+        segment.number += 1;
+        segment.path = segment_file(config.dir, stem, segment.number);
+        segment.events.clear();  // keeps its capacity: one segment's worth
+        segment.start_ns = at_ns;
+        segment.pushed = 0;
+        segment.on_disk = false;
+        segments.store(segment.number, std::memory_order_relaxed);
+        for (std::size_t p = 0; p < parts.size(); ++p)
+            sounding[p].for_each([&](int channel, int pitch, int velocity) {
+                segment.events.push_back({at_ns, parts[p], midi::Message::note_on(channel, pitch, velocity, at_ns)});
+            });
     }
 
-    // Everything so far as a format 1 file. Notes still sounding at `end_ns` are closed
-    // there, and notes cut by all-notes-off / all-sound-off where it came, so the file
-    // has no hanging note; `recorded` itself keeps them open.
-    midi::File build_file(std::int64_t end_ns) const {
+    // The current segment as a format 1 file like STEM.mid, its notes still sounding at
+    // `end_ns` closed there; `segment.events` itself keeps them open.
+    midi::File build_segment(std::int64_t end_ns) const {
         midi::File file;
         file.format = 1;
-        file.division.ticks_per_quarter = ticks_per_quarter;
-        file.tracks.resize(3);
-        auto& tempo = file.tracks[0].events;
-        tempo.push_back(midi::Event::text(0, midi::meta::track_name, stem));
-        tempo.push_back(midi::Event::time_signature(0, 4, 4));
-        tempo.push_back(midi::Event::tempo(0, microseconds_per_quarter));
-        std::uint64_t end_tick = ticks_at(end_ns - start_ns);
-        for (const auto& event : recorded) end_tick = std::max(end_tick, ticks_at(event.time_ns - start_ns));
-
-        const std::array<std::pair<Part, const char*>, 2> parts = {{{Part::human, "human"}, {Part::machine, "machine"}}};
-        for (std::size_t p = 0; p < parts.size(); ++p) {
-            auto& track = file.tracks[p + 1].events;
-            track.push_back(midi::Event::text(0, midi::meta::track_name, parts[p].second));
+        file.division.ticks_per_quarter = recording_ticks_per_quarter;
+        std::uint64_t end_tick = tick_of(end_ns);
+        for (const auto& event : segment.events) end_tick = std::max(end_tick, tick_of(event.time_ns));
+        file.tracks.push_back(recording_tempo_track(stem, end_tick));
+        for (const auto part : parts) {
+            auto& track = file.tracks.emplace_back().events;
+            track.push_back(midi::Event::text(0, midi::meta::track_name, part == Part::human ? "human" : "machine"));
             std::vector<const RecordedEvent*> mine;
-            for (const auto& event : recorded)
-                if (event.part == parts[p].first && is_channel_message(event.message)) mine.push_back(&event);
+            for (const auto& event : segment.events)
+                if (event.part == part) mine.push_back(&event);
             // Stable: events of one moment keep the order they were played in.
             std::stable_sort(mine.begin(), mine.end(),
                              [](const RecordedEvent* a, const RecordedEvent* b) { return a->time_ns < b->time_ns; });
-            std::array<std::array<int, 128>, 16> sounding{};
-            auto close_channel = [&](std::uint64_t tick, int channel) {
-                for (int pitch = 0; pitch < 128; ++pitch)
-                    for (int& open = sounding[static_cast<std::size_t>(channel)][static_cast<std::size_t>(pitch)]; open > 0; --open)
-                        track.push_back(midi::Event::note_off(tick, channel, pitch));
-            };
-            for (const auto* event : mine) {
-                const auto& message = event->message;
-                const auto tick = ticks_at(event->time_ns - start_ns);
-                midi::Event out;
-                out.tick = tick;
-                out.kind = midi::EventKind::channel;
-                out.status = message.bytes[0];
-                for (std::size_t i = 0; i < data_length(message.bytes[0]); ++i) out.data.push_back(message.bytes[1 + i] & 0x7F);
-                track.push_back(std::move(out));
-                auto& open = sounding[message.channel()][message.bytes[1] & 0x7F];
-                if (message.is_note_on()) {
-                    ++open;
-                } else if (message.is_note_off()) {
-                    if (open > 0) --open;
-                } else if (message.command() == 0xB0 && (message.bytes[1] == 120 || message.bytes[1] == 123)) {
-                    close_channel(tick, message.channel());
-                }
-            }
-            for (int channel = 0; channel < 16; ++channel) close_channel(end_tick, channel);
+            PartTrack builder([&](midi::Event&& event) { track.push_back(std::move(event)); });
+            for (const auto* event : mine) builder.add(tick_of(event->time_ns), event->message);
+            builder.close_sounding(end_tick);
+            track.push_back(midi::Event::end_of_track(end_tick));
         }
-        for (auto& track : file.tracks) track.events.push_back(midi::Event::end_of_track(end_tick));
         return file;
     }
 
-    bool notes_sounding() const {
-        std::array<int, 2 * 16 * 128> open{};
-        for (const auto& event : recorded) {
-            const auto& message = event.message;
-            if (!is_channel_message(message)) continue;
-            auto& count = open[(event.part == Part::human ? 0 : 16 * 128) + message.channel() * 128 + (message.bytes[1] & 0x7F)];
-            if (message.is_note_on()) ++count;
-            else if (message.is_note_off() && count > 0) --count;
+    bool write_segment(std::int64_t end_ns, std::uint64_t& bytes, std::string& failure) {
+        try {
+            const auto data = midi::serialize_smf(build_segment(end_ns));
+            util::write_file_atomically(segment.path, std::span<const std::uint8_t>(data));
+            bytes += data.size();
+            segment.on_disk = true;
+            segment.write_failed = false;
+            return true;
+        } catch (const std::exception& error) {
+            failure = error.what();
+            segment.write_failed = true;
+            return false;
         }
-        return std::any_of(open.begin(), open.end(), [](int count) { return count > 0; });
     }
 
-    // One flush: the log appended and synced, then the MIDI file replaced. `final`
-    // rewrites the MIDI file even if nothing changed, so it ends at the stop.
+    bool segment_full_for(const RecordedEvent& event) const {
+        return segment.pushed > 0 &&
+               (segment.pushed >= config.segment_events || event.time_ns - segment.start_ns >= segment_ns);
+    }
+
+    // One flush: the journal appended and synced, then the current segment replaced
+    // (and any that ended on the way written out for the last time). `final` rewrites
+    // the segment even if nothing changed, so it ends at the stop. Caller holds files_mutex.
     void flush(bool final) {
-        std::vector<std::pair<std::int64_t, std::string>> lines;
+        journal_lines.clear();
         {
             std::lock_guard lock(mutex);
-            lines.swap(log_lines);
+            journal_lines.swap(log_lines);
         }
-        const auto first_new = recorded.size();
+        incoming.clear();
         RecordedEvent event;
-        while (queue.pop(event)) recorded.push_back(event);
-        for (auto i = first_new; i < recorded.size(); ++i) lines.emplace_back(recorded[i].time_ns, event_line(recorded[i]));
-        std::stable_sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-        for (const auto& line : lines) unwritten += line.second + '\n';
-        if (recorded.size() > first_new) midi_stale = true;
+        while (queue.pop(event)) incoming.push_back(event);
+        for (const auto& e : incoming)
+            journal_lines.emplace_back(e.time_ns, journal_event_line(since_start_us(e.time_ns), e.part, e.message));
+        std::stable_sort(journal_lines.begin(), journal_lines.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (const auto& line : journal_lines) unwritten += line.second + '\n';
 
         std::string failure;
+        std::uint64_t bytes = 0;
         bool wrote = false;
         if (!unwritten.empty()) {
             wrote = true;
-            if (write_some(log_fd, unwritten, failure) && ::fdatasync(log_fd) != 0)
+            const auto before = unwritten.size();
+            const bool all = write_some(log_fd, unwritten, failure);
+            bytes += before - unwritten.size();
+            if (all && ::fdatasync(log_fd) != 0)
                 failure = "cannot sync " + log_path.string() + ": " + std::strerror(errno);
             else if (!failure.empty())
                 failure = "cannot write " + log_path.string() + ": " + failure;
         }
-        if (midi_stale || final || notes_sounding()) {
-            wrote = true;
-            try {
-                midi::write_smf(build_file(monotonic_ns()), midi_path);
-                midi_stale = false;
-            } catch (const std::exception& error) {
-                failure = error.what();
+
+        std::stable_sort(incoming.begin(), incoming.end(),
+                         [](const RecordedEvent& a, const RecordedEvent& b) { return a.time_ns < b.time_ns; });
+        for (const auto& e : incoming) {
+            // A segment whose file is behind (the disk refused it) goes on growing until
+            // it is written, so nothing leaves memory before it is on disk.
+            if (segment_full_for(e) && !segment.write_failed) {
+                wrote = true;
+                if (write_segment(e.time_ns, bytes, failure)) begin_segment(e.time_ns);
             }
+            segment.events.push_back(e);
+            segment.pushed += 1;
+            segment.on_disk = false;
+            sounding[e.part == Part::human ? 0 : 1].apply(e.message);
         }
+        last_flush_ns = monotonic_ns();
+        if (!segment.on_disk || final || sounding[0].any() || sounding[1].any()) {
+            wrote = true;
+            write_segment(last_flush_ns, bytes, failure);
+        }
+        held_events.store(segment.events.size(), std::memory_order_relaxed);
+        last_flush_bytes.store(bytes, std::memory_order_relaxed);
         if (!wrote) return;
         if (failure.empty()) {
             flushes.fetch_add(1, std::memory_order_relaxed);
             return;
         }
         note_failure(failure);
+    }
+
+    // STEM.mid from the journal (which holds everything, where the segments hold
+    // re-struck notes at their seams), then the segments go. On failure they stay.
+    void assemble() {
+        const auto kept = "; the recording stays in " + segment_file(config.dir, stem, 1).filename().string() + " to " +
+                          segment.path.filename().string() + " and " + log_path.filename().string();
+        if (!unwritten.empty()) {
+            note_failure("cannot make " + midi_path.string() + ": the journal lacks what the disk refused" + kept);
+            return;
+        }
+        try {
+            midi_from_journal(log_path, midi_path, since_start_us(last_flush_ns));
+        } catch (const std::exception& error) {
+            note_failure("cannot make " + midi_path.string() + ": " + error.what() + kept);
+            return;
+        }
+        for (std::uint64_t n = 1; n <= segment.number; ++n) {
+            std::error_code ignored;
+            std::filesystem::remove(segment_file(config.dir, stem, n), ignored);
+        }
+        segment.events = {};
+        held_events.store(0, std::memory_order_relaxed);
     }
 
     void note_failure(const std::string& what) {
@@ -277,12 +310,16 @@ struct Recorder::Impl {
             wake.wait_until(lock, next, [&] { return stopping; });
             if (stopping) break;
             lock.unlock();
-            flush_catching(false);
+            {
+                std::lock_guard files(files_mutex);
+                flush_catching(false);
+            }
             lock.lock();
             next += period;
             if (const auto now = std::chrono::steady_clock::now(); next < now) next = now + period;
         }
         lock.unlock();
+        std::lock_guard files(files_mutex);
         flush_catching(true);
     }
 };
@@ -291,7 +328,10 @@ Recorder::Recorder(const RecorderConfig& config, std::string header_json) : impl
     auto& impl = *impl_;
     if (!(config.flush_seconds > 0) || !std::isfinite(config.flush_seconds))
         throw std::invalid_argument("recorder: flush_seconds must be positive, not " + std::to_string(config.flush_seconds));
+    if (!(config.segment_seconds > 0) || !std::isfinite(config.segment_seconds) || config.segment_events == 0)
+        throw std::invalid_argument("recorder: segments must have a positive length and event count");
     impl.config = config;
+    impl.segment_ns = std::llround(std::min(config.segment_seconds, 1e9) * 1e9);
     std::error_code error;
     std::filesystem::create_directories(config.dir, error);
     if (error) throw std::runtime_error("cannot record into " + config.dir.string() + ": " + error.message());
@@ -302,9 +342,14 @@ Recorder::Recorder(const RecorderConfig& config, std::string header_json) : impl
 
     impl.log_fd = ::open(impl.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
     if (impl.log_fd < 0) throw std::runtime_error("cannot create " + impl.log_path.string() + ": " + std::strerror(errno));
-    // Both files exist, valid, before the first note: a failure here is the caller's to see.
+    // The journal and the first segment exist, valid, before the first note: a failure
+    // here is the caller's to see.
     impl.unwritten = one_line(std::move(header_json)) + '\n';
-    impl.flush(true);
+    impl.begin_segment(impl.start_ns);
+    {
+        std::lock_guard files(impl.files_mutex);
+        impl.flush(true);
+    }
     if (impl.write_errors.load() != 0) throw std::runtime_error("cannot record: " + impl.last_error);
     impl.thread = std::thread([&impl] { impl.run(); });
 }
@@ -329,10 +374,16 @@ void Recorder::log(std::string json_line) {
     if (open != std::string::npos && line[open] == '{' && line.find("\"t\"") == std::string::npos) {
         const auto next = line.find_first_not_of(" \t", open + 1);
         const bool empty = next != std::string::npos && line[next] == '}';
-        line.insert(open + 1, "\"t\":" + seconds_text(now - impl.start_ns) + (empty ? "" : ","));
+        line.insert(open + 1, "\"t\":" + journal_seconds(impl.since_start_us(now)) + (empty ? "" : ","));
     }
     std::lock_guard lock(impl.mutex);
     if (!impl.stopped) impl.log_lines.emplace_back(now, std::move(line));
+}
+
+void Recorder::flush() {
+    auto& impl = *impl_;
+    std::lock_guard files(impl.files_mutex);
+    if (!impl.closed) impl.flush_catching(false);
 }
 
 void Recorder::stop() {
@@ -346,13 +397,20 @@ void Recorder::stop() {
     impl.accepting.store(false, std::memory_order_relaxed);
     impl.wake.notify_all();
     if (impl.thread.joinable()) impl.thread.join();
+    std::lock_guard files(impl.files_mutex);
+    impl.closed = true;
     if (impl.log_fd >= 0) {
         ::close(impl.log_fd);
         impl.log_fd = -1;
     }
+    impl.assemble();
 }
 
 std::filesystem::path Recorder::midi_path() const { return impl_->midi_path; }
+std::filesystem::path Recorder::segment_path() const {
+    std::lock_guard files(impl_->files_mutex);
+    return impl_->segment.path;
+}
 std::filesystem::path Recorder::log_path() const { return impl_->log_path; }
 std::int64_t Recorder::start_ns() const { return impl_->start_ns; }
 
@@ -363,6 +421,9 @@ Recorder::Counters Recorder::counters() const {
     counters.dropped = impl.dropped.load(std::memory_order_relaxed);
     counters.flushes = impl.flushes.load(std::memory_order_relaxed);
     counters.write_errors = impl.write_errors.load(std::memory_order_relaxed);
+    counters.held_events = impl.held_events.load(std::memory_order_relaxed);
+    counters.last_flush_bytes = impl.last_flush_bytes.load(std::memory_order_relaxed);
+    counters.segments = impl.segments.load(std::memory_order_relaxed);
     return counters;
 }
 

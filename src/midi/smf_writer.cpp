@@ -84,6 +84,39 @@ void put_event(std::vector<std::uint8_t>& out, const Event& event, std::uint8_t&
     running = 0;  // meta and sysex events cancel running status
 }
 
+}  // namespace
+
+void TrackEncoder::put_delta(std::uint64_t tick) {
+    if (tick < previous_) {
+        throw std::invalid_argument("TrackEncoder: tick " + std::to_string(tick) + " before " + std::to_string(previous_));
+    }
+    auto delta = tick - previous_;
+    // A gap wider than one delta can hold is bridged with empty text events.
+    while (delta > max_vlq) {
+        put_vlq(bytes_, max_vlq, "delta time");
+        bytes_.insert(bytes_.end(), {0xFF, 0x01, 0x00});
+        running_ = 0;
+        delta -= max_vlq;
+    }
+    put_vlq(bytes_, delta, "delta time");
+    previous_ = tick;
+}
+
+void TrackEncoder::add(const Event& event) {
+    if (is_end_of_track(event)) throw std::invalid_argument("TrackEncoder: end-of-track is finish()'s");
+    put_delta(event.tick);
+    put_event(bytes_, event, running_);
+}
+
+void TrackEncoder::finish(std::uint64_t end_tick, const std::vector<std::uint8_t>& payload) {
+    auto end = Event::end_of_track(std::max(end_tick, previous_));
+    end.data = payload;
+    put_delta(end.tick);
+    put_event(bytes_, end, running_);
+}
+
+namespace {
+
 std::vector<std::uint8_t> encode_track(const Track& track) {
     std::vector<const Event*> events;
     events.reserve(track.events.size());
@@ -99,40 +132,19 @@ std::vector<std::uint8_t> encode_track(const Track& track) {
     }
     std::stable_sort(events.begin(), events.end(), [](const Event* a, const Event* b) { return a->tick < b->tick; });
 
-    std::vector<std::uint8_t> out;
-    std::uint64_t previous = 0;
-    std::uint8_t running = 0;
-    auto put_delta = [&](std::uint64_t tick) {
-        auto delta = tick - previous;
-        // A gap wider than one delta can hold is bridged with empty text events.
-        while (delta > max_vlq) {
-            put_vlq(out, max_vlq, "delta time");
-            out.insert(out.end(), {0xFF, 0x01, 0x00});
-            running = 0;
-            delta -= max_vlq;
-        }
-        put_vlq(out, delta, "delta time");
-        previous = tick;
-    };
-    for (const auto* event : events) {
-        put_delta(event->tick);
-        put_event(out, *event, running);
-    }
+    TrackEncoder encoder;
+    for (const auto* event : events) encoder.add(*event);
     // Exactly one end-of-track, last; keep its payload (normally none) for a faithful copy.
-    auto end = Event::end_of_track(end_tick);
-    if (last_end) end.data = last_end->data;
-    put_delta(end_tick);
-    put_event(out, end, running);
-    return out;
+    encoder.finish(end_tick, last_end ? last_end->data : std::vector<std::uint8_t>{});
+    return std::move(encoder.bytes());
 }
 
 }  // namespace
 
-std::vector<std::uint8_t> serialize_smf(const File& file) {
-    if (file.tracks.size() > std::numeric_limits<std::uint16_t>::max()) {
+std::vector<std::uint8_t> serialize_smf_header(std::uint16_t format, const Division& division, std::size_t tracks) {
+    if (tracks > std::numeric_limits<std::uint16_t>::max()) {
         throw std::invalid_argument("serialize_smf: more than 65535 tracks");
     }
-    const auto& division = file.division;
     std::uint16_t division_value = 0;
     if (division.smpte) {
         if (division.frames_per_second == 0 || division.frames_per_second > 128 || division.ticks_per_frame == 0) {
@@ -149,16 +161,27 @@ std::vector<std::uint8_t> serialize_smf(const File& file) {
 
     std::vector<std::uint8_t> out = {'M', 'T', 'h', 'd'};
     put_u32(out, 6);
-    put_u16(out, file.format);
-    put_u16(out, static_cast<std::uint16_t>(file.tracks.size()));
+    put_u16(out, format);
+    put_u16(out, static_cast<std::uint16_t>(tracks));
     put_u16(out, division_value);
+    return out;
+}
+
+std::vector<std::uint8_t> track_chunk_header(std::uint64_t body_size) {
+    if (body_size > std::numeric_limits<std::uint32_t>::max()) {
+        throw std::invalid_argument("serialize_smf: track larger than 4 GiB");
+    }
+    std::vector<std::uint8_t> out = {'M', 'T', 'r', 'k'};
+    put_u32(out, static_cast<std::uint32_t>(body_size));
+    return out;
+}
+
+std::vector<std::uint8_t> serialize_smf(const File& file) {
+    auto out = serialize_smf_header(file.format, file.division, file.tracks.size());
     for (const auto& track : file.tracks) {
         auto body = encode_track(track);
-        if (body.size() > std::numeric_limits<std::uint32_t>::max()) {
-            throw std::invalid_argument("serialize_smf: track larger than 4 GiB");
-        }
-        out.insert(out.end(), {'M', 'T', 'r', 'k'});
-        put_u32(out, static_cast<std::uint32_t>(body.size()));
+        const auto header = track_chunk_header(body.size());
+        out.insert(out.end(), header.begin(), header.end());
         out.insert(out.end(), body.begin(), body.end());
     }
     return out;

@@ -115,4 +115,33 @@ std::vector<std::uint8_t> serialize_smf(const File& file);
 // Writes atomically (temporary file in the same folder, then rename).
 void write_smf(const File& file, const std::filesystem::path& path);
 
+// The pieces of serialize_smf, for writers that stream a file too long to hold in memory
+// (a recording rebuilt from its journal): the MThd chunk, each MTrk chunk's 8-byte
+// header, and a track body encoded event by event.
+std::vector<std::uint8_t> serialize_smf_header(std::uint16_t format, const Division& division, std::size_t tracks);
+std::vector<std::uint8_t> track_chunk_header(std::uint64_t body_size);  // throws past 4 GiB
+
+class TrackEncoder {
+public:
+    // Ticks must not decrease; end-of-track events are left to finish(). Throws
+    // std::invalid_argument for an event no reader could decode, as serialize_smf does.
+    void add(const Event& event);
+    // The one end-of-track, at `end_tick` or the last event's tick if that is later.
+    void finish(std::uint64_t end_tick, const std::vector<std::uint8_t>& payload = {});
+    // Encoded and not yet taken: a streaming writer writes them out and clears them.
+    std::vector<std::uint8_t>& bytes() { return bytes_; }
+    std::uint64_t body_size() const { return taken_ + bytes_.size(); }  // the chunk's length so far
+    void clear_bytes() {
+        taken_ += bytes_.size();
+        bytes_.clear();
+    }
+
+private:
+    void put_delta(std::uint64_t tick);
+    std::vector<std::uint8_t> bytes_;
+    std::uint64_t taken_ = 0;
+    std::uint64_t previous_ = 0;
+    std::uint8_t running_ = 0;
+};
+
 }  // namespace kanade::midi

@@ -6,6 +6,7 @@
 #include "io/jack_server.hpp"
 #include "io/osc_test_client.hpp"
 #include "test_paths.hpp"
+#include "skip.hpp"
 
 #include <doctest/doctest.h>
 
@@ -55,8 +56,12 @@ inline std::int32_t status_int(const io::OscMessage& status, const std::string& 
 }
 
 inline bool have_servers() {
-    if (!JackServer::available() || !std::filesystem::exists(kanaded_binary)) {
-        MESSAGE("jackd or kanaded missing: skipped");
+    if (!JackServer::available()) {
+        skip("jackd", "jackd is not installed");
+        return false;
+    }
+    if (!std::filesystem::exists(kanaded_binary)) {
+        skip("kanaded", "no kanaded at " + kanaded_binary.string());
         return false;
     }
     return true;

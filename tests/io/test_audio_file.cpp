@@ -1,6 +1,7 @@
 #include "kanade/io/audio_file.hpp"
 
 #include "../test_paths.hpp"
+#include "../skip.hpp"
 
 #include <doctest/doctest.h>
 #include <sndfile.h>
@@ -91,7 +92,7 @@ TEST_CASE("MP3 is read through libsndfile's MPEG decoder") {
     test::TemporaryFolder folder;
     auto path = folder / "tone.mp3";
     if (!write_sine(path, SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III, 44100, 2, 330.0, 3.0)) {
-        MESSAGE("this libsndfile cannot write MP3; reading is covered where it can");
+        test::skip("libsndfile-mp3", "this libsndfile cannot write MP3, so there is no MP3 to read");
         return;
     }
     auto samples = io::read_audio_mono(path, 22050);

@@ -1,6 +1,7 @@
 #include "kanade/io/midi_ports.hpp"
 
 #include "jack_server.hpp"
+#include "../skip.hpp"
 
 #include <doctest/doctest.h>
 
@@ -69,7 +70,7 @@ bool same_bytes(const Message& a, const Message& b) {
 
 bool skip_without_jackd() {
     if (JackServer::available()) return false;
-    MESSAGE("jackd is not installed: skipping the JACK MIDI tests");
+    kanade::test::skip("jackd", "jackd is not installed");
     return true;
 }
 

@@ -3,6 +3,7 @@
 #include "kanade/midi/tempo_map.hpp"
 
 #include "test_paths.hpp"
+#include "skip.hpp"
 
 #include <doctest/doctest.h>
 
@@ -33,7 +34,7 @@ std::vector<std::uint8_t> read_bytes(const fs::path& path) {
 
 bool both_corpora_present() {
     if (fs::is_directory(kanade::test::openmsx_dir) && fs::is_directory(kanade::test::simutrans_dir)) return true;
-    MESSAGE("skipped: the Debian MIDI corpus (openttd-openmsx, simutrans-data) is not installed");
+    kanade::test::skip("corpus", "the Debian MIDI corpus (openttd-openmsx, simutrans-data) is not installed");
     return false;
 }
 
@@ -98,7 +99,7 @@ TEST_CASE("every file of the Debian corpus loads, has notes, and survives a roun
 TEST_CASE("truncated and corrupted copies of a real file either parse or throw SmfError") {
     auto path = kanade::test::openmsx_dir / "5432gone_redfarn.mid";
     if (!fs::is_regular_file(path)) {
-        MESSAGE("skipped: " << path << " is not installed");
+        kanade::test::skip("corpus", path.string() + " is not installed");
         return;
     }
     auto original = read_bytes(path);

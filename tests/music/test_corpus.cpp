@@ -2,6 +2,7 @@
 #include "kanade/music/token_corpus.hpp"
 
 #include "../test_paths.hpp"
+#include "../skip.hpp"
 
 #include <doctest/doctest.h>
 
@@ -21,7 +22,7 @@ TEST_CASE("the split depends on the file name alone") {
 
 TEST_CASE("the Debian corpus loads whole, and both tokenizers cover it") {
     if (!std::filesystem::exists(test::openmsx_dir) || !std::filesystem::exists(test::simutrans_dir)) {
-        MESSAGE("corpus packages not installed; skipped");
+        test::skip("corpus", "the corpus packages (openttd-openmsx, simutrans-data) are not installed");
         return;
     }
     auto corpus = load_corpus({test::openmsx_dir, test::simutrans_dir});

@@ -2,6 +2,7 @@
 #include "kanade/util/run_program.hpp"
 
 #include "test_paths.hpp"
+#include "skip.hpp"
 
 #include <doctest/doctest.h>
 
@@ -239,7 +240,7 @@ TEST_CASE("notate writes the .ly and reports a missing lilypond") {
 
 TEST_CASE("lilypond engraves the score without warnings") {
     if (!kanade::util::program_available("lilypond")) {
-        MESSAGE("lilypond is not installed: skipped");
+        kanade::test::skip("lilypond", "lilypond is not installed");
         return;
     }
     kanade::test::TemporaryFolder folder;

@@ -7,6 +7,7 @@
 #include "kanade/util/run_program.hpp"
 
 #include "../test_paths.hpp"
+#include "../skip.hpp"
 #include "../transcribe/piano_crnn_formula.hpp"
 #include "kanade_cli.hpp"
 
@@ -27,7 +28,7 @@ using test::kanade_cli;
 bool basic_pitch_installed(const util::RunResult& result) {
     if (result.output.find("model.json") != std::string::npos && !result.succeeded() &&
         result.output.find("npm install") != std::string::npos) {
-        MESSAGE("Basic Pitch model not installed (tools/setup-debian.sh installs it): " << result.output);
+        test::skip("basic-pitch", "the Basic Pitch model is not installed (tools/setup-debian.sh installs it): " + result.output);
         return false;
     }
     return true;

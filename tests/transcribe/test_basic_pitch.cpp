@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "kanade/transcribe/basic_pitch_model.hpp"
+#include "../skip.hpp"
 
 #include <cstdint>
 #include <fstream>
@@ -41,7 +42,7 @@ const BasicPitchModel* installed_model() {
         try {
             found = find_basic_pitch_model({});
         } catch (const std::runtime_error& error) {
-            MESSAGE("skipping: " << std::string(error.what()));
+            kanade::test::skip("basic-pitch", error.what());
             return model.get();
         }
         model = std::make_unique<BasicPitchModel>(found);  // an installed but broken model fails

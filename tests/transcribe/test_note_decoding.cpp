@@ -5,6 +5,7 @@
 #include "kanade/transcribe/basic_pitch_model.hpp"
 #include "kanade/transcribe/basic_pitch_transcriber.hpp"
 #include "kanade/transcribe/note_decoding.hpp"
+#include "../skip.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -67,7 +68,7 @@ TEST_CASE("basic-pitch transcriber end to end: the reference's notes from the fi
     try {
         find_basic_pitch_model({});
     } catch (const std::runtime_error& error) {
-        MESSAGE("skipping: " << std::string(error.what()));
+        kanade::test::skip("basic-pitch", error.what());
         return;
     }
     TranscriberOptions options;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "kanade/transcribe/tfjs_graph_model.hpp"
+#include "../skip.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -97,7 +98,7 @@ TEST_CASE("the real Basic Pitch model.json, damaged in many ways, is refused or 
     const auto system = std::filesystem::path("/usr/local/share/kanade/basic-pitch/node_modules/@spotify/basic-pitch/model");
     const auto source = std::filesystem::exists(installed / "model.json") ? installed : system;
     if (!std::filesystem::exists(source / "model.json")) {
-        MESSAGE("skipping: Basic Pitch model not installed");
+        kanade::test::skip("basic-pitch", "the Basic Pitch model is not installed (" + source.string() + ")");
         return;
     }
     std::ifstream in(source / "model.json");

@@ -43,6 +43,10 @@ std::vector<std::string> split_list(const std::string& text) {
     return items;
 }
 
+engine::ChannelRouting channel_routing(const io::DaemonConfig& config) {
+    return {config.midi.channel - 1, config.engine.sessions};
+}
+
 engine::SessionSettings session_settings(const io::DaemonConfig& config, int index) {
     engine::SessionSettings settings;
     settings.mode = engine::parse_mode(config.engine.mode);
@@ -54,8 +58,7 @@ engine::SessionSettings session_settings(const io::DaemonConfig& config, int ind
     settings.constraints.density = config.engine.density;
     settings.constraints.repetition_penalty = config.engine.repetition_penalty;
     settings.constraints.energy = config.engine.energy;
-    settings.output_channel = (config.midi.channel - 1 + index) % 16;
-    settings.input_channel = config.engine.sessions == 1 ? -1 : settings.output_channel;
+    settings.output_channel = channel_routing(config).output_channel(index);
     settings.phrase_end_silence_steps = config.engine.phrase_end_silence_steps;
     settings.phrase_end_controller = config.engine.phrase_end_controller;
     settings.answer_steps = config.engine.answer_steps;
@@ -101,11 +104,14 @@ Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
         log("clock.steps_per_beat " + std::to_string(config_.clock.steps_per_beat) + " differs from the model's grid (" +
             std::to_string(model_->grid.steps_per_beat) + "); playing on the model's grid");
 
-    std::uint64_t seed = config_.engine.seed ? config_.engine.seed
-                                             : static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+    // engine.seed = 0 picks one; the recording's header names the one used, so a take can be replayed.
+    seed_ = config_.engine.seed ? config_.engine.seed
+                                : static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+    log("sampling seed " + std::to_string(seed_));
     auto inference = config_.engine.inference == "faithful" ? engine::InferenceMode::faithful
                                                             : engine::InferenceMode::streaming;
-    service_ = std::make_unique<engine::InferenceService>(model_, device_, inference, seed);
+    service_ = std::make_unique<engine::InferenceService>(model_, device_, inference, seed_);
+    routing_.store(channel_routing(config_).pack());
     for (int i = 0; i < config_.engine.sessions; ++i) service_->add_session(session_settings(config_, i));
     if (!config_.engine.seed_midi.empty()) {
         auto corpus = music::load_corpus({config_.engine.seed_midi});
@@ -231,7 +237,7 @@ std::string Daemon::settings_json() const {
         .field("temperature", config_.engine.temperature)
         .field("top_k", config_.engine.top_k)
         .field("top_p", config_.engine.top_p)
-        .field("seed", config_.engine.seed)
+        .field("seed", seed_)
         .field("scale", config_.engine.scale)
         .end_object();
     return json.str();
@@ -241,12 +247,11 @@ std::string Daemon::start_recording(const std::filesystem::path& dir) {
     try {
         io::RecorderConfig recorder_config;
         recorder_config.dir = dir;
-        auto recorder = std::make_shared<io::Recorder>(recorder_config, settings_json());
+        auto recorder = std::make_unique<io::Recorder>(recorder_config, settings_json());
+        recorder_output_->set(recorder.get());  // the old one, if any, is no longer pushed to
         if (recorder_) recorder_->stop();
-        retired_recorders_.push_back(recorder_);
-        recorder_ = recorder;
+        recorder_ = std::move(recorder);
         reported_record_errors_ = 0;
-        recorder_output_->set(recorder_.get());
         log("recording to " + recorder_->midi_path().string() + " and " + recorder_->log_path().string());
         return "";
     } catch (const std::exception& failure) {
@@ -259,8 +264,7 @@ std::string Daemon::stop_recording() {
     recorder_output_->set(nullptr);
     recorder_->stop();
     log("recording finished: " + recorder_->midi_path().string());
-    retired_recorders_.push_back(recorder_);
-    recorder_.reset();
+    recorder_.reset();  // what the recording held is freed now, not at exit
     return "";
 }
 
@@ -311,17 +315,18 @@ void Daemon::input_loop() {
         bool any = false;
         while (midi_->pop_input(message)) {
             any = true;
-            const int channel = message.channel();
-            int session = config_.engine.sessions == 1 ? 0 : channel - (config_.midi.channel - 1);
             if (message.status() >= 0xF8 || message.status() == 0xF2) {
-                if (!config_.clock.follow_midi_clock) continue;
+                if (!follow_midi_clock_) continue;
                 auto update = clock_follower_.feed(message);
                 if (update.bpm && std::abs(*update.bpm - scheduler_->tempo()) > 0.05) scheduler_->set_tempo(*update.bpm);
                 if (update.playing) scheduler_->set_playing(*update.playing);
                 if (update.step_boundary_ns) scheduler_->align_step_boundary(*update.step_boundary_ns);
                 continue;
             }
-            if (session < 0 || session >= config_.engine.sessions) continue;
+            // Read whole from one atomic: a reload may change the channels meanwhile.
+            const int session = engine::ChannelRouting::unpack(routing_.load(std::memory_order_acquire))
+                                    .session_for(message.channel());
+            if (session < 0) continue;
             if (message.is_note_on() || message.is_note_off()) {
                 auto step = scheduler_->step_at(message.time_ns);
                 service_->human_note(session, message.bytes[1], message.bytes[2], step, message.is_note_on());
@@ -386,10 +391,20 @@ void Daemon::reload() {
     if (!config_path_.empty()) {
         try {
             auto fresh = io::load_config(config_path_);
-            for (int i = 0; i < config_.engine.sessions && i < fresh.engine.sessions; ++i) {
+            // The sessions' queues and the scheduler's slots are made at start: a new
+            // count needs a restart. Everything else about the sessions applies now.
+            const int sessions = static_cast<int>(service_->session_count());
+            if (fresh.engine.sessions != sessions)
+                log("engine.sessions = " + std::to_string(fresh.engine.sessions) + " takes a restart; keeping " +
+                    std::to_string(sessions));
+            fresh.engine.sessions = sessions;
+            for (int i = 0; i < sessions; ++i) {
                 auto settings = session_settings(fresh, i);
                 service_->update_settings(i, settings);
+                scheduler_->set_session_channel(i, settings.output_channel);
             }
+            routing_.store(channel_routing(fresh).pack(), std::memory_order_release);
+            config_.midi.channel = fresh.midi.channel;
             scheduler_->set_tempo(fresh.clock.bpm);
             scheduler_->set_miss_policy(engine::parse_miss_policy(fresh.engine.miss_policy));
             auto model_path = fresh.model.path;

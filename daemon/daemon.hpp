@@ -9,6 +9,7 @@
 #pragma once
 
 #include "kanade/clock/midi_clock_follower.hpp"
+#include "kanade/engine/channel_routing.hpp"
 #include "kanade/engine/inference_service.hpp"
 #include "kanade/engine/scheduler.hpp"
 #include "kanade/io/audio_output.hpp"
@@ -75,8 +76,7 @@ private:
     std::unique_ptr<engine::InferenceService> service_;
     std::unique_ptr<io::MidiPorts> midi_;
     std::unique_ptr<io::AudioOutput> audio_;
-    std::shared_ptr<io::Recorder> recorder_;
-    std::vector<std::shared_ptr<io::Recorder>> retired_recorders_;  // the scheduler may still hold one
+    std::unique_ptr<io::Recorder> recorder_;
     std::vector<std::unique_ptr<engine::NoteOutput>> outputs_;
     class RecorderOutput* recorder_output_ = nullptr;
     class MonitorOutput* monitor_ = nullptr;
@@ -93,6 +93,9 @@ private:
     std::uint64_t reported_record_errors_ = 0;
     std::uint64_t reported_inference_failures_ = 0;
     clock::MidiClockFollower clock_follower_;  // the input thread's
+    const bool follow_midi_clock_ = config_.clock.follow_midi_clock;
+    std::atomic<int> routing_{engine::ChannelRouting{}.pack()};  // ChannelRouting, for the input thread
+    std::uint64_t seed_ = 0;  // the sampling seed in use (engine.seed, or the one picked)
 };
 
 }  // namespace kanade::daemon

@@ -104,7 +104,7 @@ void register_osc_commands(Daemon& d) {
     };
     sampling("temperature", "f", "sampling temperature, 0 (argmax)..10", [](const OscMessage& m, engine::SessionSettings& s) {
         float value = number(m, 0);
-        if (!(value >= 0 && value <= 10)) return range_error("temperature", 0, 10);
+        if (!(value >= 0 && value <= engine::max_temperature)) return range_error("temperature", 0, engine::max_temperature);
         s.sampling.temperature = value;
         return std::string();
     });

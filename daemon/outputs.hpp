@@ -9,6 +9,7 @@
 #include "kanade/io/recorder.hpp"
 
 #include <atomic>
+#include <thread>
 
 namespace kanade::daemon {
 
@@ -32,19 +33,27 @@ private:
 };
 
 // Recording can start and stop while the scheduler runs: the recorder is swapped
-// through an atomic pointer; the daemon keeps retired recorders alive until exit.
+// through an atomic pointer. set() returns only when the scheduler no longer holds the
+// recorder it replaced, so the daemon can free a finished recording at once.
 class RecorderOutput final : public engine::NoteOutput {
 public:
-    void set(io::Recorder* recorder) { recorder_.store(recorder, std::memory_order_release); }
+    void set(io::Recorder* recorder) {
+        recorder_.store(recorder);
+        // A push() that loaded the old pointer has raised pushing_ before its load (both
+        // sequentially consistent), so once pushing_ reads 0 nobody holds the old one.
+        while (pushing_.load() != 0) std::this_thread::yield();
+    }
     void machine(const midi::Message& message) override { push(io::Part::machine, message); }
     void human(const midi::Message& message) override { push(io::Part::human, message); }
 
 private:
     void push(io::Part part, const midi::Message& message) {
-        if (auto* recorder = recorder_.load(std::memory_order_acquire))
-            recorder->push(io::RecordedEvent{message.time_ns, part, message});
+        pushing_.fetch_add(1);
+        if (auto* recorder = recorder_.load()) recorder->push(io::RecordedEvent{message.time_ns, part, message});
+        pushing_.fetch_sub(1);
     }
     std::atomic<io::Recorder*> recorder_{nullptr};
+    std::atomic<int> pushing_{0};
 };
 
 // Played notes for OSC subscribers, drained by the io thread.

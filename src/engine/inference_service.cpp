@@ -6,7 +6,7 @@
 namespace kanade::engine {
 InferenceService::InferenceService(std::shared_ptr<model::Model> model, torch::Device device, InferenceMode mode,
                                    std::uint64_t seed)
-    : model_(std::move(model)), device_(device), mode_(mode), sampler_(seed) {
+    : model_(std::move(model)), device_(device), mode_(mode), seed_(seed) {
     model_->network->eval();
     model_->network->to(device_);
     mask_ = std::make_unique<TokenMask>(model_->vocabulary, model_->tokenizer);
@@ -18,6 +18,8 @@ InferenceService::~InferenceService() { stop(); }
 int InferenceService::add_session(const SessionSettings& settings) {
     auto session = std::make_unique<Session>();
     session->settings = settings;
+    // Each session draws from its own generator: its notes never depend on the others'.
+    session->sampler = Sampler(seed_ + sessions_.size());
     session->decoder = std::make_unique<StepDecoder>(model_->tokenizer, model_->grid.steps_per_beat);
     sessions_.push_back(std::move(session));
     return static_cast<int>(sessions_.size() - 1);
@@ -246,8 +248,8 @@ int InferenceService::choose_token(Session& session, std::vector<float> row, std
     std::vector<int> recent(session.window.end() - recent_count, session.window.end());
     mask_->apply(session.settings.constraints, session.decoder->pending_notes(), session.must_start_note, recent, row,
                  std::span<bool>(mask.get(), vocab));
-    int token = sampler_.sample(row, session.settings.sampling, std::span<const bool>(mask.get(), vocab));
-    if (token < 0) token = sampler_.sample(row, session.settings.sampling);  // constraints left nothing: ignore them
+    int token = session.sampler.sample(row, session.settings.sampling, std::span<const bool>(mask.get(), vocab));
+    if (token < 0) token = session.sampler.sample(row, session.settings.sampling);  // constraints left nothing: ignore them
     ++stats_.tokens;
     const auto& text = model_->vocabulary.token(token);
     if (!text.empty() && (text[0] == 'P' || model_->tokenizer == "seed")) session.must_start_note = false;
@@ -292,16 +294,23 @@ void InferenceService::forward_and_sample(const std::vector<Session*>& due, std:
             due[i]->next_logits = logits_to_floats(logits[index]);
         }
     } else {
-        // Faithful: the last window of every due session, from a fresh state, in one pass.
-        std::size_t length = due.front()->window.size();
-        for (auto* session : due) length = std::min(length, session->window.size());
-        std::vector<torch::Tensor> rows;
-        for (auto* session : due) {
-            std::vector<std::int64_t> ids(session->window.end() - static_cast<std::ptrdiff_t>(length), session->window.end());
-            rows.push_back(torch::tensor(ids, torch::kInt64));
+        // Faithful: each due session's whole window, from a fresh state. Windows of one
+        // length share a pass (after the first steps of a set, that is all of them); a
+        // window is never cut to fit another session's.
+        std::vector<Session*> pending = due;
+        while (!pending.empty()) {
+            const auto length = pending.front()->window.size();
+            std::vector<Session*> batch, later;
+            for (auto* session : pending) (session->window.size() == length ? batch : later).push_back(session);
+            std::vector<torch::Tensor> rows;
+            for (auto* session : batch)
+                rows.push_back(torch::tensor(std::vector<std::int64_t>(session->window.begin(), session->window.end()),
+                                             torch::kInt64));
+            auto logits = model_->network->forward_last(torch::stack(rows).to(device_)).to(torch::kCPU);
+            for (std::size_t i = 0; i < batch.size(); ++i)
+                choose_token(*batch[i], logits_to_floats(logits[static_cast<std::int64_t>(i)]), now);
+            pending = std::move(later);
         }
-        auto logits = model_->network->forward_last(torch::stack(rows).to(device_)).to(torch::kCPU);
-        for (std::size_t i = 0; i < due.size(); ++i) choose_token(*due[i], logits_to_floats(logits[static_cast<std::int64_t>(i)]), now);
     }
     record_latency(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
 }
@@ -311,51 +320,60 @@ void InferenceService::run() {
         std::unique_lock lock(mutex_);
         wake_.wait_for(lock, std::chrono::milliseconds(2));
         if (stopping_) break;
-        const auto now = clock_step_.load(std::memory_order_acquire);
-        if (pending_model_) {
-            model_ = std::move(pending_model_);
-            model_->network->to(device_);
-            mask_ = std::make_unique<TokenMask>(model_->vocabulary, model_->tokenizer);
-            tokenizer_ = music::make_tokenizer(model_->tokenizer, model_->grid);
-            for (auto& session : sessions_) {
-                session->decoder = std::make_unique<StepDecoder>(model_->tokenizer, model_->grid.steps_per_beat);
-                session->prompt.clear();
-                reset_session(*session, now);
-            }
-        }
-        if (!running_) {
-            for (auto& session : sessions_) session->expecting.store(false, std::memory_order_relaxed);
-            was_running_ = false;
-            continue;
-        }
-        if (!was_running_) {
-            for (auto& session : sessions_) reset_session(*session, now);
-            was_running_ = true;
-        }
-        std::vector<Session*> due;
-        for (auto& session : sessions_) {
-            absorb_human_input(*session, now);
-            if (!session->generating) continue;
-            if (session->decoder->current_step() < now) {
-                // Fell behind the clock (a slow pass, a stall): rejoin it rather than play late.
-                stats_.stale_plans += static_cast<std::uint64_t>(now - session->decoder->current_step());
-                session->decoder->restart(now);
-            }
-            if (session->decoder->current_step() < now + session->settings.lookahead_steps &&
-                session->queue->size() + 4 < PlanQueue::capacity())
-                due.push_back(session.get());
-        }
-        if (!due.empty()) {
-            try {
-                forward_and_sample(due, now);
-            } catch (const std::exception& failure) {
-                recover_from(failure, now);
-            }
-        }
-        for (auto& session : sessions_)
-            session->expecting.store(running_ && session->generating && session->decoder->current_step() > now,
-                                     std::memory_order_relaxed);
+        plan_ahead(clock_step_.load(std::memory_order_acquire));
     }
+}
+
+bool InferenceService::plan_offline(std::int64_t now) {
+    std::lock_guard lock(mutex_);
+    return plan_ahead(now);
+}
+
+bool InferenceService::plan_ahead(std::int64_t now) {
+    if (pending_model_) {
+        model_ = std::move(pending_model_);
+        model_->network->to(device_);
+        mask_ = std::make_unique<TokenMask>(model_->vocabulary, model_->tokenizer);
+        tokenizer_ = music::make_tokenizer(model_->tokenizer, model_->grid);
+        for (auto& session : sessions_) {
+            session->decoder = std::make_unique<StepDecoder>(model_->tokenizer, model_->grid.steps_per_beat);
+            session->prompt.clear();
+            reset_session(*session, now);
+        }
+    }
+    if (!running_) {
+        for (auto& session : sessions_) session->expecting.store(false, std::memory_order_relaxed);
+        was_running_ = false;
+        return false;
+    }
+    if (!was_running_) {
+        for (auto& session : sessions_) reset_session(*session, now);
+        was_running_ = true;
+    }
+    std::vector<Session*> due;
+    for (auto& session : sessions_) {
+        absorb_human_input(*session, now);
+        if (!session->generating) continue;
+        if (session->decoder->current_step() < now) {
+            // Fell behind the clock (a slow pass, a stall): rejoin it rather than play late.
+            stats_.stale_plans += static_cast<std::uint64_t>(now - session->decoder->current_step());
+            session->decoder->restart(now);
+        }
+        if (session->decoder->current_step() < now + session->settings.lookahead_steps &&
+            session->queue->size() + 4 < PlanQueue::capacity())
+            due.push_back(session.get());
+    }
+    if (!due.empty()) {
+        try {
+            forward_and_sample(due, now);
+        } catch (const std::exception& failure) {
+            recover_from(failure, now);
+        }
+    }
+    for (auto& session : sessions_)
+        session->expecting.store(running_ && session->generating && session->decoder->current_step() > now,
+                                 std::memory_order_relaxed);
+    return !due.empty();
 }
 
 }  // namespace kanade::engine

@@ -153,7 +153,7 @@ const std::vector<Check>& checks() {
         {"engine.inference", [](const DaemonConfig& c) {
              return c.engine.inference == "streaming" || c.engine.inference == "faithful"; },
          "must be streaming or faithful"},
-        {"engine.temperature", [](const DaemonConfig& c) { return c.engine.temperature >= 0 && c.engine.temperature <= 100; }, "must be 0..100"},
+        {"engine.temperature", [](const DaemonConfig& c) { return c.engine.temperature >= 0 && c.engine.temperature <= engine::max_temperature; }, "must be 0..10"},
         {"engine.top_k", [](const DaemonConfig& c) { return c.engine.top_k >= 0; }, "must be 0 or more"},
         {"engine.top_p", [](const DaemonConfig& c) { return c.engine.top_p > 0 && c.engine.top_p <= 1; }, "must be in (0, 1]"},
         {"engine.sessions", [](const DaemonConfig& c) { return c.engine.sessions >= 1 && c.engine.sessions <= 16; }, "must be 1..16"},
@@ -182,12 +182,11 @@ const std::vector<Check>& checks() {
         {"midi.channel", [](const DaemonConfig& c) { return c.midi.channel >= 1 && c.midi.channel <= 16; }, "must be 1..16"},
         {"audio.backend", [](const DaemonConfig& c) {
              const auto& b = c.audio.backend;
-             return b == "auto" || b == "portaudio" || b == "jack" || b == "none" ||
-                    (b.size() > 4 && b.substr(b.size() - 4) == ".wav"); },
+             return b == "auto" || b == "portaudio" || b == "jack" || b == "none" || is_wav_backend(b); },
          "must be auto, portaudio, jack, none or a FILE.wav"},
         {"audio.program", [](const DaemonConfig& c) { return c.audio.program >= 0 && c.audio.program <= 127; }, "must be 0..127"},
         {"audio.gain", [](const DaemonConfig& c) { return c.audio.gain >= 0 && c.audio.gain <= 10; }, "must be 0..10"},
-        {"audio.sample_rate", [](const DaemonConfig& c) { return c.audio.sample_rate >= 8000 && c.audio.sample_rate <= 192000; }, "must be 8000..192000"},
+        {"audio.sample_rate", [](const DaemonConfig& c) { return c.audio.sample_rate >= min_sample_rate && c.audio.sample_rate <= max_sample_rate; }, "must be 8000..96000 (FluidSynth's range)"},
         {"osc.port", [](const DaemonConfig& c) { return c.osc.port >= 0 && c.osc.port <= 65535; }, "must be 0..65535 (0: OSC off)"},
     };
     return all;

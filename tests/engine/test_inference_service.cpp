@@ -1,11 +1,13 @@
 // The inference worker on its own: a forward pass that throws must not take the worker
 // (and with it the daemon) down; it is counted, described, and the sessions start again.
 #include "kanade/engine/inference_service.hpp"
+#include "kanade/engine/offline_performance.hpp"
 #include "kanade/music/kanade_tokenizer.hpp"
 
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <sstream>
 #include <thread>
 
 using namespace kanade;
@@ -40,4 +42,102 @@ TEST_CASE("a failing forward pass is counted and survived; the worker goes on") 
     CHECK_FALSE(stats.last_failure.empty());
     CHECK(stats.device == "cpu");
     MESSAGE(stats.failures << " failed passes, the last: " << stats.last_failure);
+}
+
+namespace {
+
+std::shared_ptr<model::Model> small_random_model() {
+    torch::manual_seed(11);
+    auto model = std::make_shared<model::Model>();
+    model->vocabulary = *music::KanadeTokenizer().fixed_vocabulary();
+    model->config.vocab_size = static_cast<int>(model->vocabulary.size());
+    model->config.hidden = 24;
+    model->config.embedding = 8;
+    model->config.window = 16;
+    model->network = model::Network(model->config);
+    return model;
+}
+
+// Every plan a session makes for steps 0..steps-1, the clock moved on only once each
+// session has planned as far ahead as it may: no outcome depends on the machine's speed.
+std::vector<std::vector<std::string>> played(InferenceMode mode, std::uint64_t seed,
+                                             const std::vector<std::vector<int>>& prompts, std::int64_t steps) {
+    InferenceService service(small_random_model(), torch::kCPU, mode, seed);
+    SessionSettings settings;
+    settings.lookahead_steps = 2;
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+        service.add_session(settings);
+        service.set_prompt(static_cast<int>(i), prompts[i]);
+    }
+    std::vector<std::vector<std::string>> plans(prompts.size());
+    std::vector<std::int64_t> planned_to(prompts.size(), -1);
+    service.start();
+    for (std::int64_t step = 0; step < steps; ++step) {
+        service.set_clock_step(step);
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        for (std::size_t i = 0; i < prompts.size(); ++i) {
+            while (planned_to[i] < step + settings.lookahead_steps - 1 && std::chrono::steady_clock::now() < give_up) {
+                StepPlan plan;
+                if (!service.plans(static_cast<int>(i)).pop(plan)) {
+                    std::this_thread::sleep_for(std::chrono::microseconds(200));
+                    continue;
+                }
+                std::string text = std::to_string(plan.step) + ":";
+                for (int n = 0; n < plan.count; ++n)
+                    text += " " + std::to_string(plan.notes[n].pitch) + "/" + std::to_string(plan.notes[n].steps) + "/" +
+                            std::to_string(plan.notes[n].velocity);
+                plans[i].push_back(text);
+                planned_to[i] = plan.step;
+            }
+        }
+    }
+    const auto stats = service.stats();
+    service.stop();
+    CHECK(stats.stale_plans == 0);
+    return plans;
+}
+
+}  // namespace
+
+TEST_CASE("a session plays the same notes batched with others as alone, in both inference modes") {
+    // Windows of different lengths (prompts of 3 and 9 tokens) in one batch: neither may
+    // be cut to the other's length, nor share the other's random draws.
+    const std::vector<int> short_prompt = {0, 5, 9}, long_prompt = {3, 1, 4, 1, 5, 9, 2, 6, 5};
+    for (auto mode : {InferenceMode::faithful, InferenceMode::streaming}) {
+        CAPTURE(mode == InferenceMode::faithful);
+        auto together = played(mode, 40, {short_prompt, long_prompt}, 48);
+        auto first_alone = played(mode, 40, {short_prompt}, 48);
+        auto second_alone = played(mode, 41, {long_prompt}, 48);
+        REQUIRE(together.size() == 2);
+        CHECK(together[0].size() >= 48);
+        CHECK(together[0] == first_alone[0]);
+        CHECK(together[1] == second_alone[0]);
+        CHECK(together[0] != together[1]);
+    }
+}
+
+TEST_CASE("an offline performance plays what the running worker plans, note for note") {
+    const std::vector<int> prompt = {3, 1, 4, 1, 5};
+    auto live = played(InferenceMode::streaming, 9, {prompt}, 40);
+    OfflinePerformance performance;
+    performance.steps = 40;
+    performance.seed = 9;
+    performance.prompt = prompt;
+    SessionSettings settings;
+    settings.lookahead_steps = 2;
+    auto notes = perform_offline(small_random_model(), settings, performance, torch::kCPU);
+    // The live plans, as notes: every planned note, at its step.
+    std::vector<std::string> from_live, offline;
+    for (const auto& plan : live[0]) {
+        const auto colon = plan.find(':');
+        const auto step = plan.substr(0, colon);
+        if (std::stoi(step) >= 40) continue;
+        std::istringstream notes_of_step(plan.substr(colon + 1));
+        std::string note;
+        while (notes_of_step >> note) from_live.push_back(step + " " + note.substr(0, note.find('/')));
+    }
+    for (const auto& note : notes)
+        offline.push_back(std::to_string(static_cast<int>(note.start_beat * 4 + 0.5)) + " " + std::to_string(note.pitch));
+    CHECK(!offline.empty());
+    CHECK(offline == from_live);
 }

@@ -1,11 +1,13 @@
-// kanade generate MODEL -o OUT.mid: new music from a model, seeded from a corpus
-// window or a MIDI file.
+// kanade generate MODEL -o OUT.mid: what kanaded would play with the same settings (one
+// free session, the same sampling, constraints and seed), rendered offline; started from
+// nothing as the daemon does, or from a MIDI file's start or a random corpus window.
 #include "commands.hpp"
 
-#include "kanade/engine/generator.hpp"
+#include "kanade/engine/offline_performance.hpp"
 #include "kanade/model/device.hpp"
 #include "kanade/music/token_corpus.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <random>
 
@@ -17,8 +19,10 @@ struct GenerateCommand {
     std::string output;
     std::string seed_midi;
     std::vector<std::string> corpus;
-    engine::GenerateOptions generate;
-    std::string mode = "faithful";
+    engine::SessionSettings settings;  // the daemon's defaults
+    engine::OfflinePerformance performance;
+    std::string scale = "chromatic";
+    std::string mode = "streaming";
     std::string device = "auto";
     double bpm = 120;
     int program = 0;
@@ -26,7 +30,7 @@ struct GenerateCommand {
 };
 
 // A window of the model's length, taken from the seed file's start or from a random
-// place in the corpus (as the student project began).
+// place in the corpus (as the student project began); none: from nothing, as the daemon.
 std::vector<int> choose_prompt(const GenerateCommand& command, const model::Model& model, const music::Tokenizer& tokenizer,
                                std::string* described) {
     music::TokenizeOptions options;
@@ -42,15 +46,17 @@ std::vector<int> choose_prompt(const GenerateCommand& command, const model::Mode
         *described = command.seed_midi + " (first " + std::to_string(ids.size()) + " tokens)";
         return ids;
     }
-    if (command.corpus.empty())
-        throw CommandError("give --seed-midi FILE or --corpus DIR to seed the generation", exit_code::usage);
+    if (command.corpus.empty()) {
+        *described = "none (from nothing, as kanaded starts)";
+        return {};
+    }
     auto corpus = music::load_corpus(std::vector<std::filesystem::path>(command.corpus.begin(), command.corpus.end()));
     auto tokens = music::tokenize_corpus(corpus, tokenizer, options);
     std::vector<const music::TokenizedFile*> candidates;
     for (const auto& file : tokens.files)
         if (file.ids.size() > window) candidates.push_back(&file);
     if (candidates.empty()) throw CommandError("no corpus file is longer than the model's window");
-    std::mt19937_64 random(command.generate.seed);
+    std::mt19937_64 random(command.performance.seed);
     const auto* file = candidates[random() % candidates.size()];
     std::size_t start = random() % (file->ids.size() - window);
     *described = file->path.string() + " (tokens " + std::to_string(start) + ".." + std::to_string(start + window) + ")";
@@ -59,51 +65,76 @@ std::vector<int> choose_prompt(const GenerateCommand& command, const model::Mode
 }
 
 void run_generate(GenerateCommand& command) {
-    auto model = model::load_model(command.model_path);
-    auto tokenizer = music::make_tokenizer(model.tokenizer, model.grid);
+    auto model = std::make_shared<model::Model>(model::load_model(command.model_path));
+    auto tokenizer = music::make_tokenizer(model->tokenizer, model->grid);
     auto choice = model::choose_device(command.device);
-    command.generate.mode = command.mode == "streaming" ? engine::InferenceMode::streaming : engine::InferenceMode::faithful;
+    command.performance.mode =
+        command.mode == "streaming" ? engine::InferenceMode::streaming : engine::InferenceMode::faithful;
+    try {
+        command.settings.constraints.set_scale(command.scale);
+    } catch (const std::invalid_argument& error) {
+        throw CommandError(std::string("--scale: ") + error.what(), exit_code::usage);
+    }
+    if (command.settings.constraints.lowest_pitch > command.settings.constraints.highest_pitch)
+        throw CommandError("--lowest-pitch is above --highest-pitch", exit_code::usage);
 
     std::string seed_description;
-    auto prompt = choose_prompt(command, model, *tokenizer, &seed_description);
-    auto generated = engine::generate(model, prompt, command.generate, choice.device);
-
-    std::vector<int> ids = command.include_seed ? prompt : std::vector<int>{};
-    ids.insert(ids.end(), generated.begin(), generated.end());
-    auto notes = tokenizer->decode(model.vocabulary.decode(ids));
-    if (!command.include_seed && model.tokenizer == "kanade" && !notes.empty()) {
-        // Generated kanade tokens continue the seed's clock: start the file at the first note.
-        double offset = notes.front().start_beat;
-        for (auto& note : notes) note.start_beat -= offset, note.end_beat -= offset;
+    command.performance.prompt = choose_prompt(command, *model, *tokenizer, &seed_description);
+    auto notes = engine::perform_offline(model, command.settings, command.performance, choice.device);
+    const auto played = notes.size();
+    if (command.include_seed && !command.performance.prompt.empty()) {
+        auto seed_notes = tokenizer->decode(model->vocabulary.decode(command.performance.prompt));
+        double seed_end = 0;
+        for (const auto& note : seed_notes) seed_end = std::max(seed_end, note.end_beat);
+        seed_end = std::ceil(seed_end);  // the performance starts on the beat after the seed
+        for (auto& note : notes) note.start_beat += seed_end, note.end_beat += seed_end;
+        notes.insert(notes.begin(), seed_notes.begin(), seed_notes.end());
     }
     midi::NotesToFile file_options;
     file_options.bpm = command.bpm;
     file_options.program = static_cast<std::uint8_t>(command.program);
-    file_options.track_name = "kanade " + model.config.arch + " (" + model.tokenizer + " tokens)";
+    file_options.track_name = "kanade " + model->config.arch + " (" + model->tokenizer + " tokens)";
     midi::write_smf(midi::notes_to_file(notes, file_options), command.output);
-    std::printf("wrote %s: %zu tokens, %zu notes, %s; seed %s\n", command.output.c_str(), generated.size(),
-                notes.size(), choice.reason.c_str(), seed_description.c_str());
+    std::printf("wrote %s: %lld steps, %zu notes, %s inference, %s; seed %s\n", command.output.c_str(),
+                static_cast<long long>(command.performance.steps), played, command.mode.c_str(), choice.reason.c_str(),
+                seed_description.c_str());
 }
 
 }  // namespace
 
 void add_generate_command(CLI::App& app) {
     auto command = std::make_shared<GenerateCommand>();
-    auto& o = command->generate;
-    auto* generate = app.add_subcommand("generate", "Generate a MIDI file from a model");
+    auto& settings = command->settings;
+    auto& constraints = settings.constraints;
+    auto& performance = command->performance;
+    auto* generate = app.add_subcommand("generate", "Render to a MIDI file what kanaded would play with these settings");
     generate->add_option("model", command->model_path, "model file")->required()->check(CLI::ExistingFile);
     generate->add_option("-o,--output", command->output, "MIDI file to write")->required();
-    generate->add_option("-n,--steps", o.steps, "tokens to generate")->capture_default_str()->check(CLI::Range(1, 1000000));
-    generate->add_option("--seed-midi", command->seed_midi, "seed with the start of this MIDI file");
-    generate->add_option("--corpus", command->corpus, "seed with a random window of this corpus");
-    generate->add_option("--temperature", o.sampling.temperature, "0: argmax (the student's generator)")
-        ->capture_default_str()->check(CLI::Range(0.0, 100.0));
-    generate->add_option("--top-k", o.sampling.top_k, "sample among the k likeliest (0: all)")->capture_default_str()
+    generate->add_option("-n,--steps", performance.steps, "grid steps to play (4 a beat on the shipped models)")
+        ->capture_default_str()->check(CLI::Range(1, 10'000'000));
+    generate->add_option("--seed-midi", command->seed_midi, "start from the start of this MIDI file");
+    generate->add_option("--corpus", command->corpus, "start from a random window of this corpus");
+    generate->add_option("--temperature", settings.sampling.temperature, "0: argmax (the student's generator)")
+        ->capture_default_str()->check(CLI::Range(0.0, engine::max_temperature));
+    generate->add_option("--top-k", settings.sampling.top_k, "sample among the k likeliest (0: all)")->capture_default_str()
         ->check(CLI::Range(0, 1000000));
-    generate->add_option("--top-p", o.sampling.top_p, "nucleus sampling mass")->capture_default_str()
+    generate->add_option("--top-p", settings.sampling.top_p, "nucleus sampling mass")->capture_default_str()
         ->check(CLI::Range(0.0, 1.0));
-    generate->add_option("--seed", o.seed, "random seed")->capture_default_str();
-    generate->add_option("--mode", command->mode, "faithful or streaming")->capture_default_str()
+    generate->add_option("--scale", command->scale, "key/scale mask, e.g. \"C major\"")->capture_default_str();
+    generate->add_option("--lowest-pitch", constraints.lowest_pitch, "lowest MIDI note")->capture_default_str()
+        ->check(CLI::Range(0, 127));
+    generate->add_option("--highest-pitch", constraints.highest_pitch, "highest MIDI note")->capture_default_str()
+        ->check(CLI::Range(0, 127));
+    generate->add_option("--polyphony", constraints.max_polyphony, "notes starting on one step")->capture_default_str()
+        ->check(CLI::Range(1, 12));
+    generate->add_option("--energy", constraints.energy, "-1 calm .. 1 driving")->capture_default_str()
+        ->check(CLI::Range(-1.0, 1.0));
+    generate->add_option("--density", constraints.density, ">1 fewer rests, <1 more")->capture_default_str()
+        ->check(CLI::Range(0.01, 100.0));
+    generate->add_option("--max-note-steps", performance.max_note_steps, "no note sounds longer")->capture_default_str()
+        ->check(CLI::Range(1, 256));
+    generate->add_option("--seed", performance.seed, "random seed (kanaded's engine.seed)")->capture_default_str();
+    generate->add_option("--mode", command->mode, "streaming (kanaded's default) or faithful")->capture_default_str()
         ->check(CLI::IsMember({"faithful", "streaming"}));
     generate->add_option("--device", command->device, "auto, cpu or cuda[:N]")->capture_default_str();
     generate->add_option("--bpm", command->bpm, "tempo of the written file")->capture_default_str()->check(CLI::Range(10.0, 400.0));

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
 #ifdef KANADE_WITH_IO
     kanade::cli::add_render_command(app);
     kanade::cli::add_ctl_command(app);
+    kanade::cli::add_recover_command(app);
     kanade::cli::add_transcribe_command(app);
     kanade::cli::add_eval_transcription_command(app);
 #endif

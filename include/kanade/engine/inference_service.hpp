@@ -45,6 +45,7 @@ struct InferenceStats {
 
 class InferenceService {
 public:
+    // Session i samples with seed + i, so a session plays the same notes alone or batched.
     InferenceService(std::shared_ptr<model::Model> model, torch::Device device, InferenceMode mode,
                      std::uint64_t seed);
     ~InferenceService();
@@ -61,6 +62,11 @@ public:
 
     void start();
     void stop();
+    // One pass of the worker at clock step `now`, on the caller's thread, for a service
+    // that was never start()ed: an offline render (kanade generate) plays exactly what the
+    // daemon would, step by step, as fast as the network runs. False when no session was
+    // due a token: every plan up to now + lookahead is made.
+    bool plan_offline(std::int64_t now);
 
     // The step the scheduler plays next; plans for steps before it are stale.
     void set_clock_step(std::int64_t step);
@@ -99,6 +105,7 @@ private:
         std::vector<float> next_logits;  // streaming: the state's prediction of the next token
         int last_token = -1;
         std::unique_ptr<StepDecoder> decoder;
+        Sampler sampler;
         bool generating = false;           // free/accompany: always; call-response: while answering
         std::atomic<bool> expecting{false};  // generating and caught up: read by the scheduler
         std::int64_t answer_end_step = -1;
@@ -110,6 +117,7 @@ private:
     };
 
     void run();
+    bool plan_ahead(std::int64_t now);  // the worker's pass (false: nothing was due); mutex_ held
     void absorb_human_input(Session& session, std::int64_t now);
     void feed_tokens(Session& session, const std::vector<int>& ids);
     void begin_answer(Session& session, std::int64_t now);
@@ -125,7 +133,7 @@ private:
     std::unique_ptr<music::Tokenizer> tokenizer_;  // encodes the player's notes
     torch::Device device_;
     InferenceMode mode_;
-    Sampler sampler_;
+    std::uint64_t seed_;  // session i samples with seed_ + i
     std::vector<std::unique_ptr<Session>> sessions_;
     clock::SpscQueue<PlannedStep, 256> planned_;
 

@@ -11,6 +11,10 @@
 
 namespace kanade::engine {
 
+// Above this the distribution is as good as flat: the one bound of every entrance
+// (configuration, OSC, kanade generate).
+inline constexpr double max_temperature = 10.0;
+
 struct SamplingOptions {
     double temperature = 1.0;  // 0: argmax
     int top_k = 0;             // 0: no limit

@@ -27,7 +27,7 @@ struct SchedulerConfig {
     double bpm = 120.0;
     int steps_per_beat = 4;
     MissPolicy miss_policy = MissPolicy::rest;
-    int max_note_steps = 32;       // no note sounds longer: nothing can hang
+    int max_note_steps = default_max_note_steps;
     bool realtime_priority = true; // ask for SCHED_FIFO; reported when refused
     int priority = 70;
     // Send MIDI beat clock (24 per quarter, Start/Stop/Continue, Song Position) to the

@@ -9,6 +9,9 @@
 
 namespace kanade::engine {
 
+// No note of kanade's sounds longer (engine.max_note_steps): nothing can hang.
+inline constexpr int default_max_note_steps = 32;
+
 enum class Mode { free, call_response, accompany };
 Mode parse_mode(const std::string& text);  // throws std::invalid_argument naming the text
 const char* mode_name(Mode mode);
@@ -18,14 +21,13 @@ struct SessionSettings {
     SamplingOptions sampling{1.0, 0, 0.95};
     Constraints constraints;
     int output_channel = 0;          // 0..15
-    int input_channel = -1;          // -1: listen on every channel
     int phrase_end_silence_steps = 8;  // call-response: this much silence ends a phrase
     int phrase_end_controller = 64;  // ... or this controller (the sustain pedal) released; -1: off
     int answer_steps = 0;            // 0: as long as the call
     int lookahead_steps = 2;         // how far ahead of the clock plans are made
     // A player's note held longer than this counts as released: a keyboard unplugged
     // mid-note must not keep call-and-response waiting for ever.
-    int max_held_steps = 32;
+    int max_held_steps = default_max_note_steps;
 };
 
 }  // namespace kanade::engine

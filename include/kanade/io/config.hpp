@@ -3,6 +3,9 @@
 // wrong key or value stops start-up with the file, line, key and reason.
 #pragma once
 
+#include "kanade/engine/session_settings.hpp"
+#include "kanade/io/audio_output.hpp"
+
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -10,6 +13,8 @@
 
 namespace kanade::io {
 
+// Where a component has a default of its own, the field takes it from there: one
+// definition per default.
 struct DaemonConfig {
     struct Model {
         std::string path = "models/default.kmodel";
@@ -20,25 +25,25 @@ struct DaemonConfig {
     struct Engine {
         std::string mode = "free";    // free, call-response, accompany
         std::string inference = "streaming";  // streaming or faithful
-        double temperature = 1.0;
-        int top_k = 0;
-        double top_p = 0.95;
+        double temperature = engine::SessionSettings{}.sampling.temperature;
+        int top_k = engine::SessionSettings{}.sampling.top_k;
+        double top_p = engine::SessionSettings{}.sampling.top_p;
         std::uint64_t seed = 0;       // 0: a new seed each start
         std::string seed_midi;        // free mode: start from this MIDI file ("": corpus/model)
         int sessions = 1;             // voices, one per MIDI channel from midi.channel on
         std::string scale = "chromatic";  // e.g. "C major", "a minor"
-        int lowest_pitch = 21;
-        int highest_pitch = 108;
-        int max_polyphony = 6;
-        double density = 1.0;
-        double repetition_penalty = 1.0;
-        double energy = 0.0;
-        int max_note_steps = 32;      // no note sounds longer than this
+        int lowest_pitch = engine::Constraints{}.lowest_pitch;
+        int highest_pitch = engine::Constraints{}.highest_pitch;
+        int max_polyphony = engine::Constraints{}.max_polyphony;
+        double density = engine::Constraints{}.density;
+        double repetition_penalty = engine::Constraints{}.repetition_penalty;
+        double energy = engine::Constraints{}.energy;
+        int max_note_steps = engine::default_max_note_steps;  // no note sounds longer than this
         std::string miss_policy = "rest";  // rest, hold or repeat when a step is not ready
-        int phrase_end_silence_steps = 8;  // call-response: silence that ends a call
-        int phrase_end_controller = 64;    // ... or this controller released (-1: off)
-        int answer_steps = 0;              // 0: as long as the call
-        int lookahead_steps = 2;
+        int phrase_end_silence_steps = engine::SessionSettings{}.phrase_end_silence_steps;  // silence that ends a call
+        int phrase_end_controller = engine::SessionSettings{}.phrase_end_controller;  // ... or this controller released (-1: off)
+        int answer_steps = engine::SessionSettings{}.answer_steps;  // 0: as long as the call
+        int lookahead_steps = engine::SessionSettings{}.lookahead_steps;
     } engine;
     struct Clock {
         double bpm = 120.0;
@@ -56,10 +61,10 @@ struct DaemonConfig {
     } midi;
     struct Audio {
         std::string backend = "auto";  // auto, portaudio, jack, none, or a FILE.wav
-        std::string soundfont = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
-        int program = 0;
-        double gain = 0.5;
-        int sample_rate = 44100;
+        std::string soundfont = default_soundfont.string();
+        int program = AudioOutputConfig{}.program;
+        double gain = AudioOutputConfig{}.gain;
+        int sample_rate = AudioOutputConfig{}.sample_rate;
     } audio;
     struct Osc {
         std::string bind = "127.0.0.1";

@@ -55,20 +55,14 @@ std::int64_t frames_to_ns(std::uint64_t frames, int rate) {
     return static_cast<std::int64_t>((frames / r) * 1'000'000'000 + (frames % r) * 1'000'000'000 / r);
 }
 
-bool ends_with_wav(const std::string& text) {
-    if (text.size() <= 4) return false;
-    std::string suffix = text.substr(text.size() - 4);
-    std::transform(suffix.begin(), suffix.end(), suffix.begin(), [](unsigned char c) { return std::tolower(c); });
-    return suffix == ".wav";
-}
-
 void validate(const AudioOutputConfig& config) {
     auto fail = [](const std::string& what) { throw std::invalid_argument("audio output: " + what); };
     const auto& b = config.backend;
-    if (b != "auto" && b != "portaudio" && b != "jack" && b != "none" && !ends_with_wav(b))
+    if (b != "auto" && b != "portaudio" && b != "jack" && b != "none" && !is_wav_backend(b))
         fail("unknown backend '" + b + "' (expected auto, portaudio, jack, none or a FILE.wav)");
-    if (config.sample_rate < 8000 || config.sample_rate > 96000)
-        fail("sample rate must be 8000..96000 Hz, not " + std::to_string(config.sample_rate));
+    if (config.sample_rate < min_sample_rate || config.sample_rate > max_sample_rate)
+        fail("sample rate must be " + std::to_string(min_sample_rate) + ".." + std::to_string(max_sample_rate) +
+             " Hz, not " + std::to_string(config.sample_rate));
     if (config.block_frames < 16 || config.block_frames > 8192)
         fail("block must be 16..8192 frames, not " + std::to_string(config.block_frames));
     if (!(config.gain >= 0 && config.gain <= 10)) fail("gain must be 0..10, not " + std::to_string(config.gain));
@@ -219,6 +213,13 @@ private:
 
 }  // namespace
 
+bool is_wav_backend(const std::string& backend) {
+    if (backend.size() <= 4) return false;
+    std::string suffix = backend.substr(backend.size() - 4);
+    std::transform(suffix.begin(), suffix.end(), suffix.begin(), [](unsigned char c) { return std::tolower(c); });
+    return suffix == ".wav";
+}
+
 struct AudioOutput::Impl {
     AudioOutputConfig config;
     std::string backend = "none";
@@ -332,7 +333,7 @@ struct AudioOutput::Impl {
         parameters.sampleFormat = paFloat32;
         parameters.suggestedLatency = info->defaultLowOutputLatency;
         if (Pa_IsFormatSupported(nullptr, &parameters, config.sample_rate) == paFormatIsSupported ||
-            device_rate < 8000 || device_rate > 96000)
+            device_rate < min_sample_rate || device_rate > max_sample_rate)
             return config.sample_rate;
         return static_cast<int>(std::lround(device_rate));
     }
@@ -458,7 +459,7 @@ AudioOutput::AudioOutput(const AudioOutputConfig& config) : impl_(std::make_uniq
     }
     check_soundfont(config.soundfont);
 
-    if (ends_with_wav(backend)) {
+    if (is_wav_backend(backend)) {
         impl.synth = std::make_unique<Synth>(config, impl.sample_rate);
         std::string why_not;
         if (!impl.open_wav(backend, why_not)) throw std::runtime_error("audio backend '" + backend + "': " + why_not);

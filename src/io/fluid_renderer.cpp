@@ -63,8 +63,9 @@ struct SynthDeleter {
 
 void validate(const RenderOptions& options) {
     auto fail = [](const std::string& what) { throw std::invalid_argument("render: " + what); };
-    if (options.sample_rate < 8000 || options.sample_rate > 96000)
-        fail("sample rate must be 8000..96000 Hz, not " + std::to_string(options.sample_rate));
+    if (options.sample_rate < min_sample_rate || options.sample_rate > max_sample_rate)
+        fail("sample rate must be " + std::to_string(min_sample_rate) + ".." + std::to_string(max_sample_rate) +
+             " Hz, not " + std::to_string(options.sample_rate));
     if (!(options.gain >= 0 && options.gain <= 10)) fail("gain must be 0..10, not " + std::to_string(options.gain));
     if (!(options.tail_seconds >= 0 && options.tail_seconds <= 600))
         fail("tail must be 0..600 seconds, not " + std::to_string(options.tail_seconds));

@@ -3,6 +3,7 @@
 #include "kanade/io/wav_file.hpp"
 #include "jack_server.hpp"
 #include "test_paths.hpp"
+#include "skip.hpp"
 
 #include <doctest/doctest.h>
 
@@ -225,7 +226,7 @@ TEST_CASE("auto falls back to a WAV without a device; an explicit backend that c
     {
         io::AudioOutput audio(config);
         if (audio.backend() != "wav") {
-            MESSAGE("this machine has an audio device, so nothing falls back: " << audio.description());
+            test::skip("no-sound-card", "this machine has an audio device, so nothing falls back: " + audio.description());
             return;
         }
         CHECK(audio.description() == "no audio device: rendering to " + config.wav_fallback.string());
@@ -294,7 +295,7 @@ private:
 
 TEST_CASE("the jack backend plays into a JACK server at its sample rate") {
     if (!test::JackServer::available()) {
-        MESSAGE("jackd is not installed: skipped");
+        test::skip("jackd", "jackd is not installed");
         return;
     }
     test::JackServer server;  // 48000 Hz, 256-frame periods
@@ -305,7 +306,7 @@ TEST_CASE("the jack backend plays into a JACK server at its sample rate") {
         audio = std::make_unique<io::AudioOutput>(config);
     } catch (const std::runtime_error& error) {
         // PortAudio built without its JACK host API cannot do this.
-        MESSAGE("PortAudio cannot reach JACK here: " << error.what());
+        test::skip("portaudio-jack", std::string("PortAudio cannot reach JACK here: ") + error.what());
         return;
     }
     CHECK(audio->backend() == "jack");

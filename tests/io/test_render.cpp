@@ -2,6 +2,7 @@
 #include "kanade/io/wav_file.hpp"
 
 #include "test_paths.hpp"
+#include "skip.hpp"
 
 #include <doctest/doctest.h>
 
@@ -16,7 +17,7 @@ namespace {
 
 bool have_soundfont() {
     if (std::filesystem::exists(kanade::test::soundfont)) return true;
-    MESSAGE("no SoundFont at " << kanade::test::soundfont.string() << ": render test skipped");
+    kanade::test::skip("soundfont", "no SoundFont at " + kanade::test::soundfont.string());
     return false;
 }
 

@@ -5,6 +5,7 @@
 #include "kanade/util/run_program.hpp"
 
 #include "../test_paths.hpp"
+#include "../skip.hpp"
 
 #include <doctest/doctest.h>
 
@@ -49,7 +50,7 @@ std::filesystem::path write_song(const std::filesystem::path& path) {
 
 TEST_CASE("kanade render writes the WAV and says how fast it was") {
     if (!std::filesystem::exists(kanade_binary)) {
-        MESSAGE("no kanade binary at " << kanade_binary.string() << ": skipped");
+        test::skip("kanade", "no kanade binary at " + kanade_binary.string());
         return;
     }
     test::TemporaryFolder folder;
@@ -66,7 +67,7 @@ TEST_CASE("kanade render writes the WAV and says how fast it was") {
         CHECK(audio.channels == 2);
         CHECK(audio.frames() == 4.5 * 22050);
     } else {
-        MESSAGE("no SoundFont: rendering not checked");
+        test::skip("soundfont", "no SoundFont at " + test::soundfont.string() + ": rendering not checked");
     }
 
     auto missing = folder / "missing.sf2";
@@ -81,7 +82,7 @@ TEST_CASE("kanade render writes the WAV and says how fast it was") {
 
 TEST_CASE("kanade notate writes the .ly, and the PDF where lilypond is installed") {
     if (!std::filesystem::exists(kanade_binary)) {
-        MESSAGE("no kanade binary at " << kanade_binary.string() << ": skipped");
+        test::skip("kanade", "no kanade binary at " + kanade_binary.string());
         return;
     }
     test::TemporaryFolder folder;
@@ -105,7 +106,7 @@ TEST_CASE("kanade notate writes the .ly, and the PDF where lilypond is installed
     CHECK(without_render.exit_status == 0);
 
     if (!util::program_available("lilypond")) {
-        MESSAGE("lilypond is not installed: PDF not checked");
+        test::skip("lilypond", "lilypond is not installed: PDF not checked");
         return;
     }
     auto full = kanade_cli({"notate", mid.string(), (folder / "d").string(), "--bars", "1"});

@@ -5,6 +5,7 @@
 // WAV writer) touches the synthesizer; any other thread may call all_notes_off() and stop().
 #pragma once
 
+#include "kanade/io/fluid_renderer.hpp"
 #include "kanade/midi/message.hpp"
 
 #include <cstdint>
@@ -18,13 +19,16 @@ struct AudioOutputConfig {
     // "auto": PortAudio's default output device if there is one, else a WAV file at
     // wav_fallback. "portaudio", "jack" (PortAudio's JACK host API), "none", or FILE.wav.
     std::string backend = "auto";
-    std::filesystem::path soundfont = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
+    std::filesystem::path soundfont = default_soundfont;
     int program = 0;          // General MIDI program of every melodic channel at the start
     double gain = 0.5;        // FluidSynth's master gain, 0..10
-    int sample_rate = 44100;  // 8000..96000; a JACK server imposes its own
+    int sample_rate = 44100;  // min_sample_rate..max_sample_rate; a JACK server imposes its own
     int block_frames = 256;   // frames per audio block: the latency granularity
     std::filesystem::path wav_fallback = "kanade-out.wav";  // where "auto" renders without a device
 };
+
+// Whether a backend names a WAV file to render into: it ends in .wav, in any case.
+bool is_wav_backend(const std::string& backend);
 
 class AudioOutput {
 public:

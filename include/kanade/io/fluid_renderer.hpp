@@ -17,10 +17,13 @@ namespace kanade::io {
 
 inline const std::filesystem::path default_soundfont = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
 inline constexpr int render_channels = 2;  // interleaved left, right
+// FluidSynth's sample rates: the one range of live audio, offline rendering and the configuration.
+inline constexpr int min_sample_rate = 8000;
+inline constexpr int max_sample_rate = 96000;
 
 struct RenderOptions {
     std::filesystem::path soundfont = default_soundfont;
-    int sample_rate = 44100;              // 8000..96000, FluidSynth's range
+    int sample_rate = 44100;              // min_sample_rate..max_sample_rate
     // FluidSynth's master gain, 0..10. Its own default, 0.2, leaves headroom for a full
     // GM arrangement: at 0.5 most of the openmsx corpus clips, by up to 10 dB.
     double gain = 0.2;

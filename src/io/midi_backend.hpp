@@ -3,6 +3,7 @@
 // consumer at a time (the backend's own threads and the MidiPorts callers).
 #pragma once
 
+#include "kanade/clock/monotonic.hpp"
 #include "kanade/clock/spsc_queue.hpp"
 #include "kanade/io/midi_ports.hpp"
 #include "kanade/midi/message.hpp"
@@ -10,18 +11,11 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <ctime>
 #include <memory>
 #include <semaphore.h>
 #include <string>
 
 namespace kanade::io::detail {
-
-inline std::int64_t monotonic_now_ns() {
-    timespec now{};
-    ::clock_gettime(CLOCK_MONOTONIC, &now);
-    return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
-}
 
 // A message due further ahead than this is taken to carry some other clock and played now,
 // so that one bad time stamp cannot hold up the output queue for ever.

@@ -72,7 +72,7 @@ private:
     static void received(double, std::vector<unsigned char>* message, void* self_pointer) {
         auto& self = *static_cast<AlsaBackend*>(self_pointer);
         if (message && !message->empty())
-            self.parser_.feed(message->data(), message->size(), monotonic_now_ns(), self.shared_);
+            self.parser_.feed(message->data(), message->size(), clock::monotonic_ns(), self.shared_);
     }
 
     static void rtmidi_error(RtMidiError::Type, const std::string& text, void* self_pointer) {
@@ -86,12 +86,8 @@ private:
             while (::sem_wait(&shared_.output_wakeup) != 0 && errno == EINTR) {}
             midi::Message message;
             while (!stopping_.load(std::memory_order_acquire) && shared_.output.pop(message)) {
-                const std::int64_t ahead = message.time_ns - monotonic_now_ns();
-                if (ahead > 0 && ahead < max_output_ahead_ns) {
-                    timespec due{static_cast<time_t>(message.time_ns / 1'000'000'000),
-                                 static_cast<long>(message.time_ns % 1'000'000'000)};
-                    while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, nullptr) == EINTR) {}
-                }
+                const std::int64_t ahead = message.time_ns - clock::monotonic_ns();
+                if (ahead > 0 && ahead < max_output_ahead_ns) clock::sleep_until_ns(message.time_ns);
                 output_->sendMessage(message.bytes, message.size);
                 MidiShared::count(shared_.sent);
             }

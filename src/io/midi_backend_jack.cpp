@@ -183,7 +183,7 @@ private:
         const double ns_per_frame = self.ns_per_frame_.load(std::memory_order_relaxed);
         // Frame f of this cycle is time cycle_start + f on both ports (JACK's own mapping,
         // jack_frames_to_time(last_frame_time + f)), so a time stamp survives a round trip.
-        std::int64_t cycle_start = monotonic_now_ns();
+        std::int64_t cycle_start = clock::monotonic_ns();
         jack_nframes_t current_frames = 0;
         jack_time_t current_usecs = 0, next_usecs = 0;
         float period_usecs = 0;

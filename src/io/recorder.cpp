@@ -1,5 +1,6 @@
 #include "kanade/io/recorder.hpp"
 
+#include "kanade/clock/monotonic.hpp"
 #include "kanade/clock/spsc_queue.hpp"
 #include "kanade/io/recording_journal.hpp"
 #include "kanade/midi/smf.hpp"
@@ -27,12 +28,6 @@
 
 namespace kanade::io {
 namespace {
-
-std::int64_t monotonic_ns() {
-    timespec now{};
-    ::clock_gettime(CLOCK_MONOTONIC, &now);
-    return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
-}
 
 std::string timestamp_stem() {
     const std::time_t now = std::time(nullptr);
@@ -248,7 +243,7 @@ struct Recorder::Impl {
             segment.on_disk = false;
             sounding[e.part == Part::human ? 0 : 1].apply(e.message);
         }
-        last_flush_ns = monotonic_ns();
+        last_flush_ns = clock::monotonic_ns();
         if (!segment.on_disk || final || sounding[0].any() || sounding[1].any()) {
             wrote = true;
             write_segment(last_flush_ns, bytes, failure);
@@ -338,7 +333,7 @@ Recorder::Recorder(const RecorderConfig& config, std::string header_json) : impl
     impl.stem = config.stem.empty() ? unused_stem(config.dir, timestamp_stem()) : config.stem;
     impl.midi_path = config.dir / (impl.stem + ".mid");
     impl.log_path = config.dir / (impl.stem + ".jsonl");
-    impl.start_ns = monotonic_ns();
+    impl.start_ns = clock::monotonic_ns();
 
     impl.log_fd = ::open(impl.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
     if (impl.log_fd < 0) throw std::runtime_error("cannot create " + impl.log_path.string() + ": " + std::strerror(errno));
@@ -368,7 +363,7 @@ bool Recorder::push(const RecordedEvent& event) {
 
 void Recorder::log(std::string json_line) {
     auto& impl = *impl_;
-    const auto now = monotonic_ns();
+    const auto now = clock::monotonic_ns();
     auto line = one_line(std::move(json_line));
     const auto open = line.find_first_not_of(" \t");
     if (open != std::string::npos && line[open] == '{' && line.find("\"t\"") == std::string::npos) {

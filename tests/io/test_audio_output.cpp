@@ -7,17 +7,24 @@
 
 #include <doctest/doctest.h>
 
+#include <alsa/asoundlib.h>
 #include <jack/jack.h>
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <iterator>
 #include <memory>
+#include <numbers>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace io = kanade::io;
 namespace midi = kanade::midi;
@@ -328,4 +335,157 @@ TEST_CASE("the jack backend plays into a JACK server at its sample rate") {
     const auto after = audio->counters().frames;
     sleep_ms(100);
     CHECK(audio->counters().frames == after);  // the stream has ended
+}
+
+namespace {
+
+// For one scope, ALSA's default PCM is a `file` plugin that writes what is played to a raw
+// file (16-bit stereo at `rate`, the `plug` in front converting) and sends it on to the
+// null PCM: PortAudio's ALSA host API then finds a "default" device, and no sound card is
+// needed. The file goes where ALSA reads the user's configuration, $XDG_CONFIG_HOME/alsa/
+// asoundrc (alsa.conf's last hook, after /etc/asound.conf and ~/.asoundrc, so this default
+// wins). ALSA keeps its configuration for the process: freeing it makes the next open (the
+// next Pa_Initialize) read the files again, with the environment as it is then.
+class AlsaFilePcm {
+public:
+    static constexpr int rate = 44100;
+
+    explicit AlsaFilePcm(const test::TemporaryFolder& folder) : raw_(folder / "played.raw") {
+        const char* previous = std::getenv("XDG_CONFIG_HOME");
+        if (previous) previous_ = previous;
+        std::filesystem::create_directories(folder / "alsa");
+        std::ofstream(folder / "alsa" / "asoundrc")
+            << "pcm.!default {\n"
+            << "    type plug\n"
+            << "    slave.pcm { type file; slave.pcm \"null\"; file \"" << raw_.string() << "\"; format \"raw\" }\n"
+            << "    slave.format S16_LE; slave.rate " << rate << "; slave.channels 2\n"
+            << "}\n";
+        ::setenv("XDG_CONFIG_HOME", folder.path().c_str(), 1);
+        snd_config_update_free_global();
+        // What PortAudio will open, opened here first: if ALSA cannot, the test cannot run.
+        snd_pcm_t* pcm = nullptr;
+        if (const int error = snd_pcm_open(&pcm, "default", SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK); error < 0) {
+            problem_ = std::string("ALSA cannot open the file PCM: ") + snd_strerror(error);
+            return;
+        }
+        snd_pcm_type_t type = snd_pcm_type(pcm);
+        snd_pcm_close(pcm);
+        if (type != SND_PCM_TYPE_PLUG) problem_ = "ALSA's default PCM is not the plug in front of the file plugin";
+        std::filesystem::remove(raw_);
+    }
+    ~AlsaFilePcm() {
+        if (previous_)
+            ::setenv("XDG_CONFIG_HOME", previous_->c_str(), 1);
+        else
+            ::unsetenv("XDG_CONFIG_HOME");
+        snd_config_update_free_global();
+    }
+    AlsaFilePcm(const AlsaFilePcm&) = delete;
+    AlsaFilePcm& operator=(const AlsaFilePcm&) = delete;
+
+    const std::optional<std::string>& problem() const { return problem_; }
+
+    // The left channel of what was played, as -1..1.
+    std::vector<double> played_left() const {
+        std::ifstream in(raw_, std::ios::binary);
+        const std::vector<char> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+        std::vector<double> left(bytes.size() / 4);
+        for (std::size_t i = 0; i < left.size(); ++i) {
+            const auto low = static_cast<std::uint8_t>(bytes[4 * i]);
+            const auto high = static_cast<std::uint8_t>(bytes[4 * i + 1]);
+            left[i] = static_cast<std::int16_t>(low | (high << 8)) / 32768.0;
+        }
+        return left;
+    }
+
+private:
+    std::filesystem::path raw_;
+    std::optional<std::string> previous_;
+    std::optional<std::string> problem_;
+};
+
+// Waits until the output has synthesized `frames` frames (PortAudio's callback runs as fast
+// as the PCM takes blocks: the null PCM takes them at once, a sound card in real time).
+bool wait_for_frames(const io::AudioOutput& audio, std::uint64_t frames) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (audio.counters().frames < frames) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        sleep_ms(1);
+    }
+    return true;
+}
+
+double rms(const std::vector<double>& samples, std::size_t from, std::size_t to) {
+    to = std::min(to, samples.size());
+    if (to <= from) return 0;
+    double sum = 0;
+    for (std::size_t i = from; i < to; ++i) sum += samples[i] * samples[i];
+    return std::sqrt(sum / static_cast<double>(to - from));
+}
+
+// The frequency, in 1 Hz steps over [low, high], where the spectrum of the samples peaks.
+double dominant_frequency(const std::vector<double>& samples, std::size_t from, std::size_t to, int low, int high) {
+    double best = 0, best_power = -1;
+    for (int hz = low; hz <= high; ++hz) {
+        // Goertzel: the power of one DFT bin at any frequency.
+        const double coefficient = 2 * std::cos(2 * std::numbers::pi * hz / AlsaFilePcm::rate);
+        double s1 = 0, s2 = 0;
+        for (std::size_t i = from; i < to && i < samples.size(); ++i) {
+            const double s0 = samples[i] + coefficient * s1 - s2;
+            s2 = s1;
+            s1 = s0;
+        }
+        const double power = s1 * s1 + s2 * s2 - coefficient * s1 * s2;
+        if (power > best_power) {
+            best_power = power;
+            best = hz;
+        }
+    }
+    return best;
+}
+
+}  // namespace
+
+TEST_CASE("the portaudio backend plays through ALSA: silence, then A4, written by ALSA's file plugin") {
+    test::TemporaryFolder folder;
+    test::ScopedJackServerName no_server;  // ALSA's default, not a JACK server that happens to run
+    AlsaFilePcm pcm(folder);
+    if (pcm.problem()) {
+        test::skip("alsa-file-pcm", *pcm.problem());
+        return;
+    }
+    io::AudioOutputConfig config;
+    config.backend = "portaudio";
+    config.program = 73;  // flute: nearly a sine, so the fundamental dominates the spectrum
+    std::uint64_t before_note = 0, after_note = 0;
+    {
+        io::AudioOutput audio(config);  // no device would throw, and fail the test
+        CHECK(audio.backend() == "portaudio");
+        CHECK(audio.description() == "PortAudio: ALSA device 'default' at 44100 Hz");
+        // Counted in synthesized frames, not wall time, so that any speed of PCM will do.
+        REQUIRE(wait_for_frames(audio, AlsaFilePcm::rate / 5));
+        before_note = audio.counters().frames;
+        CHECK(audio.push(midi::Message::note_on(0, 69, 110, now_ns())));  // A4, at once
+        after_note = audio.counters().frames;
+        REQUIRE(wait_for_frames(audio, after_note + AlsaFilePcm::rate / 2));
+        CHECK(audio.push(midi::Message::note_off(0, 69, now_ns())));
+        REQUIRE(wait_for_frames(audio, audio.counters().frames + AlsaFilePcm::rate / 5));
+        audio.stop();
+        CHECK(audio.counters().dropped == 0);
+    }
+    const auto left = pcm.played_left();
+    INFO("frames played: " << left.size() << ", note pushed after frame " << before_note);
+    // PortAudio may put a buffer of silence before the first block: the file is at least
+    // as long as what was synthesized.
+    REQUIRE(left.size() >= after_note + AlsaFilePcm::rate / 2);
+    CHECK(rms(left, 0, before_note) < 1e-4);
+    std::size_t onset = before_note;
+    while (onset < left.size() && std::abs(left[onset]) < 1e-3) ++onset;
+    REQUIRE(onset < left.size());
+    // Played in the first block after the push, PortAudio's buffer aside (at most 0.2 s).
+    CHECK(onset <= after_note + AlsaFilePcm::rate / 5);
+    const auto from = onset + AlsaFilePcm::rate / 20, to = onset + AlsaFilePcm::rate * 2 / 5;
+    CHECK(rms(left, from, to) > 0.01);
+    const double hz = dominant_frequency(left, from, to, 100, 2000);
+    CHECK(hz == doctest::Approx(440).epsilon(0.02));
 }

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <stdexcept>
 
 namespace kanade::cli {
 namespace {
@@ -23,10 +24,11 @@ struct RenderCommand {
 
 void run_render(RenderCommand& command) {
     auto started = std::chrono::steady_clock::now();
-    if (!std::filesystem::is_regular_file(command.options.soundfont))
-        throw CommandError("SoundFont not found: " + command.options.soundfont.string() +
-                               " (install fluid-soundfont-gm, or name one with --soundfont)",
-                           exit_code::unavailable);
+    try {
+        io::check_soundfont(command.options.soundfont, "--soundfont");
+    } catch (const std::runtime_error& error) {
+        throw CommandError(error.what(), exit_code::unavailable);
+    }
     if (command.program >= 0) command.options.program_override = command.program;
 
     auto read = midi::read_smf(command.input);
@@ -52,8 +54,10 @@ void add_render_command(CLI::App& app) {
     render->add_option("--soundfont", o.soundfont, "SoundFont (.sf2)")->capture_default_str();
     render->add_option("--sample-rate", o.sample_rate, "samples per second")
         ->capture_default_str()
-        ->check(CLI::Range(8000, 96000));
-    render->add_option("--gain", o.gain, "FluidSynth master gain")->capture_default_str()->check(CLI::Range(0.0, 10.0));
+        ->check(CLI::Range(io::min_sample_rate, io::max_sample_rate));
+    render->add_option("--gain", o.gain, "FluidSynth master gain")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, io::max_gain));
     render->add_option("--tail", o.tail_seconds, "seconds rendered after the last event")
         ->capture_default_str()
         ->check(CLI::Range(0.0, 600.0));

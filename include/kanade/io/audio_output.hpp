@@ -5,7 +5,7 @@
 // WAV writer) touches the synthesizer; any other thread may call all_notes_off() and stop().
 #pragma once
 
-#include "kanade/io/fluid_renderer.hpp"
+#include "kanade/io/synth.hpp"
 #include "kanade/midi/message.hpp"
 
 #include <cstdint>
@@ -21,7 +21,7 @@ struct AudioOutputConfig {
     std::string backend = "auto";
     std::filesystem::path soundfont = default_soundfont;
     int program = 0;          // General MIDI program of every melodic channel at the start
-    double gain = 0.5;        // FluidSynth's master gain, 0..10
+    double gain = 0.5;        // FluidSynth's master gain, 0..max_gain
     int sample_rate = 44100;  // min_sample_rate..max_sample_rate; a JACK server imposes its own
     int block_frames = 256;   // frames per audio block: the latency granularity
     std::filesystem::path wav_fallback = "kanade-out.wav";  // where "auto" renders without a device

@@ -1,9 +1,10 @@
 // Offline rendering of a MIDI file to stereo audio with FluidSynth and a SoundFont:
-// no player, no audio driver, no clock. Events are sent between fluid_synth_write_float
-// calls at their sample positions, so a render runs as fast as the CPU allows and two
+// no player, no audio driver, no clock. Events are sent to the Synth (synth.hpp) between
+// blocks at their sample positions, so a render runs as fast as the CPU allows and two
 // renders of one file with the same options give the same samples.
 #pragma once
 
+#include "kanade/io/synth.hpp"
 #include "kanade/midi/smf.hpp"
 
 #include <cstddef>
@@ -15,16 +16,12 @@
 
 namespace kanade::io {
 
-inline const std::filesystem::path default_soundfont = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
-inline constexpr int render_channels = 2;  // interleaved left, right
-// FluidSynth's sample rates: the one range of live audio, offline rendering and the configuration.
-inline constexpr int min_sample_rate = 8000;
-inline constexpr int max_sample_rate = 96000;
+inline constexpr int render_channels = synth_channels;
 
 struct RenderOptions {
     std::filesystem::path soundfont = default_soundfont;
     int sample_rate = 44100;              // min_sample_rate..max_sample_rate
-    // FluidSynth's master gain, 0..10. Its own default, 0.2, leaves headroom for a full
+    // FluidSynth's master gain, 0..max_gain. Its own default, 0.2, leaves headroom for a full
     // GM arrangement: at 0.5 most of the openmsx corpus clips, by up to 10 dB.
     double gain = 0.2;
     double tail_seconds = 2.0;            // rendered after the last event, so releases ring out

@@ -155,16 +155,16 @@ Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
         if (!reason.empty()) throw std::runtime_error(reason);
     }
 
-    engine::SchedulerConfig scheduler_config;
+    clock::SchedulerConfig scheduler_config;
     scheduler_config.bpm = config_.clock.bpm;
     scheduler_config.steps_per_beat = model_->grid.steps_per_beat;
-    scheduler_config.miss_policy = engine::parse_miss_policy(config_.engine.miss_policy);
+    scheduler_config.miss_policy = clock::parse_miss_policy(config_.engine.miss_policy);
     scheduler_config.max_note_steps = config_.engine.max_note_steps;
     scheduler_config.realtime_priority = config_.clock.realtime_priority;
     scheduler_config.send_clock = config_.clock.send_midi_clock;
-    std::vector<engine::NoteOutput*> outputs;
+    std::vector<clock::NoteOutput*> outputs;
     for (auto& output : outputs_) outputs.push_back(output.get());
-    scheduler_ = std::make_unique<engine::Scheduler>(scheduler_config, *service_, outputs);
+    scheduler_ = std::make_unique<clock::Scheduler>(scheduler_config, *service_, step_clock_, outputs);
     if (config_.clock.send_midi_clock)
         log(scheduler_->sends_clock() ? "MIDI clock out: 24 per quarter, with Start/Stop/Continue and Song Position"
                                       : "MIDI clock out refused: the grid's steps per beat do not divide 24");
@@ -333,8 +333,7 @@ void Daemon::input_loop() {
                 scheduler_->push_human(message);
             } else if (message.command() == 0xB0) {
                 scheduler_->push_human(message);
-                auto settings = service_->settings(session);
-                if (message.bytes[1] == settings.phrase_end_controller && message.bytes[2] < 64) service_->end_phrase(session);
+                service_->human_controller(session, message.bytes[1], message.bytes[2]);
             }
         }
         if (!any) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -368,7 +367,7 @@ void Daemon::housekeeping() {
             for (const auto& subscriber : subscribers_) osc_->send(subscriber, message);
         }
     }
-    auto now = engine::monotonic_ns();
+    auto now = clock::monotonic_ns();
     if (now - last_maintain_ns_ > 1'000'000'000) {
         last_maintain_ns_ = now;
         if (midi_->maintain()) log("MIDI: " + midi_->status());
@@ -406,7 +405,7 @@ void Daemon::reload() {
             routing_.store(channel_routing(fresh).pack(), std::memory_order_release);
             config_.midi.channel = fresh.midi.channel;
             scheduler_->set_tempo(fresh.clock.bpm);
-            scheduler_->set_miss_policy(engine::parse_miss_policy(fresh.engine.miss_policy));
+            scheduler_->set_miss_policy(clock::parse_miss_policy(fresh.engine.miss_policy));
             auto model_path = fresh.model.path;
             config_.engine = fresh.engine;
             config_.clock.bpm = fresh.clock.bpm;
@@ -436,7 +435,7 @@ int Daemon::run() {
     };
     signals_.async_wait(on_signal);
 
-    service_->start();
+    service_->start(step_clock_);
     scheduler_->start();
     log(scheduler_->realtime_report());
     input_thread_ = std::thread([this] { input_loop(); });

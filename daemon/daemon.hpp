@@ -9,9 +9,9 @@
 #pragma once
 
 #include "kanade/clock/midi_clock_follower.hpp"
+#include "kanade/clock/scheduler.hpp"
 #include "kanade/engine/channel_routing.hpp"
 #include "kanade/engine/inference_service.hpp"
-#include "kanade/engine/scheduler.hpp"
 #include "kanade/io/audio_output.hpp"
 #include "kanade/io/config.hpp"
 #include "kanade/io/midi_ports.hpp"
@@ -43,7 +43,7 @@ public:
     // Everything the OSC commands act on (osc_commands.cpp).
     io::DaemonConfig& config() { return config_; }
     engine::InferenceService& service() { return *service_; }
-    engine::Scheduler& scheduler() { return *scheduler_; }
+    clock::Scheduler& scheduler() { return *scheduler_; }
     io::OscServer& osc() { return *osc_; }
     // Loads and checks a model file, then swaps it in between two steps. Returns "" or the reason.
     std::string load_model(const std::filesystem::path& path);
@@ -73,14 +73,15 @@ private:
     std::shared_ptr<model::Model> model_;
     std::filesystem::path model_path_;
 
+    clock::StepClock step_clock_;  // the scheduler publishes its step; the worker plans ahead of it
     std::unique_ptr<engine::InferenceService> service_;
     std::unique_ptr<io::MidiPorts> midi_;
     std::unique_ptr<io::AudioOutput> audio_;
     std::unique_ptr<io::Recorder> recorder_;
-    std::vector<std::unique_ptr<engine::NoteOutput>> outputs_;
+    std::vector<std::unique_ptr<clock::NoteOutput>> outputs_;
     class RecorderOutput* recorder_output_ = nullptr;
     class MonitorOutput* monitor_ = nullptr;
-    std::unique_ptr<engine::Scheduler> scheduler_;
+    std::unique_ptr<clock::Scheduler> scheduler_;
 
     boost::asio::io_context io_;
     std::unique_ptr<io::OscServer> osc_;

@@ -181,7 +181,7 @@ void register_osc_commands(Daemon& d) {
             });
     osc.add("/kanade/miss", "s", "late-step policy: rest, hold or repeat", [&d](const OscMessage& m, const OscEndpoint&) {
         try {
-            d.scheduler().set_miss_policy(engine::parse_miss_policy(text(m, 0)));
+            d.scheduler().set_miss_policy(clock::parse_miss_policy(text(m, 0)));
             return std::string();
         } catch (const std::invalid_argument& error) {
             return std::string(error.what());

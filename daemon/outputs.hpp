@@ -3,7 +3,7 @@
 #pragma once
 
 #include "kanade/clock/spsc_queue.hpp"
-#include "kanade/engine/note_output.hpp"
+#include "kanade/clock/note_output.hpp"
 #include "kanade/io/audio_output.hpp"
 #include "kanade/io/midi_ports.hpp"
 #include "kanade/io/recorder.hpp"
@@ -13,7 +13,7 @@
 
 namespace kanade::daemon {
 
-class MidiOutput final : public engine::NoteOutput {
+class MidiOutput final : public clock::NoteOutput {
 public:
     explicit MidiOutput(io::MidiPorts& ports) : ports_(ports) {}
     void machine(const midi::Message& message) override { ports_.send(message); }
@@ -23,7 +23,7 @@ private:
     io::MidiPorts& ports_;
 };
 
-class SynthOutput final : public engine::NoteOutput {
+class SynthOutput final : public clock::NoteOutput {
 public:
     explicit SynthOutput(io::AudioOutput& audio) : audio_(audio) {}
     void machine(const midi::Message& message) override { audio_.push(message); }
@@ -35,7 +35,7 @@ private:
 // Recording can start and stop while the scheduler runs: the recorder is swapped
 // through an atomic pointer. set() returns only when the scheduler no longer holds the
 // recorder it replaced, so the daemon can free a finished recording at once.
-class RecorderOutput final : public engine::NoteOutput {
+class RecorderOutput final : public clock::NoteOutput {
 public:
     void set(io::Recorder* recorder) {
         recorder_.store(recorder);
@@ -57,7 +57,7 @@ private:
 };
 
 // Played notes for OSC subscribers, drained by the io thread.
-class MonitorOutput final : public engine::NoteOutput {
+class MonitorOutput final : public clock::NoteOutput {
 public:
     void machine(const midi::Message& message) override { queue_.push(message); }
     bool pop(midi::Message& message) { return queue_.pop(message); }

@@ -1,6 +1,7 @@
 #include "kanade/bench/realtime_bench.hpp"
 
-#include "kanade/engine/scheduler.hpp"
+#include "kanade/clock/scheduler.hpp"
+#include "kanade/engine/inference_service.hpp"
 
 #include <array>
 #include <atomic>
@@ -13,13 +14,13 @@ using namespace std::chrono_literals;
 
 // Runs on the scheduler thread: timestamps each note-on at the moment of the send into
 // preallocated slots (no lock, no allocation).
-class TimingOutput final : public engine::NoteOutput {
+class TimingOutput final : public clock::NoteOutput {
 public:
-    void attach(const engine::Scheduler* scheduler) { scheduler_ = scheduler; }
+    void attach(const clock::Scheduler* scheduler) { scheduler_ = scheduler; }
 
     void machine(const midi::Message& message) override {
         if (!message.is_note_on()) return;
-        const auto now = engine::monotonic_ns();
+        const auto now = clock::monotonic_ns();
         last_note_on_ns_.store(now, std::memory_order_release);
         if (!scheduler_) return;
         const auto grid = scheduler_->step_time(scheduler_->step_at(now));
@@ -36,14 +37,14 @@ public:
     std::int64_t last_note_on_ns() const { return last_note_on_ns_.load(std::memory_order_acquire); }
 
 private:
-    const engine::Scheduler* scheduler_ = nullptr;
+    const clock::Scheduler* scheduler_ = nullptr;
     std::array<std::int64_t, 1 << 16> offsets_ns_{};
     std::atomic<std::size_t> count_{0};
     std::atomic<std::int64_t> last_note_on_ns_{0};
 };
 
-engine::SchedulerConfig scheduler_config(const RealtimeCase& realtime_case) {
-    engine::SchedulerConfig config;
+clock::SchedulerConfig scheduler_config(const RealtimeCase& realtime_case) {
+    clock::SchedulerConfig config;
     config.bpm = realtime_case.bpm;
     config.steps_per_beat = realtime_case.steps_per_beat;
     return config;
@@ -59,9 +60,10 @@ SchedulerTiming measure_scheduler_timing(std::shared_ptr<model::Model> model, co
         service.add_session(settings);
     }
     auto output = std::make_unique<TimingOutput>();
-    engine::Scheduler scheduler(scheduler_config(realtime_case), service, {output.get()});
+    clock::StepClock step_clock;
+    clock::Scheduler scheduler(scheduler_config(realtime_case), service, step_clock, {output.get()});
     output->attach(&scheduler);
-    service.start();
+    service.start(step_clock);
     scheduler.start();
     std::this_thread::sleep_for(std::chrono::duration<double>(realtime_case.seconds));
     scheduler.stop();
@@ -86,19 +88,20 @@ Latency measure_call_to_answer(std::shared_ptr<model::Model> model, const Realti
     settings.answer_steps = 4;
     service.add_session(settings);
     auto output = std::make_unique<TimingOutput>();
-    engine::Scheduler scheduler(scheduler_config(realtime_case), service, {output.get()});
-    service.start();
+    clock::StepClock step_clock;
+    clock::Scheduler scheduler(scheduler_config(realtime_case), service, step_clock, {output.get()});
+    service.start(step_clock);
     scheduler.start();
     const auto step_period = std::chrono::duration<double>(60.0 / realtime_case.bpm / realtime_case.steps_per_beat);
 
     std::vector<double> latencies;
     for (int call = 0; call < calls; ++call) {
         for (int pitch : {60, 64, 67}) {
-            service.human_note(0, pitch, 90, scheduler.step_at(engine::monotonic_ns()), true);
+            service.human_note(0, pitch, 90, scheduler.step_at(clock::monotonic_ns()), true);
             std::this_thread::sleep_for(step_period);
-            service.human_note(0, pitch, 0, scheduler.step_at(engine::monotonic_ns()), false);
+            service.human_note(0, pitch, 0, scheduler.step_at(clock::monotonic_ns()), false);
         }
-        const auto phrase_end = engine::monotonic_ns();
+        const auto phrase_end = clock::monotonic_ns();
         service.end_phrase(0);
         const auto deadline = std::chrono::steady_clock::now() + 2s;
         while (output->last_note_on_ns() < phrase_end && std::chrono::steady_clock::now() < deadline)

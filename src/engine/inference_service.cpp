@@ -25,45 +25,59 @@ int InferenceService::add_session(const SessionSettings& settings) {
     return static_cast<int>(sessions_.size() - 1);
 }
 
-void InferenceService::start() {
+void InferenceService::start(clock::StepClock& step_clock) {
+    step_clock_ = &step_clock;
     stopping_ = false;
     thread_ = std::thread([this] { run(); });
 }
 
 void InferenceService::stop() {
     stopping_ = true;
-    wake_.notify_all();
     if (thread_.joinable()) thread_.join();
 }
 
-void InferenceService::set_clock_step(std::int64_t step) {
-    clock_step_.store(step, std::memory_order_release);
-    wake_.notify_one();
+bool InferenceService::push_human(const HumanEvent& event) {
+    if (event.session < 0 || static_cast<std::size_t>(event.session) >= sessions_.size())
+        throw std::out_of_range("player input for session " + std::to_string(event.session) + " of " +
+                                std::to_string(sessions_.size()));
+    if (human_events_.push(event)) return true;
+    dropped_human_notes_.fetch_add(1, std::memory_order_relaxed);
+    return false;
 }
 
-void InferenceService::set_running(bool running) {
-    running_ = running;
-    wake_.notify_one();
+bool InferenceService::human_note(int id, int pitch, int velocity, std::int64_t step, bool on) {
+    return push_human({on ? HumanEvent::note_on : HumanEvent::note_off, id, pitch, velocity, step});
 }
 
-void InferenceService::human_note(int id, int pitch, int velocity, std::int64_t step, bool on) {
-    std::lock_guard lock(mutex_);
-    auto& session = *sessions_.at(static_cast<std::size_t>(id));
-    if (on) {
-        session.phrase.push_back({pitch, velocity, step});
-    } else {
-        for (auto it = session.phrase.rbegin(); it != session.phrase.rend(); ++it)
-            if (it->pitch == pitch && it->end_step < 0) {
-                it->end_step = std::max(step, it->step + 1);
-                break;
-            }
-    }
-    session.last_human_step = std::max(session.last_human_step, step);
+bool InferenceService::human_controller(int id, int controller, int value) {
+    return push_human({HumanEvent::controller, id, controller, value, 0});
 }
 
 void InferenceService::end_phrase(int id) {
-    std::lock_guard lock(mutex_);
-    sessions_.at(static_cast<std::size_t>(id))->phrase_end_requested = true;
+    sessions_.at(static_cast<std::size_t>(id))->phrase_end_requested.store(true, std::memory_order_release);
+}
+
+void InferenceService::take_human_events() {
+    HumanEvent event;
+    while (human_events_.pop(event)) {
+        auto& session = *sessions_[static_cast<std::size_t>(event.session)];
+        if (event.kind == HumanEvent::controller) {
+            // The phrase-end controller (the sustain pedal) released ends the call.
+            if (event.number == session.settings.phrase_end_controller && event.value < 64)
+                session.phrase_end_requested.store(true, std::memory_order_relaxed);
+            continue;
+        }
+        if (event.kind == HumanEvent::note_on) {
+            session.phrase.push_back({event.number, event.value, event.step});
+        } else {
+            for (auto it = session.phrase.rbegin(); it != session.phrase.rend(); ++it)
+                if (it->pitch == event.number && it->end_step < 0) {
+                    it->end_step = std::max(event.step, it->step + 1);
+                    break;
+                }
+        }
+        session.last_human_step = std::max(session.last_human_step, event.step);
+    }
 }
 
 SessionSettings InferenceService::settings(int id) const {
@@ -110,6 +124,7 @@ InferenceStats InferenceService::stats() const {
     std::lock_guard lock(mutex_);
     auto stats = stats_;
     stats.device = device_.str();
+    stats.dropped_human_notes = dropped_human_notes_.load(std::memory_order_relaxed);
     std::vector<double> sorted(latencies_.begin(), latencies_.end());
     if (!sorted.empty()) {
         std::sort(sorted.begin(), sorted.end());
@@ -201,13 +216,12 @@ void InferenceService::begin_answer(Session& session, std::int64_t now) {
     session.answer_end_step = now + length;
     session.must_start_note = true;
     session.phrase.clear();
-    session.phrase_end_requested = false;
 }
 
 void InferenceService::absorb_human_input(Session& session, std::int64_t now) {
     if (session.settings.mode == Mode::call_response) {
         if (session.generating || session.phrase.empty()) {
-            session.phrase_end_requested = false;
+            session.phrase_end_requested.store(false, std::memory_order_relaxed);
             return;
         }
         // A note held past max_held_steps (its player gone mid-note) ends where that limit fell.
@@ -219,7 +233,7 @@ void InferenceService::absorb_human_input(Session& session, std::int64_t now) {
         bool silent = now - session.last_human_step >= session.settings.phrase_end_silence_steps;
         bool all_released = std::all_of(session.phrase.begin(), session.phrase.end(),
                                         [](const HumanNote& n) { return n.end_step >= 0; });
-        if (session.phrase_end_requested || (silent && all_released)) begin_answer(session, now);
+        if (session.phrase_end_requested.exchange(false) || (silent && all_released)) begin_answer(session, now);
         return;
     }
     // Free and accompany: the player's notes join the window as they come.
@@ -316,20 +330,22 @@ void InferenceService::forward_and_sample(const std::vector<Session*>& due, std:
 }
 
 void InferenceService::run() {
+    // Woken by each step of the clock, and every 2 ms for the player's notes and settings.
+    auto& step_clock = *step_clock_;
     while (!stopping_) {
-        std::unique_lock lock(mutex_);
-        wake_.wait_for(lock, std::chrono::milliseconds(2));
+        step_clock.wait_for(std::chrono::microseconds(2000));
         if (stopping_) break;
-        plan_ahead(clock_step_.load(std::memory_order_acquire));
+        std::lock_guard lock(mutex_);
+        plan_ahead(step_clock.next_step(), step_clock.playing());
     }
 }
 
 bool InferenceService::plan_offline(std::int64_t now) {
     std::lock_guard lock(mutex_);
-    return plan_ahead(now);
+    return plan_ahead(now, true);
 }
 
-bool InferenceService::plan_ahead(std::int64_t now) {
+bool InferenceService::plan_ahead(std::int64_t now, bool playing) {
     if (pending_model_) {
         model_ = std::move(pending_model_);
         model_->network->to(device_);
@@ -341,7 +357,8 @@ bool InferenceService::plan_ahead(std::int64_t now) {
             reset_session(*session, now);
         }
     }
-    if (!running_) {
+    take_human_events();
+    if (!playing) {
         for (auto& session : sessions_) session->expecting.store(false, std::memory_order_relaxed);
         was_running_ = false;
         return false;
@@ -371,7 +388,7 @@ bool InferenceService::plan_ahead(std::int64_t now) {
         }
     }
     for (auto& session : sessions_)
-        session->expecting.store(running_ && session->generating && session->decoder->current_step() > now,
+        session->expecting.store(session->generating && session->decoder->current_step() > now,
                                  std::memory_order_relaxed);
     return !due.empty();
 }

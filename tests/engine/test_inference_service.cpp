@@ -4,6 +4,8 @@
 #include "kanade/engine/offline_performance.hpp"
 #include "kanade/music/kanade_tokenizer.hpp"
 
+#include "random_model.hpp"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -31,9 +33,10 @@ TEST_CASE("a failing forward pass is counted and survived; the worker goes on") 
     }
     InferenceService service(model, torch::kCPU, InferenceMode::streaming, 1);
     service.add_session({});
-    service.start();
+    clock::StepClock step_clock;
+    service.start(step_clock);
     for (std::int64_t step = 0; step < 20; ++step) {
-        service.set_clock_step(step);
+        step_clock.publish(step, true);
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     auto stats = service.stats();
@@ -46,17 +49,7 @@ TEST_CASE("a failing forward pass is counted and survived; the worker goes on") 
 
 namespace {
 
-std::shared_ptr<model::Model> small_random_model() {
-    torch::manual_seed(11);
-    auto model = std::make_shared<model::Model>();
-    model->vocabulary = *music::KanadeTokenizer().fixed_vocabulary();
-    model->config.vocab_size = static_cast<int>(model->vocabulary.size());
-    model->config.hidden = 24;
-    model->config.embedding = 8;
-    model->config.window = 16;
-    model->network = model::Network(model->config);
-    return model;
-}
+std::shared_ptr<model::Model> small_random_model() { return test::random_model(11, 24); }
 
 // Every plan a session makes for steps 0..steps-1, the clock moved on only once each
 // session has planned as far ahead as it may: no outcome depends on the machine's speed.
@@ -71,9 +64,10 @@ std::vector<std::vector<std::string>> played(InferenceMode mode, std::uint64_t s
     }
     std::vector<std::vector<std::string>> plans(prompts.size());
     std::vector<std::int64_t> planned_to(prompts.size(), -1);
-    service.start();
+    clock::StepClock step_clock;
+    service.start(step_clock);
     for (std::int64_t step = 0; step < steps; ++step) {
-        service.set_clock_step(step);
+        step_clock.publish(step, true);
         const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
         for (std::size_t i = 0; i < prompts.size(); ++i) {
             while (planned_to[i] < step + settings.lookahead_steps - 1 && std::chrono::steady_clock::now() < give_up) {

@@ -4,15 +4,17 @@
 // lock-free queue per session. Everything here may block or allocate; nothing here
 // runs on the scheduler thread.
 //
-// Driven by: the scheduler publishing the current step (StepClock), the input thread
-// calling human_note()/end_phrase(), the control thread changing settings or the model.
+// Driven by: the scheduler's StepClock (the step it plays next, playing or not), the
+// input thread calling human_note()/end_phrase(), the control thread changing settings
+// or the model. It is the scheduler's StepSource; nothing flows back to the clock.
 #pragma once
 
 #include "kanade/clock/spsc_queue.hpp"
+#include "kanade/clock/step_clock.hpp"
+#include "kanade/clock/step_source.hpp"
 #include "kanade/engine/generator.hpp"
 #include "kanade/engine/session_settings.hpp"
 #include "kanade/engine/step_decoder.hpp"
-#include "kanade/engine/step_plan.hpp"
 #include "kanade/model/model_file.hpp"
 
 #include <atomic>
@@ -24,8 +26,6 @@
 #include <vector>
 
 namespace kanade::engine {
-
-using PlanQueue = clock::SpscQueue<StepPlan, 64>;
 
 // A plan as it is made, for whoever shows what is coming (OSC subscribers).
 struct PlannedStep {
@@ -39,28 +39,30 @@ struct InferenceStats {
     std::uint64_t stale_plans = 0;  // finished after their step had passed
     std::uint64_t tokens = 0;
     std::uint64_t failures = 0;  // forward passes that threw (the worker went on)
+    std::uint64_t dropped_human_notes = 0;  // the player's notes the input queue had no room for
     std::string last_failure;    // what the latest one said
     std::string device;          // where inference runs now ("cpu", "cuda:0")
 };
 
-class InferenceService {
+class InferenceService final : public clock::StepSource {
 public:
     // Session i samples with seed + i, so a session plays the same notes alone or batched.
     InferenceService(std::shared_ptr<model::Model> model, torch::Device device, InferenceMode mode,
                      std::uint64_t seed);
-    ~InferenceService();
+    ~InferenceService() override;
 
     // Before start() only.
     int add_session(const SessionSettings& settings);
     // The scheduler's side of session `id`'s queue.
-    PlanQueue& plans(int id) { return *sessions_[static_cast<std::size_t>(id)]->queue; }
+    PlanQueue& plans(int id) override { return *sessions_[static_cast<std::size_t>(id)]->queue; }
     // Whether session `id` is generating now (a missing plan is then a late step). RT-safe.
-    bool expects_plans(int id) const {
+    bool expects_plans(int id) const override {
         return sessions_[static_cast<std::size_t>(id)]->expecting.load(std::memory_order_relaxed);
     }
-    std::size_t session_count() const { return sessions_.size(); }
+    std::size_t session_count() const override { return sessions_.size(); }
 
-    void start();
+    // The worker thread plans ahead of `step_clock` (which must outlive stop()).
+    void start(clock::StepClock& step_clock);
     void stop();
     // One pass of the worker at clock step `now`, on the caller's thread, for a service
     // that was never start()ed: an offline render (kanade generate) plays exactly what the
@@ -68,14 +70,13 @@ public:
     // due a token: every plan up to now + lookahead is made.
     bool plan_offline(std::int64_t now);
 
-    // The step the scheduler plays next; plans for steps before it are stale.
-    void set_clock_step(std::int64_t step);
-    // Playing or not (stop clears the windows' plans; start begins again ahead of the clock).
-    void set_running(bool running);
-
-    // A player's note, on the grid step it fell on (input thread).
-    void human_note(int session, int pitch, int velocity, std::int64_t step, bool on);
-    // The player ended a phrase (pedal, OSC): call-response answers now.
+    // A player's note, on the grid step it fell on. ONE producer thread (the input
+    // thread): a lock-free queue to the worker, never its lock, which a forward pass holds.
+    // False when the queue is full (counted in stats().dropped_human_notes).
+    bool human_note(int session, int pitch, int velocity, std::int64_t step, bool on);
+    // A player's controller change, through the same queue (the phrase-end pedal is one).
+    bool human_controller(int session, int controller, int value);
+    // The player ended a phrase (pedal, OSC): call-response answers now. Any thread; lock-free.
     void end_phrase(int session);
 
     SessionSettings settings(int session) const;
@@ -96,6 +97,12 @@ private:
         std::int64_t step;
         std::int64_t end_step = -1;
     };
+    struct HumanEvent {  // what crosses the input queue
+        enum Kind : std::uint8_t { note_on, note_off, controller } kind;
+        int session, number, value;  // pitch and velocity, or controller and value
+        std::int64_t step;
+    };
+    bool push_human(const HumanEvent& event);
     struct Session {
         SessionSettings settings;
         std::unique_ptr<PlanQueue> queue = std::make_unique<PlanQueue>();
@@ -112,12 +119,15 @@ private:
         bool must_start_note = false;
         std::vector<HumanNote> phrase;     // call-response: the call being played
         std::int64_t last_human_step = -1;
-        bool phrase_end_requested = false;
+        std::atomic<bool> phrase_end_requested{false};  // set by any thread, taken by the worker
         std::vector<int> prompt;
     };
 
     void run();
-    bool plan_ahead(std::int64_t now);  // the worker's pass (false: nothing was due); mutex_ held
+    // The worker's pass at clock step `now` (false: nothing was due); mutex_ held. Not
+    // playing clears the windows' plans; playing again begins ahead of the clock.
+    bool plan_ahead(std::int64_t now, bool playing);
+    void take_human_events();  // the input queue into the sessions' phrases
     void absorb_human_input(Session& session, std::int64_t now);
     void feed_tokens(Session& session, const std::vector<int>& ids);
     void begin_answer(Session& session, std::int64_t now);
@@ -136,11 +146,11 @@ private:
     std::uint64_t seed_;  // session i samples with seed_ + i
     std::vector<std::unique_ptr<Session>> sessions_;
     clock::SpscQueue<PlannedStep, 256> planned_;
+    clock::SpscQueue<HumanEvent, 4096> human_events_;
+    std::atomic<std::uint64_t> dropped_human_notes_{0};
 
     mutable std::mutex mutex_;  // guards settings, human input, model swap, stats (never the scheduler)
-    std::condition_variable wake_;
-    std::atomic<std::int64_t> clock_step_{0};
-    std::atomic<bool> running_{true};
+    clock::StepClock* step_clock_ = nullptr;  // the worker thread's, from start()
     std::atomic<bool> stopping_{false};
     bool was_running_ = false;
     std::thread thread_;

@@ -2,15 +2,13 @@
 // plays: its mode, sampling and constraints, and how call-and-response listens.
 #pragma once
 
+#include "kanade/clock/step_plan.hpp"
 #include "kanade/engine/constraints.hpp"
 #include "kanade/engine/sampler.hpp"
 
 #include <string>
 
 namespace kanade::engine {
-
-// No note of kanade's sounds longer (engine.max_note_steps): nothing can hang.
-inline constexpr int default_max_note_steps = 32;
 
 enum class Mode { free, call_response, accompany };
 Mode parse_mode(const std::string& text);  // throws std::invalid_argument naming the text
@@ -27,7 +25,7 @@ struct SessionSettings {
     int lookahead_steps = 2;         // how far ahead of the clock plans are made
     // A player's note held longer than this counts as released: a keyboard unplugged
     // mid-note must not keep call-and-response waiting for ever.
-    int max_held_steps = default_max_note_steps;
+    int max_held_steps = clock::default_max_note_steps;
 };
 
 }  // namespace kanade::engine

@@ -3,13 +3,18 @@
 // (W tokens); a seed token is one onset a quarter note long, as the student model played.
 #pragma once
 
-#include "kanade/engine/step_plan.hpp"
+#include "kanade/clock/step_plan.hpp"
 
 #include <functional>
 #include <string>
 #include <string_view>
 
 namespace kanade::engine {
+
+// The decoder makes the plans the real-time scheduler reads.
+using clock::PlannedNote;
+using clock::PlanQueue;
+using clock::StepPlan;
 
 class StepDecoder {
 public:

@@ -38,7 +38,7 @@ struct DaemonConfig {
         double density = engine::Constraints{}.density;
         double repetition_penalty = engine::Constraints{}.repetition_penalty;
         double energy = engine::Constraints{}.energy;
-        int max_note_steps = engine::default_max_note_steps;  // no note sounds longer than this
+        int max_note_steps = clock::default_max_note_steps;  // no note sounds longer than this
         std::string miss_policy = "rest";  // rest, hold or repeat when a step is not ready
         int phrase_end_silence_steps = engine::SessionSettings{}.phrase_end_silence_steps;  // silence that ends a call
         int phrase_end_controller = engine::SessionSettings{}.phrase_end_controller;  // ... or this controller released (-1: off)

@@ -5,7 +5,7 @@
 
 #include "kanade/midi/message.hpp"
 
-namespace kanade::engine {
+namespace kanade::clock {
 
 class NoteOutput {
 public:
@@ -15,4 +15,4 @@ public:
     virtual void clock(const midi::Message&) {}              // beat clock and transport, for MIDI out
 };
 
-}  // namespace kanade::engine
+}  // namespace kanade::clock

@@ -1,7 +1,10 @@
-// The scheduler and the inference service together, on a small random network, in
+// The real-time scheduler playing what the inference service plans, on a small random network, in
 // real time (a fast tempo keeps the tests short).
-#include "kanade/engine/scheduler.hpp"
+#include "kanade/clock/scheduler.hpp"
+#include "kanade/engine/inference_service.hpp"
 #include "kanade/music/kanade_tokenizer.hpp"
+
+#include "random_model.hpp"
 
 #include <doctest/doctest.h>
 
@@ -12,18 +15,15 @@
 
 using namespace kanade;
 using namespace kanade::engine;
+using clock::monotonic_ns;
+using clock::NoteOutput;
+using clock::Scheduler;
+using clock::SchedulerConfig;
 
 namespace {
 
 std::shared_ptr<model::Model> random_model() {
-    torch::manual_seed(5);
-    auto model = std::make_shared<model::Model>();
-    model->vocabulary = *music::KanadeTokenizer().fixed_vocabulary();
-    model->config.vocab_size = static_cast<int>(model->vocabulary.size());
-    model->config.hidden = 32;
-    model->config.embedding = 8;
-    model->config.window = 16;
-    model->network = model::Network(model->config);
+    auto model = test::random_model(5, 32);
     // An untrained network seldom completes a note (a pitch, then a duration): lean its
     // output towards short notes and waits, so every test hears notes whatever the timing.
     torch::NoGradGuard no_grad;
@@ -35,7 +35,7 @@ std::shared_ptr<model::Model> random_model() {
 }
 
 // Collects what the scheduler sends, through lock-free queues as a real output would.
-class CollectingOutput : public NoteOutput {
+class CollectingOutput : public clock::NoteOutput {
 public:
     void machine(const midi::Message& message) override { queue_.push(message); }
     void clock(const midi::Message& message) override { clock_queue_.push(message); }
@@ -85,8 +85,9 @@ TEST_CASE("free mode plays in time, and stopping leaves no note hanging") {
     config.bpm = 300;  // 50 ms steps
     config.realtime_priority = false;
     config.max_note_steps = 8;
-    Scheduler scheduler(config, service, {&output});
-    service.start();
+    clock::StepClock step_clock;
+    Scheduler scheduler(config, service, step_clock, {&output});
+    service.start(step_clock);
     scheduler.start();
     sleep_ms(1500);
     scheduler.stop();
@@ -117,8 +118,9 @@ TEST_CASE("call-response answers on the step after the phrase ends") {
     InferenceService service(random_model(), torch::kCPU, InferenceMode::streaming, 8);
     service.add_session(call_response(4, 8));
     CollectingOutput output;
-    Scheduler scheduler(fast_clock(150), service, {&output});  // 100 ms steps
-    service.start();
+    clock::StepClock step_clock;
+    Scheduler scheduler(fast_clock(150), service, step_clock, {&output});  // 100 ms steps
+    service.start(step_clock);
     scheduler.start();
     sleep_ms(250);
     CHECK(output.drain().empty());  // listening: silent until called
@@ -155,9 +157,10 @@ TEST_CASE("MIDI clock out: Start, 24 ticks a beat, Stop, then Song Position and 
     config.bpm = 300;  // 50 ms steps, 6 ticks each
     config.realtime_priority = false;
     config.send_clock = true;
-    Scheduler scheduler(config, service, {&output});
+    clock::StepClock step_clock;
+    Scheduler scheduler(config, service, step_clock, {&output});
     REQUIRE(scheduler.sends_clock());
-    service.start();
+    service.start(step_clock);
     scheduler.start();
     sleep_ms(600);
     scheduler.set_playing(false);
@@ -212,8 +215,9 @@ TEST_CASE("an external clock's step boundaries pull the grid's phase onto the ma
     SchedulerConfig config;
     config.bpm = 240;  // 62.5 ms steps
     config.realtime_priority = false;
-    Scheduler scheduler(config, service, {&output});
-    service.start();
+    clock::StepClock step_clock;
+    Scheduler scheduler(config, service, step_clock, {&output});
+    service.start(step_clock);
     scheduler.start();
     sleep_ms(100);
     const std::int64_t period = 62'500'000;
@@ -245,8 +249,9 @@ TEST_CASE("call-response answers even when a player's note is never released") {
     settings.max_held_steps = 4;
     service.add_session(settings);
     CollectingOutput output;
-    Scheduler scheduler(fast_clock(300), service, {&output});  // 50 ms steps
-    service.start();
+    clock::StepClock step_clock;
+    Scheduler scheduler(fast_clock(300), service, step_clock, {&output});  // 50 ms steps
+    service.start(step_clock);
     scheduler.start();
     sleep_ms(100);
     const auto pressed = scheduler.step_at(monotonic_ns());

@@ -1,10 +1,15 @@
-// What the inference worker hands the real-time scheduler: the notes to start on one
-// step of the grid. Plain data, so it crosses the lock-free queue by copy.
+// What a planner (the inference worker) hands the real-time scheduler: the notes to start
+// on one step of the grid. Plain data, so it crosses the lock-free queue by copy.
 #pragma once
+
+#include "kanade/clock/spsc_queue.hpp"
 
 #include <cstdint>
 
-namespace kanade::engine {
+namespace kanade::clock {
+
+// No note of kanade's sounds longer (engine.max_note_steps): nothing can hang.
+inline constexpr int default_max_note_steps = 32;
 
 struct PlannedNote {
     std::uint8_t pitch = 60;
@@ -25,4 +30,7 @@ struct StepPlan {
     }
 };
 
-}  // namespace kanade::engine
+// One session's plans, oldest first: the planner pushes, the scheduler pops.
+using PlanQueue = SpscQueue<StepPlan, 64>;
+
+}  // namespace kanade::clock

@@ -1,4 +1,4 @@
-#include "kanade/engine/scheduler.hpp"
+#include "kanade/clock/scheduler.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -9,13 +9,7 @@
 #include <sched.h>
 #include <stdexcept>
 
-namespace kanade::engine {
-
-std::int64_t monotonic_ns() {
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
-}
+namespace kanade::clock {
 
 MissPolicy parse_miss_policy(const std::string& text) {
     if (text == "rest") return MissPolicy::rest;
@@ -30,18 +24,13 @@ std::int64_t step_period_ns(double bpm, int steps_per_beat) {
     return static_cast<std::int64_t>(std::llround(60e9 / (bpm * steps_per_beat)));
 }
 
-void sleep_until(std::int64_t deadline_ns) {
-    timespec when{static_cast<time_t>(deadline_ns / 1'000'000'000), static_cast<long>(deadline_ns % 1'000'000'000)};
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &when, nullptr) == EINTR) {
-    }
-}
-
 }  // namespace
 
-Scheduler::Scheduler(const SchedulerConfig& config, InferenceService& service, std::vector<NoteOutput*> outputs)
-    : config_(config), service_(service), outputs_(std::move(outputs)), bpm_(config.bpm),
+Scheduler::Scheduler(const SchedulerConfig& config, StepSource& source, StepClock& step_clock,
+                     std::vector<NoteOutput*> outputs)
+    : config_(config), source_(source), step_clock_(step_clock), outputs_(std::move(outputs)), bpm_(config.bpm),
       miss_policy_(static_cast<int>(config.miss_policy)) {
-    if (service.session_count() > max_sessions) throw std::invalid_argument("at most 16 sessions");
+    if (source.session_count() > max_sessions) throw std::invalid_argument("at most 16 sessions");
     for (auto& slot : lateness_us_) slot.store(0);
     if (config.send_clock && config.steps_per_beat > 0 && 24 % config.steps_per_beat == 0)
         clock_ticks_per_step_ = 24 / config.steps_per_beat;
@@ -65,10 +54,7 @@ void Scheduler::stop() {
 
 void Scheduler::set_tempo(double bpm) { bpm_.store(std::clamp(bpm, 10.0, 400.0)); }
 
-void Scheduler::set_playing(bool playing) {
-    playing_.store(playing);
-    service_.set_running(playing);
-}
+void Scheduler::set_playing(bool playing) { playing_.store(playing); }
 
 void Scheduler::panic() { panic_.store(true); }
 
@@ -155,9 +141,9 @@ void Scheduler::end_notes(SessionState& state, std::int64_t step, bool all) {
 
 void Scheduler::play_step(std::int64_t step) {
     const auto policy = static_cast<MissPolicy>(miss_policy_.load(std::memory_order_relaxed));
-    for (std::size_t id = 0; id < service_.session_count(); ++id) {
+    for (std::size_t id = 0; id < source_.session_count(); ++id) {
         auto& state = sessions_[id];
-        auto& queue = service_.plans(static_cast<int>(id));
+        auto& queue = source_.plans(static_cast<int>(id));
         const int channel = state.channel.load(std::memory_order_relaxed);
         StepPlan plan;
         bool ready = false;
@@ -169,7 +155,7 @@ void Scheduler::play_step(std::int64_t step) {
             if (front->step == step) ready = queue.pop(plan);
             break;
         }
-        if (!ready && service_.expects_plans(static_cast<int>(id))) {
+        if (!ready && source_.expects_plans(static_cast<int>(id))) {
             late_steps_.fetch_add(1, std::memory_order_relaxed);
             if (policy == MissPolicy::hold) {
                 for (auto& sounding : state.notes)
@@ -215,13 +201,13 @@ void Scheduler::run() {
     std::int64_t anchor_step = 0;
     std::int64_t anchor_time = monotonic_ns() + period;  // the first step, one period from now
     publish_timing(anchor_time, anchor_step, period);
-    service_.set_clock_step(0);
+    step_clock_.publish(0, playing_.load(std::memory_order_relaxed));
     bool was_playing = false;  // so the first step sends Start
     std::int64_t steps_played = 0;
 
     while (!stopping_.load(std::memory_order_relaxed)) {
         const std::int64_t deadline = anchor_time + (step - anchor_step) * period;
-        sleep_until(deadline);
+        sleep_until_ns(deadline);
         const std::int64_t woke = monotonic_ns();
 
         midi::Message human;
@@ -229,7 +215,7 @@ void Scheduler::run() {
             for (auto* output : outputs_) output->human(human);
 
         if (panic_.exchange(false)) {
-            for (std::size_t id = 0; id < service_.session_count(); ++id) end_notes(sessions_[id], step, true);
+            for (std::size_t id = 0; id < source_.session_count(); ++id) end_notes(sessions_[id], step, true);
             for (int channel = 0; channel < 16; ++channel) send_machine(midi::Message::control_change(channel, 123, 0, woke));
         }
         const bool playing = playing_.load(std::memory_order_relaxed);
@@ -239,7 +225,7 @@ void Scheduler::run() {
         }
         if (!playing) {
             if (was_playing)
-                for (std::size_t id = 0; id < service_.session_count(); ++id) end_notes(sessions_[id], step, true);
+                for (std::size_t id = 0; id < source_.session_count(); ++id) end_notes(sessions_[id], step, true);
             was_playing = false;
         } else {
             was_playing = true;
@@ -251,7 +237,7 @@ void Scheduler::run() {
         }
         ++step;
         next_step_.store(step, std::memory_order_release);
-        service_.set_clock_step(step);
+        step_clock_.publish(step, playing);
 
         // A tempo change re-anchors the grid at the next step, so no step is skipped or doubled.
         double requested = bpm_.load(std::memory_order_relaxed);
@@ -276,13 +262,13 @@ void Scheduler::run() {
             const std::int64_t next_deadline = anchor_time + (step - anchor_step) * period;
             for (int tick = 1; tick < clock_ticks_per_step_ && !stopping_.load(std::memory_order_relaxed); ++tick) {
                 const std::int64_t due = deadline + (next_deadline - deadline) * tick / clock_ticks_per_step_;
-                sleep_until(due);
+                sleep_until_ns(due);
                 send_clock(midi::Message::realtime(0xF8, monotonic_ns()));
             }
         }
     }
     if (clock_ticks_per_step_ > 0 && was_playing) send_clock(midi::Message::realtime(0xFC, monotonic_ns()));
-    for (std::size_t id = 0; id < service_.session_count(); ++id) end_notes(sessions_[id], step, true);
+    for (std::size_t id = 0; id < source_.session_count(); ++id) end_notes(sessions_[id], step, true);
 }
 
 SchedulerStats Scheduler::stats() const {
@@ -305,4 +291,4 @@ SchedulerStats Scheduler::stats() const {
     return stats;
 }
 
-}  // namespace kanade::engine
+}  // namespace kanade::clock

@@ -1,16 +1,19 @@
 // The real-time scheduler: one high-priority thread that owns the clock. At each grid
 // step's absolute deadline (clock_nanosleep) it sends the notes that are due, taking
-// the step's plan from each session's lock-free queue, and ends notes whose time is
-// up. It never locks, allocates or waits on inference: a plan that is not ready at its
-// deadline gets the miss policy (rest, hold or repeat) and is counted.
+// the step's plan from each session's lock-free queue of a StepSource, and ends notes
+// whose time is up. It never locks, allocates or waits on a planner: a plan that is not
+// ready at its deadline gets the miss policy (rest, hold or repeat) and is counted.
 //
-// Other threads talk to it only through atomics (tempo, play/stop, panic) and the
-// human-input queue; it publishes the step it plays next to the inference service.
+// Data flows one way through it: plans in (StepSource), notes out (NoteOutput), and the
+// step it plays next published on a StepClock for whoever plans ahead. Other threads
+// steer it only through atomics (tempo, play/stop, panic, phase) and the human-input queue.
 #pragma once
 
+#include "kanade/clock/monotonic.hpp"
+#include "kanade/clock/note_output.hpp"
 #include "kanade/clock/spsc_queue.hpp"
-#include "kanade/engine/inference_service.hpp"
-#include "kanade/engine/note_output.hpp"
+#include "kanade/clock/step_clock.hpp"
+#include "kanade/clock/step_source.hpp"
 
 #include <array>
 #include <atomic>
@@ -18,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-namespace kanade::engine {
+namespace kanade::clock {
 
 enum class MissPolicy { rest, hold, repeat };
 MissPolicy parse_miss_policy(const std::string& text);
@@ -27,7 +30,7 @@ struct SchedulerConfig {
     double bpm = 120.0;
     int steps_per_beat = 4;
     MissPolicy miss_policy = MissPolicy::rest;
-    int max_note_steps = default_max_note_steps;
+    int max_note_steps = default_max_note_steps;  // no note sounds longer: nothing can hang
     bool realtime_priority = true; // ask for SCHED_FIFO; reported when refused
     int priority = 70;
     // Send MIDI beat clock (24 per quarter, Start/Stop/Continue, Song Position) to the
@@ -46,7 +49,8 @@ struct SchedulerStats {
 
 class Scheduler {
 public:
-    Scheduler(const SchedulerConfig& config, InferenceService& service, std::vector<NoteOutput*> outputs);
+    // `source` and `step_clock` must outlive the scheduler; source's session count is fixed.
+    Scheduler(const SchedulerConfig& config, StepSource& source, StepClock& step_clock, std::vector<NoteOutput*> outputs);
     ~Scheduler();
 
     void start();
@@ -101,7 +105,8 @@ private:
     Grid read_timing() const;
 
     SchedulerConfig config_;
-    InferenceService& service_;
+    StepSource& source_;
+    StepClock& step_clock_;
     std::vector<NoteOutput*> outputs_;
     std::array<SessionState, max_sessions> sessions_;
     clock::SpscQueue<midi::Message, 1024> human_;
@@ -128,6 +133,4 @@ private:
     std::thread thread_;
 };
 
-std::int64_t monotonic_ns();
-
-}  // namespace kanade::engine
+}  // namespace kanade::clock

@@ -269,6 +269,7 @@ std::string Daemon::stop_recording() {
 }
 
 std::uint64_t Daemon::record_errors() const { return recorder_ ? recorder_->counters().write_errors : 0; }
+io::Recorder::Counters Daemon::record_counters() const { return recorder_ ? recorder_->counters() : io::Recorder::Counters{}; }
 
 // A recording that cannot be written (disk full, file too large) goes on in memory and is
 // retried; the player must hear of it: the log and every OSC subscriber are told, once per

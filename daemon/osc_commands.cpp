@@ -4,6 +4,7 @@
 
 #include "daemon.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 
@@ -224,9 +225,13 @@ void register_osc_commands(Daemon& d) {
         d.unsubscribe(from);
         return std::string();
     });
-    osc.add("/kanade/status", "", "reply: tempo, mode, model, device, steps, late steps, inference p50/p99",
+    osc.add("/kanade/status", "", "reply: tempo, mode, model, device, steps, late steps, inference p50/p99, recording",
             [&d, reply](const OscMessage&, const OscEndpoint& from) {
                 auto scheduler = d.scheduler().stats();
+                const auto recording = d.record_counters();
+                auto count = [](std::uint64_t value) {  // OSC int32, saturated
+                    return static_cast<std::int32_t>(std::min<std::uint64_t>(value, 0x7FFFFFFF));
+                };
                 auto inference = d.service().stats();
                 auto model = d.service().model();
                 reply(from, OscMessage{"/kanade/status",
@@ -242,7 +247,12 @@ void register_osc_commands(Daemon& d) {
                                         std::string("inference_p50_ms"), static_cast<float>(inference.p50_ms),
                                         std::string("inference_p99_ms"), static_cast<float>(inference.p99_ms),
                                         std::string("timing_p99_ms"), static_cast<float>(scheduler.timing_p99_ms),
-                                        std::string("record_errors"), static_cast<std::int32_t>(d.record_errors())}});
+                                        std::string("record_errors"), count(recording.write_errors),
+                                        std::string("record_events"), count(recording.events),
+                                        std::string("record_dropped"), count(recording.dropped),
+                                        std::string("record_held"), count(recording.held_events),
+                                        std::string("record_flush_bytes"), count(recording.last_flush_bytes),
+                                        std::string("record_flush_us"), count(recording.last_flush_us)}});
                 return std::string();
             });
     osc.add("/kanade/help", "", "reply: every address and what it does", [&osc, reply](const OscMessage&, const OscEndpoint& from) {

@@ -18,7 +18,7 @@ packages="
   libboost-dev libtomlplusplus-dev liboscpack-dev libsystemd-dev
   fluid-soundfont-gm openttd-openmsx simutrans-data
   jackd2
-  clang libclang-rt-dev
+  clang libclang-rt-dev clang-format
 "
 # npm installs Basic Pitch's weights below. NodeSource's nodejs bundles npm and conflicts
 # with Debian's npm package: take Debian's only where there is no npm yet.

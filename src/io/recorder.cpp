@@ -95,7 +95,7 @@ struct Recorder::Impl {
     clock::SpscQueue<RecordedEvent, 16384> queue;
     std::atomic<bool> accepting{true};
     std::atomic<std::uint64_t> events{0}, dropped{0}, flushes{0}, write_errors{0};
-    std::atomic<std::uint64_t> held_events{0}, last_flush_bytes{0}, segments{0};
+    std::atomic<std::uint64_t> held_events{0}, last_flush_bytes{0}, segments{0}, last_flush_us{0};
 
     // The files: what follows is guarded by files_mutex, taken by whoever flushes (the
     // writer thread, flush(), the constructor and stop()). Never taken by the scheduler.
@@ -289,11 +289,14 @@ struct Recorder::Impl {
 
     // Never throws: a failure of any kind waits for the next flush.
     void flush_catching(bool final) {
+        const auto started = std::chrono::steady_clock::now();
         try {
             flush(final);
         } catch (const std::exception& error) {
             note_failure(error.what());
         }
+        const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+        last_flush_us.store(static_cast<std::uint64_t>(took.count()), std::memory_order_relaxed);
     }
 
     void run() {
@@ -419,6 +422,7 @@ Recorder::Counters Recorder::counters() const {
     counters.held_events = impl.held_events.load(std::memory_order_relaxed);
     counters.last_flush_bytes = impl.last_flush_bytes.load(std::memory_order_relaxed);
     counters.segments = impl.segments.load(std::memory_order_relaxed);
+    counters.last_flush_us = impl.last_flush_us.load(std::memory_order_relaxed);
     return counters;
 }
 

@@ -88,6 +88,7 @@ public:
         std::uint64_t held_events = 0;   // events held in memory: the current segment's
         std::uint64_t last_flush_bytes = 0;  // bytes the latest flush wrote (journal and segments)
         std::uint64_t segments = 0;      // segment files begun
+        std::uint64_t last_flush_us = 0;  // how long the latest flush took (final assembly included)
     };
     Counters counters() const;
     std::string last_error() const;  // "" until a write fails; the latest failure after

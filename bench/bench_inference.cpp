@@ -73,22 +73,89 @@ void recurrent_product(benchmark::State& state, const std::string& how) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(faithful_step, seed_modules, std::string("seed"), modules)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(faithful_step, seed_packed, std::string("seed"), packed32)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(faithful_step, seed_packed_half, std::string("seed"), packed16)->Arg(1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(faithful_step, seed_packed_bfloat16, std::string("seed"), packedbf16)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(faithful_step, kanade_modules, std::string("kanade"), modules)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(faithful_step, kanade_packed, std::string("kanade"), packed32)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(faithful_step, kanade_packed_half, std::string("kanade"), packed16)->Arg(1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(streaming_step, seed_modules, std::string("seed"), modules)->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(streaming_step, seed_packed, std::string("seed"), packed32)->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(streaming_step, seed_packed_half, std::string("seed"), packed16)->Arg(1)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(streaming_step, seed_packed_bfloat16, std::string("seed"), packedbf16)->Arg(1)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(streaming_step, kanade_modules, std::string("kanade"), modules)->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(streaming_step, kanade_packed, std::string("kanade"), packed32)->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(recurrent_product, blas, std::string("blas"))->Arg(1)->Arg(4)->Arg(8)->Arg(16)->Arg(40)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(recurrent_product, packed_float32, std::string("float32"))->Arg(1)->Arg(4)->Arg(8)->Arg(16)->Arg(40)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(recurrent_product, packed_float16, std::string("float16"))->Arg(1)->Arg(4)->Arg(8)->Arg(16)->Arg(40)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(recurrent_product, packed_bfloat16, std::string("bfloat16"))->Arg(1)->Arg(4)->Arg(8)->Arg(16)->Arg(40)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(faithful_step, seed_modules, std::string("seed"), modules)
+    ->Arg(1)
+    ->Arg(8)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(faithful_step, seed_packed, std::string("seed"), packed32)
+    ->Arg(1)
+    ->Arg(8)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(faithful_step, seed_packed_half, std::string("seed"), packed16)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(faithful_step, seed_packed_bfloat16, std::string("seed"), packedbf16)
+    ->Arg(1)
+    ->Arg(8)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(faithful_step, kanade_modules, std::string("kanade"), modules)
+    ->Arg(1)
+    ->Arg(8)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(faithful_step, kanade_packed, std::string("kanade"), packed32)
+    ->Arg(1)
+    ->Arg(8)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(faithful_step, kanade_packed_half, std::string("kanade"), packed16)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(streaming_step, seed_modules, std::string("seed"), modules)
+    ->Arg(1)
+    ->Arg(64)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(streaming_step, seed_packed, std::string("seed"), packed32)
+    ->Arg(1)
+    ->Arg(64)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(streaming_step, seed_packed_half, std::string("seed"), packed16)
+    ->Arg(1)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(streaming_step, seed_packed_bfloat16, std::string("seed"), packedbf16)
+    ->Arg(1)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(streaming_step, kanade_modules, std::string("kanade"), modules)
+    ->Arg(1)
+    ->Arg(64)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(streaming_step, kanade_packed, std::string("kanade"), packed32)
+    ->Arg(1)
+    ->Arg(64)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(recurrent_product, blas, std::string("blas"))
+    ->Arg(1)
+    ->Arg(4)
+    ->Arg(8)
+    ->Arg(16)
+    ->Arg(40)
+    ->Arg(64)
+    ->Arg(256)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(recurrent_product, packed_float32, std::string("float32"))
+    ->Arg(1)
+    ->Arg(4)
+    ->Arg(8)
+    ->Arg(16)
+    ->Arg(40)
+    ->Arg(64)
+    ->Arg(256)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(recurrent_product, packed_float16, std::string("float16"))
+    ->Arg(1)
+    ->Arg(4)
+    ->Arg(8)
+    ->Arg(16)
+    ->Arg(40)
+    ->Arg(64)
+    ->Arg(256)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(recurrent_product, packed_bfloat16, std::string("bfloat16"))
+    ->Arg(1)
+    ->Arg(4)
+    ->Arg(8)
+    ->Arg(16)
+    ->Arg(40)
+    ->Arg(64)
+    ->Arg(256)
+    ->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();

@@ -101,15 +101,17 @@ Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
     log("model " + model_path_.string() + ": " + model_->config.arch + " network on " + model_->tokenizer +
         " tokens, vocabulary " + std::to_string(model_->vocabulary.size()));
     if (model_->grid.steps_per_beat != config_.clock.steps_per_beat)
-        log("clock.steps_per_beat " + std::to_string(config_.clock.steps_per_beat) + " differs from the model's grid (" +
-            std::to_string(model_->grid.steps_per_beat) + "); playing on the model's grid");
+        log("clock.steps_per_beat " + std::to_string(config_.clock.steps_per_beat) +
+            " differs from the model's grid (" + std::to_string(model_->grid.steps_per_beat) +
+            "); playing on the model's grid");
 
     // engine.seed = 0 picks one; the recording's header names the one used, so a take can be replayed.
-    seed_ = config_.engine.seed ? config_.engine.seed
-                                : static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+    seed_ = config_.engine.seed
+                ? config_.engine.seed
+                : static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
     log("sampling seed " + std::to_string(seed_));
-    auto inference = config_.engine.inference == "faithful" ? engine::InferenceMode::faithful
-                                                            : engine::InferenceMode::streaming;
+    auto inference =
+        config_.engine.inference == "faithful" ? engine::InferenceMode::faithful : engine::InferenceMode::streaming;
     service_ = std::make_unique<engine::InferenceService>(model_, device_, inference, seed_);
     routing_.store(channel_routing(config_).pack());
     for (int i = 0; i < config_.engine.sessions; ++i) service_->add_session(session_settings(config_, i));
@@ -120,7 +122,8 @@ Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
         options.vocabulary = model_->vocabulary;
         auto tokens = music::tokenize_corpus(corpus, *music::make_tokenizer(model_->tokenizer, model_->grid), options);
         auto ids = tokens.files.front().ids;
-        if (ids.size() > static_cast<std::size_t>(model_->config.window)) ids.resize(static_cast<std::size_t>(model_->config.window));
+        if (ids.size() > static_cast<std::size_t>(model_->config.window))
+            ids.resize(static_cast<std::size_t>(model_->config.window));
         for (int i = 0; i < config_.engine.sessions; ++i) service_->set_prompt(i, ids);
         log("seeded from " + config_.engine.seed_midi + " (" + std::to_string(ids.size()) + " tokens)");
     }
@@ -217,7 +220,8 @@ std::string Daemon::load_model(const std::filesystem::path& requested) {
         model_ = loaded;
         model_path_ = resolved;
         log("model " + resolved.string() + " loaded: " + loaded->config.arch + " on " + loaded->tokenizer + " tokens");
-        if (recorder_) recorder_->log("{\"event\":\"model\",\"path\":\"" + util::json_escape(resolved.string()) + "\"}");
+        if (recorder_)
+            recorder_->log("{\"event\":\"model\",\"path\":\"" + util::json_escape(resolved.string()) + "\"}");
         return "";
     } catch (const std::exception& failure) {
         log(std::string("model refused, the old one keeps playing: ") + failure.what());
@@ -269,7 +273,9 @@ std::string Daemon::stop_recording() {
 }
 
 std::uint64_t Daemon::record_errors() const { return recorder_ ? recorder_->counters().write_errors : 0; }
-io::Recorder::Counters Daemon::record_counters() const { return recorder_ ? recorder_->counters() : io::Recorder::Counters{}; }
+io::Recorder::Counters Daemon::record_counters() const {
+    return recorder_ ? recorder_->counters() : io::Recorder::Counters{};
+}
 
 // A recording that cannot be written (disk full, file too large) goes on in memory and is
 // retried; the player must hear of it: the log and every OSC subscriber are told, once per
@@ -305,8 +311,9 @@ std::string Daemon::status_line() const {
                   "tempo %.1f, mode %s, steps %llu, late %llu, notes %llu, inference p50 %.2f ms p99 %.2f ms, "
                   "timing p99 %.2f ms",
                   scheduler_->tempo(), config_.engine.mode.c_str(), static_cast<unsigned long long>(scheduler.steps),
-                  static_cast<unsigned long long>(scheduler.late_steps), static_cast<unsigned long long>(scheduler.notes),
-                  inference.p50_ms, inference.p99_ms, scheduler.timing_p99_ms);
+                  static_cast<unsigned long long>(scheduler.late_steps),
+                  static_cast<unsigned long long>(scheduler.notes), inference.p50_ms, inference.p99_ms,
+                  scheduler.timing_p99_ms);
     return line;
 }
 
@@ -319,14 +326,15 @@ void Daemon::input_loop() {
             if (message.status() >= 0xF8 || message.status() == 0xF2) {
                 if (!follow_midi_clock_) continue;
                 auto update = clock_follower_.feed(message);
-                if (update.bpm && std::abs(*update.bpm - scheduler_->tempo()) > 0.05) scheduler_->set_tempo(*update.bpm);
+                if (update.bpm && std::abs(*update.bpm - scheduler_->tempo()) > 0.05)
+                    scheduler_->set_tempo(*update.bpm);
                 if (update.playing) scheduler_->set_playing(*update.playing);
                 if (update.step_boundary_ns) scheduler_->align_step_boundary(*update.step_boundary_ns);
                 continue;
             }
             // Read whole from one atomic: a reload may change the channels meanwhile.
-            const int session = engine::ChannelRouting::unpack(routing_.load(std::memory_order_acquire))
-                                    .session_for(message.channel());
+            const int session =
+                engine::ChannelRouting::unpack(routing_.load(std::memory_order_acquire)).session_for(message.channel());
             if (session < 0) continue;
             if (message.is_note_on() || message.is_note_off()) {
                 auto step = scheduler_->step_at(message.time_ns);
@@ -345,10 +353,10 @@ void Daemon::housekeeping() {
     midi::Message played;
     while (monitor_->pop(played)) {
         if (subscribers_.empty() || !osc_) continue;
-        io::OscMessage note{"/kanade/played",
-                            {static_cast<std::int32_t>(played.is_note_on() ? 1 : 0),
-                             static_cast<std::int32_t>(played.channel() + 1), static_cast<std::int32_t>(played.bytes[1]),
-                             static_cast<std::int32_t>(played.bytes[2])}};
+        io::OscMessage note{
+            "/kanade/played",
+            {static_cast<std::int32_t>(played.is_note_on() ? 1 : 0), static_cast<std::int32_t>(played.channel() + 1),
+             static_cast<std::int32_t>(played.bytes[1]), static_cast<std::int32_t>(played.bytes[2])}};
         if (played.is_note_on() || played.is_note_off())
             for (const auto& subscriber : subscribers_) osc_->send(subscriber, note);
     }
@@ -361,9 +369,9 @@ void Daemon::housekeeping() {
         for (int i = 0; i < planned.plan.count; ++i) {
             const auto& note = planned.plan.notes[i];
             io::OscMessage message{"/kanade/planned",
-                                   {static_cast<std::int32_t>(planned.channel + 1), static_cast<std::int32_t>(note.pitch),
-                                    static_cast<std::int32_t>(note.velocity), static_cast<std::int32_t>(planned.plan.step),
-                                    static_cast<std::int32_t>(note.steps),
+                                   {static_cast<std::int32_t>(planned.channel + 1),
+                                    static_cast<std::int32_t>(note.pitch), static_cast<std::int32_t>(note.velocity),
+                                    static_cast<std::int32_t>(planned.plan.step), static_cast<std::int32_t>(note.steps),
                                     static_cast<float>(static_cast<double>(steps_ahead) * step_ms)}};
             for (const auto& subscriber : subscribers_) osc_->send(subscriber, message);
         }
@@ -424,7 +432,7 @@ int Daemon::run() {
     signals_.add(SIGTERM);
     signals_.add(SIGHUP);
     std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& error,
-                                                                              int number) {
+                                                                               int number) {
         if (error) return;
         if (number == SIGHUP) {
             reload();
@@ -449,7 +457,8 @@ int Daemon::run() {
     stopping_ = true;
     if (input_thread_.joinable()) input_thread_.join();
     scheduler_->stop();  // ends every sounding note
-    if (!midi_->drain(std::chrono::milliseconds(2000))) log("MIDI: the last note-offs could not all be sent within 2 s");
+    if (!midi_->drain(std::chrono::milliseconds(2000)))
+        log("MIDI: the last note-offs could not all be sent within 2 s");
     service_->stop();
     audio_->stop();
     if (recorder_) stop_recording();

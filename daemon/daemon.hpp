@@ -53,16 +53,16 @@ public:
     void subscribe(const io::OscEndpoint& endpoint);
     void unsubscribe(const io::OscEndpoint& endpoint);
     std::string model_file() const { return model_path_.filename().string(); }
-    std::uint64_t record_errors() const;  // failed flushes of the current recording
+    std::uint64_t record_errors() const;             // failed flushes of the current recording
     io::Recorder::Counters record_counters() const;  // the current recording's (zeros when none)
     std::filesystem::path models_dir() const;
 
 private:
     // model.precision onto a freshly loaded network (logged where the CPU cannot).
     void apply_precision(model::Model& model);
-    void reload();          // SIGHUP
-    void input_loop();      // MIDI in
-    void housekeeping();    // every 50 ms on the io thread
+    void reload();        // SIGHUP
+    void input_loop();    // MIDI in
+    void housekeeping();  // every 50 ms on the io thread
     void report_record_errors();
     void report_inference_failures();
     void log(const std::string& line) const;

@@ -11,8 +11,8 @@
 namespace kanade::daemon {
 namespace {
 
-using io::OscMessage;
 using io::OscEndpoint;
+using io::OscMessage;
 
 float number(const OscMessage& m, std::size_t i) { return std::get<float>(m.arguments.at(i)); }
 int integer(const OscMessage& m, std::size_t i) { return std::get<std::int32_t>(m.arguments.at(i)); }
@@ -103,18 +103,21 @@ void register_osc_commands(Daemon& d) {
     auto sampling = [&d](const char* name, const char* tags, const char* help, SessionChange change) {
         add_session_command(d, name, tags, help, std::move(change));
     };
-    sampling("temperature", "f", "sampling temperature, 0 (argmax)..10", [](const OscMessage& m, engine::SessionSettings& s) {
-        float value = number(m, 0);
-        if (!(value >= 0 && value <= engine::max_temperature)) return range_error("temperature", 0, engine::max_temperature);
-        s.sampling.temperature = value;
-        return std::string();
-    });
-    sampling("top_k", "i", "sample among the k likeliest tokens (0: all)", [](const OscMessage& m, engine::SessionSettings& s) {
-        int value = integer(m, 0);
-        if (value < 0 || value > 100000) return range_error("top_k", 0, 100000);
-        s.sampling.top_k = value;
-        return std::string();
-    });
+    sampling("temperature", "f", "sampling temperature, 0 (argmax)..10",
+             [](const OscMessage& m, engine::SessionSettings& s) {
+                 float value = number(m, 0);
+                 if (!(value >= 0 && value <= engine::max_temperature))
+                     return range_error("temperature", 0, engine::max_temperature);
+                 s.sampling.temperature = value;
+                 return std::string();
+             });
+    sampling("top_k", "i", "sample among the k likeliest tokens (0: all)",
+             [](const OscMessage& m, engine::SessionSettings& s) {
+                 int value = integer(m, 0);
+                 if (value < 0 || value > 100000) return range_error("top_k", 0, 100000);
+                 s.sampling.top_k = value;
+                 return std::string();
+             });
     sampling("top_p", "f", "nucleus sampling mass, (0, 1]", [](const OscMessage& m, engine::SessionSettings& s) {
         float value = number(m, 0);
         if (!(value > 0 && value <= 1)) return range_error("top_p", 0, 1);
@@ -145,34 +148,38 @@ void register_osc_commands(Daemon& d) {
         s.constraints.highest_pitch = high;
         return std::string();
     });
-    sampling("polyphony", "i", "most notes starting together, 1..12", [](const OscMessage& m, engine::SessionSettings& s) {
-        int value = integer(m, 0);
-        if (value < 1 || value > 12) return range_error("polyphony", 1, 12);
-        s.constraints.max_polyphony = value;
-        return std::string();
-    });
-    sampling("density", "f", "more notes (>1) or more rests (<1), 0.01..100", [](const OscMessage& m, engine::SessionSettings& s) {
-        float value = number(m, 0);
-        if (!(value >= 0.01f && value <= 100)) return range_error("density", 0.01, 100);
-        s.constraints.density = value;
-        return std::string();
-    });
+    sampling("polyphony", "i", "most notes starting together, 1..12",
+             [](const OscMessage& m, engine::SessionSettings& s) {
+                 int value = integer(m, 0);
+                 if (value < 1 || value > 12) return range_error("polyphony", 1, 12);
+                 s.constraints.max_polyphony = value;
+                 return std::string();
+             });
+    sampling("density", "f", "more notes (>1) or more rests (<1), 0.01..100",
+             [](const OscMessage& m, engine::SessionSettings& s) {
+                 float value = number(m, 0);
+                 if (!(value >= 0.01f && value <= 100)) return range_error("density", 0.01, 100);
+                 s.constraints.density = value;
+                 return std::string();
+             });
     sampling("repetition", "f", "repetition guard, 1 (off)..10", [](const OscMessage& m, engine::SessionSettings& s) {
         float value = number(m, 0);
         if (!(value >= 1 && value <= 10)) return range_error("repetition", 1, 10);
         s.constraints.repetition_penalty = value;
         return std::string();
     });
-    sampling("energy", "f", "calm (-1) .. driving (1): dynamics, rests and note lengths together", [](const OscMessage& m, engine::SessionSettings& s) {
-        float value = number(m, 0);
-        if (!(value >= -1 && value <= 1)) return range_error("energy", -1, 1);
-        s.constraints.energy = value;
-        return std::string();
-    });
-    osc.add("/kanade/answer", "", "call-response: the call has ended, answer now", [&d](const OscMessage&, const OscEndpoint&) {
-        for (int i = 0; i < static_cast<int>(d.service().session_count()); ++i) d.service().end_phrase(i);
-        return std::string();
-    });
+    sampling("energy", "f", "calm (-1) .. driving (1): dynamics, rests and note lengths together",
+             [](const OscMessage& m, engine::SessionSettings& s) {
+                 float value = number(m, 0);
+                 if (!(value >= -1 && value <= 1)) return range_error("energy", -1, 1);
+                 s.constraints.energy = value;
+                 return std::string();
+             });
+    osc.add("/kanade/answer", "", "call-response: the call has ended, answer now",
+            [&d](const OscMessage&, const OscEndpoint&) {
+                for (int i = 0; i < static_cast<int>(d.service().session_count()); ++i) d.service().end_phrase(i);
+                return std::string();
+            });
     osc.add("/kanade/session/answer", "i", "call-response: session N's call has ended, answer now",
             [&d](const OscMessage& m, const OscEndpoint&) {
                 int session = integer(m, 0);
@@ -180,14 +187,15 @@ void register_osc_commands(Daemon& d) {
                 d.service().end_phrase(session - 1);
                 return std::string();
             });
-    osc.add("/kanade/miss", "s", "late-step policy: rest, hold or repeat", [&d](const OscMessage& m, const OscEndpoint&) {
-        try {
-            d.scheduler().set_miss_policy(clock::parse_miss_policy(text(m, 0)));
-            return std::string();
-        } catch (const std::invalid_argument& error) {
-            return std::string(error.what());
-        }
-    });
+    osc.add("/kanade/miss", "s", "late-step policy: rest, hold or repeat",
+            [&d](const OscMessage& m, const OscEndpoint&) {
+                try {
+                    d.scheduler().set_miss_policy(clock::parse_miss_policy(text(m, 0)));
+                    return std::string();
+                } catch (const std::invalid_argument& error) {
+                    return std::string(error.what());
+                }
+            });
     osc.add("/kanade/note", "iii", "play a note into the window: pitch, velocity, steps",
             [&d](const OscMessage& m, const OscEndpoint&) {
                 int pitch = integer(m, 0), velocity = integer(m, 1), steps = integer(m, 2);
@@ -201,30 +209,32 @@ void register_osc_commands(Daemon& d) {
                 }
                 return std::string();
             });
-    osc.add("/kanade/model/load", "s", "load a model file from the models folder", [&d](const OscMessage& m, const OscEndpoint&) {
-        return d.load_model(text(m, 0));
-    });
-    osc.add("/kanade/record/start", "*", "start recording [to a folder]", [&d](const OscMessage& m, const OscEndpoint&) {
-        std::string dir = d.config().record.dir.empty() ? "recordings" : d.config().record.dir;
-        if (!m.arguments.empty()) {
-            if (!std::holds_alternative<std::string>(m.arguments[0])) return std::string("expected a folder name (s)");
-            dir = text(m, 0);
-        }
-        return d.start_recording(dir);
-    });
-    osc.add("/kanade/record/stop", "", "stop recording", [&d](const OscMessage&, const OscEndpoint&) {
-        return d.stop_recording();
-    });
-    osc.add("/kanade/subscribe", "", "stream to the sender: /kanade/played on channel pitch velocity for each note played, "
+    osc.add("/kanade/model/load", "s", "load a model file from the models folder",
+            [&d](const OscMessage& m, const OscEndpoint&) { return d.load_model(text(m, 0)); });
+    osc.add("/kanade/record/start", "*", "start recording [to a folder]",
+            [&d](const OscMessage& m, const OscEndpoint&) {
+                std::string dir = d.config().record.dir.empty() ? "recordings" : d.config().record.dir;
+                if (!m.arguments.empty()) {
+                    if (!std::holds_alternative<std::string>(m.arguments[0]))
+                        return std::string("expected a folder name (s)");
+                    dir = text(m, 0);
+                }
+                return d.start_recording(dir);
+            });
+    osc.add("/kanade/record/stop", "", "stop recording",
+            [&d](const OscMessage&, const OscEndpoint&) { return d.stop_recording(); });
+    osc.add("/kanade/subscribe", "",
+            "stream to the sender: /kanade/played on channel pitch velocity for each note played, "
             "/kanade/planned channel pitch velocity step length_steps in_ms for each note planned",
             [&d](const OscMessage&, const OscEndpoint& from) {
                 d.subscribe(from);
                 return std::string();
             });
-    osc.add("/kanade/unsubscribe", "", "stop streaming notes to the sender", [&d](const OscMessage&, const OscEndpoint& from) {
-        d.unsubscribe(from);
-        return std::string();
-    });
+    osc.add("/kanade/unsubscribe", "", "stop streaming notes to the sender",
+            [&d](const OscMessage&, const OscEndpoint& from) {
+                d.unsubscribe(from);
+                return std::string();
+            });
     osc.add("/kanade/status", "", "reply: tempo, mode, model, device, steps, late steps, inference p50/p99, recording",
             [&d, reply](const OscMessage&, const OscEndpoint& from) {
                 auto scheduler = d.scheduler().stats();
@@ -235,30 +245,50 @@ void register_osc_commands(Daemon& d) {
                 auto inference = d.service().stats();
                 auto model = d.service().model();
                 reply(from, OscMessage{"/kanade/status",
-                                       {std::string("tempo"), static_cast<float>(d.scheduler().tempo()),
-                                        std::string("mode"), d.config().engine.mode,
-                                        std::string("model"), model->config.arch + "/" + model->tokenizer,
-                                        std::string("model_file"), d.model_file(),
-                                        std::string("device"), inference.device,
-                                        std::string("playing"), static_cast<std::int32_t>(d.scheduler().playing()),
-                                        std::string("steps"), static_cast<std::int32_t>(scheduler.steps),
-                                        std::string("late"), static_cast<std::int32_t>(scheduler.late_steps),
-                                        std::string("notes"), static_cast<std::int32_t>(scheduler.notes),
-                                        std::string("inference_p50_ms"), static_cast<float>(inference.p50_ms),
-                                        std::string("inference_p99_ms"), static_cast<float>(inference.p99_ms),
-                                        std::string("timing_p99_ms"), static_cast<float>(scheduler.timing_p99_ms),
-                                        std::string("record_errors"), count(recording.write_errors),
-                                        std::string("record_events"), count(recording.events),
-                                        std::string("record_dropped"), count(recording.dropped),
-                                        std::string("record_held"), count(recording.held_events),
-                                        std::string("record_flush_bytes"), count(recording.last_flush_bytes),
-                                        std::string("record_flush_us"), count(recording.last_flush_us)}});
+                                       {std::string("tempo"),
+                                        static_cast<float>(d.scheduler().tempo()),
+                                        std::string("mode"),
+                                        d.config().engine.mode,
+                                        std::string("model"),
+                                        model->config.arch + "/" + model->tokenizer,
+                                        std::string("model_file"),
+                                        d.model_file(),
+                                        std::string("device"),
+                                        inference.device,
+                                        std::string("playing"),
+                                        static_cast<std::int32_t>(d.scheduler().playing()),
+                                        std::string("steps"),
+                                        static_cast<std::int32_t>(scheduler.steps),
+                                        std::string("late"),
+                                        static_cast<std::int32_t>(scheduler.late_steps),
+                                        std::string("notes"),
+                                        static_cast<std::int32_t>(scheduler.notes),
+                                        std::string("inference_p50_ms"),
+                                        static_cast<float>(inference.p50_ms),
+                                        std::string("inference_p99_ms"),
+                                        static_cast<float>(inference.p99_ms),
+                                        std::string("timing_p99_ms"),
+                                        static_cast<float>(scheduler.timing_p99_ms),
+                                        std::string("record_errors"),
+                                        count(recording.write_errors),
+                                        std::string("record_events"),
+                                        count(recording.events),
+                                        std::string("record_dropped"),
+                                        count(recording.dropped),
+                                        std::string("record_held"),
+                                        count(recording.held_events),
+                                        std::string("record_flush_bytes"),
+                                        count(recording.last_flush_bytes),
+                                        std::string("record_flush_us"),
+                                        count(recording.last_flush_us)}});
                 return std::string();
             });
-    osc.add("/kanade/help", "", "reply: every address and what it does", [&osc, reply](const OscMessage&, const OscEndpoint& from) {
-        for (const auto& [address, help] : osc.commands()) reply(from, OscMessage{"/kanade/help", {address, help}});
-        return std::string();
-    });
+    osc.add("/kanade/help", "", "reply: every address and what it does",
+            [&osc, reply](const OscMessage&, const OscEndpoint& from) {
+                for (const auto& [address, help] : osc.commands())
+                    reply(from, OscMessage{"/kanade/help", {address, help}});
+                return std::string();
+            });
 }
 
 }  // namespace kanade::daemon

@@ -80,7 +80,7 @@ double training_tokens_per_second(const model::NetworkConfig& config, const std:
         optimizer.zero_grad();
         loss.backward();
         optimizer.step();
-        (void)loss.item<float>();  // waits for the device
+        (void)loss.item<float>();      // waits for the device
         if (iteration == 0) continue;  // the first pass pays for allocation and kernel choice
         measured_ms += elapsed_ms(started);
         tokens += batch * window;

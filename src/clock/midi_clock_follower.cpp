@@ -49,16 +49,17 @@ ClockFollowerUpdate MidiClockFollower::feed(const midi::Message& message) {
             last_tick_ns_ = message.time_ns;
             if (!playing_) break;
             // The first tick after Start/Continue is the position itself; each later one moves on.
-            if (first_tick_after_start_) first_tick_after_start_ = false;
-            else ++song_tick_;
+            if (first_tick_after_start_)
+                first_tick_after_start_ = false;
+            else
+                ++song_tick_;
             if (ticks_per_step_ > 0 && song_tick_ % ticks_per_step_ == 0) {
                 update.step_boundary_ns = message.time_ns;
                 update.song_step = song_tick_ / ticks_per_step_;
             }
             break;
         }
-        default:
-            break;
+        default: break;
     }
     return update;
 }

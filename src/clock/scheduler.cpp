@@ -28,7 +28,11 @@ std::int64_t step_period_ns(double bpm, int steps_per_beat) {
 
 Scheduler::Scheduler(const SchedulerConfig& config, StepSource& source, StepClock& step_clock,
                      std::vector<NoteOutput*> outputs)
-    : config_(config), source_(source), step_clock_(step_clock), outputs_(std::move(outputs)), bpm_(config.bpm),
+    : config_(config),
+      source_(source),
+      step_clock_(step_clock),
+      outputs_(std::move(outputs)),
+      bpm_(config.bpm),
       miss_policy_(static_cast<int>(config.miss_policy)) {
     if (source.session_count() > max_sessions) throw std::invalid_argument("at most 16 sessions");
     for (auto& slot : lateness_us_) slot.store(0);
@@ -187,9 +191,10 @@ void Scheduler::run() {
         parameters.sched_priority = config_.priority;
         int error = pthread_setschedparam(pthread_self(), SCHED_FIFO, &parameters);
         realtime_ = error == 0;
-        realtime_report_ = realtime_ ? "scheduler: real-time priority (SCHED_FIFO " + std::to_string(config_.priority) + ")"
-                                     : std::string("scheduler: real-time priority refused (") + std::strerror(error) +
-                                           "); running at normal priority";
+        realtime_report_ = realtime_
+                               ? "scheduler: real-time priority (SCHED_FIFO " + std::to_string(config_.priority) + ")"
+                               : std::string("scheduler: real-time priority refused (") + std::strerror(error) +
+                                     "); running at normal priority";
     } else {
         realtime_report_ = "scheduler: normal priority (real-time priority not asked for)";
     }
@@ -216,7 +221,8 @@ void Scheduler::run() {
 
         if (panic_.exchange(false)) {
             for (std::size_t id = 0; id < source_.session_count(); ++id) end_notes(sessions_[id], step, true);
-            for (int channel = 0; channel < 16; ++channel) send_machine(midi::Message::control_change(channel, 123, 0, woke));
+            for (int channel = 0; channel < 16; ++channel)
+                send_machine(midi::Message::control_change(channel, 123, 0, woke));
         }
         const bool playing = playing_.load(std::memory_order_relaxed);
         if (clock_ticks_per_step_ > 0) {  // Start/Stop first: the tick after Start is the song's first

@@ -21,10 +21,14 @@ const std::map<std::string, std::uint16_t>& scale_masks() {
         return mask;
     };
     static const std::map<std::string, std::uint16_t> masks = {
-        {"major", bits({0, 2, 4, 5, 7, 9, 11})},      {"minor", bits({0, 2, 3, 5, 7, 8, 10})},
-        {"harmonic-minor", bits({0, 2, 3, 5, 7, 8, 11})}, {"dorian", bits({0, 2, 3, 5, 7, 9, 10})},
-        {"mixolydian", bits({0, 2, 4, 5, 7, 9, 10})}, {"pentatonic", bits({0, 2, 4, 7, 9})},
-        {"minor-pentatonic", bits({0, 3, 5, 7, 10})}, {"blues", bits({0, 3, 5, 6, 7, 10})},
+        {"major", bits({0, 2, 4, 5, 7, 9, 11})},
+        {"minor", bits({0, 2, 3, 5, 7, 8, 10})},
+        {"harmonic-minor", bits({0, 2, 3, 5, 7, 8, 11})},
+        {"dorian", bits({0, 2, 3, 5, 7, 9, 10})},
+        {"mixolydian", bits({0, 2, 4, 5, 7, 9, 10})},
+        {"pentatonic", bits({0, 2, 4, 7, 9})},
+        {"minor-pentatonic", bits({0, 3, 5, 7, 10})},
+        {"blues", bits({0, 3, 5, 6, 7, 10})},
         {"chromatic", 0xFFF},
     };
     return masks;
@@ -92,7 +96,7 @@ TokenMask::TokenMask(const music::Vocabulary& vocabulary, const std::string& tok
         if (tokenizer == "seed") {
             info.pitches = music::SeedTokenizer::pitches_of(token);
             info.kind = info.pitches.size() == 1 && !std::isdigit(static_cast<unsigned char>(token[0])) ? Kind::note
-                                                                                                         : Kind::chord;
+                                                                                                        : Kind::chord;
             // Energy favours fuller onsets: a lone note -0.5 .. a 4-note chord +1.
             if (!info.pitches.empty())
                 info.energy_slope = std::clamp((static_cast<float>(info.pitches.size()) - 2.0f) / 2.0f, -0.5f, 1.0f);

@@ -16,8 +16,8 @@ std::vector<int> generate(model::Model& model, const std::vector<int>& prompt, c
     model.network->to(device);
     Sampler sampler(options.seed);
     const auto window = static_cast<std::size_t>(model.config.window);
-    std::vector<int> context(prompt.size() > window ? prompt.end() - static_cast<std::ptrdiff_t>(window) : prompt.begin(),
-                             prompt.end());
+    std::vector<int> context(
+        prompt.size() > window ? prompt.end() - static_cast<std::ptrdiff_t>(window) : prompt.begin(), prompt.end());
     std::vector<int> generated;
     generated.reserve(static_cast<std::size_t>(std::max(options.steps, 0)));
 

@@ -142,8 +142,8 @@ void InferenceService::recover_from(const std::exception& failure, std::int64_t 
     ++stats_.failures;
     stats_.last_failure = failure.what();
     if (device_.is_cuda()) {
-        stats_.last_failure = "inference on " + device_.str() + " failed (" + stats_.last_failure +
-                              "); running on the CPU from now on";
+        stats_.last_failure =
+            "inference on " + device_.str() + " failed (" + stats_.last_failure + "); running on the CPU from now on";
         device_ = torch::Device(torch::kCPU);
         model_->network->to(device_);
     }
@@ -212,7 +212,8 @@ void InferenceService::begin_answer(Session& session, std::int64_t now) {
     feed_tokens(session, ids);
     session.decoder->restart(now);
     session.generating = true;
-    std::int64_t length = session.settings.answer_steps > 0 ? session.settings.answer_steps : std::max<std::int64_t>(4, last - first);
+    std::int64_t length =
+        session.settings.answer_steps > 0 ? session.settings.answer_steps : std::max<std::int64_t>(4, last - first);
     session.answer_end_step = now + length;
     session.must_start_note = true;
     session.phrase.clear();
@@ -242,7 +243,8 @@ void InferenceService::absorb_human_input(Session& session, std::int64_t now) {
     for (const auto& human : session.phrase) {
         midi::Note note;
         note.start_beat = 0;
-        note.end_beat = static_cast<double>(std::max<std::int64_t>(1, (human.end_step >= 0 ? human.end_step : human.step + 2) - human.step)) /
+        note.end_beat = static_cast<double>(std::max<std::int64_t>(
+                            1, (human.end_step >= 0 ? human.end_step : human.step + 2) - human.step)) /
                         model_->grid.steps_per_beat;
         note.pitch = static_cast<std::uint8_t>(human.pitch);
         note.velocity = static_cast<std::uint8_t>(human.velocity);
@@ -263,14 +265,18 @@ int InferenceService::choose_token(Session& session, std::vector<float> row, std
     mask_->apply(session.settings.constraints, session.decoder->pending_notes(), session.must_start_note, recent, row,
                  std::span<bool>(mask.get(), vocab));
     int token = session.sampler.sample(row, session.settings.sampling, std::span<const bool>(mask.get(), vocab));
-    if (token < 0) token = session.sampler.sample(row, session.settings.sampling);  // constraints left nothing: ignore them
+    if (token < 0)
+        token = session.sampler.sample(row, session.settings.sampling);  // constraints left nothing: ignore them
     ++stats_.tokens;
     const auto& text = model_->vocabulary.token(token);
     if (!text.empty() && (text[0] == 'P' || model_->tokenizer == "seed")) session.must_start_note = false;
     session.decoder->feed(text, [&](const StepPlan& plan) {
-        if (plan.step < now) ++stats_.stale_plans;
-        else if (!session.queue->push(plan)) ++stats_.stale_plans;
-        else if (plan.count > 0) planned_.push({session.settings.output_channel, plan});
+        if (plan.step < now)
+            ++stats_.stale_plans;
+        else if (!session.queue->push(plan))
+            ++stats_.stale_plans;
+        else if (plan.count > 0)
+            planned_.push({session.settings.output_channel, plan});
     });
     session.window.push_back(token);
     if (session.window.size() > static_cast<std::size_t>(model_->config.window)) session.window.pop_front();

@@ -27,8 +27,7 @@ std::vector<midi::Note> perform_offline(std::shared_ptr<model::Model> model, con
     for (std::int64_t step = 0; step < performance.steps; ++step) {
         // As many passes as a worker that is never late makes before this step's deadline.
         // A network that never moves time on (no wait token) is cut off as the clock would.
-        for (int pass = 0; pass < max_tokens_per_step && service.plan_offline(step); ++pass) {
-        }
+        for (int pass = 0; pass < max_tokens_per_step && service.plan_offline(step); ++pass) {}
         StepPlan plan;
         while (const auto* front = queue.peek()) {
             if (front->step > step) break;

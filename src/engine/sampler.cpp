@@ -18,9 +18,8 @@ std::vector<double> Sampler::distribution(std::span<const float> logits, const S
     for (std::size_t i = 0; i < n; ++i)
         if (allowed(i)) order.push_back(i);
     if (order.empty()) return probabilities;
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
-    });
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
 
     if (options.temperature <= 0) {
         probabilities[order.front()] = 1.0;

@@ -24,10 +24,14 @@ struct Series {
 std::string xml_text(std::string_view text) {
     std::string out;
     for (char c : text) {
-        if (c == '<') out += "&lt;";
-        else if (c == '>') out += "&gt;";
-        else if (c == '&') out += "&amp;";
-        else out += c;
+        if (c == '<')
+            out += "&lt;";
+        else if (c == '>')
+            out += "&gt;";
+        else if (c == '&')
+            out += "&amp;";
+        else
+            out += c;
     }
     return out;
 }
@@ -100,8 +104,8 @@ std::string feature_plot_svg(const std::vector<FeatureComparison>& comparisons, 
                              {nullptr, "#ff7f0e", "intra-set distances, generated"},
                              {nullptr, "#2ca02c", "inter-set distances"}};
     for (std::size_t i = 0; i < 3; ++i)
-        svg << "<text x=\"" << 20 + 300.0 * static_cast<double>(i) << "\" y=\"40\" fill=\"" << legend[i].colour
-            << "\">" << legend[i].name << "</text>\n";
+        svg << "<text x=\"" << 20 + 300.0 * static_cast<double>(i) << "\" y=\"40\" fill=\"" << legend[i].colour << "\">"
+            << legend[i].name << "</text>\n";
     for (std::size_t i = 0; i < comparisons.size(); ++i) {
         const double x0 = panel_width * static_cast<double>(i % 4);
         const double y0 = header + panel_height * static_cast<double>(i / 4);

@@ -12,8 +12,9 @@ namespace kanade::eval {
 namespace {
 
 constexpr std::array<std::string_view, feature_count> names = {
-    "pitch_count", "pitch_class_histogram", "pitch_range", "pitch_interval", "note_count", "inter_onset_interval",
-    "note_length_histogram", "polyphony", "bar_repetition", "rest_share", "velocity_spread"};
+    "pitch_count",          "pitch_class_histogram", "pitch_range", "pitch_interval", "note_count",
+    "inter_onset_interval", "note_length_histogram", "polyphony",   "bar_repetition", "rest_share",
+    "velocity_spread"};
 
 struct Onset {
     long step = 0;
@@ -138,7 +139,9 @@ PieceFeatures measure_piece(const std::vector<midi::Note>& notes, const MeasureO
     }
 
     PieceFeatures features;
-    auto set = [&](Feature feature, std::vector<double> values) { features[static_cast<std::size_t>(feature)] = std::move(values); };
+    auto set = [&](Feature feature, std::vector<double> values) {
+        features[static_cast<std::size_t>(feature)] = std::move(values);
+    };
     set(Feature::pitch_count, {static_cast<double>(pitches.size())});
     set(Feature::pitch_class_histogram, shares(pitch_classes));
     set(Feature::pitch_range, {pitches.empty() ? 0.0 : static_cast<double>(*pitches.rbegin() - *pitches.begin())});

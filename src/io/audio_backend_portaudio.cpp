@@ -129,8 +129,8 @@ public:
         // JACK sets the period; a fixed block size there would add PortAudio's own buffering.
         const unsigned long frames_per_buffer =
             jack_ ? paFramesPerBufferUnspecified : static_cast<unsigned long>(shared_.config.block_frames);
-        PaError error = Pa_OpenStream(&stream_, nullptr, &parameters, shared_.sample_rate, frames_per_buffer,
-                                      paNoFlag, &PortAudioBackend::callback, this);
+        PaError error = Pa_OpenStream(&stream_, nullptr, &parameters, shared_.sample_rate, frames_per_buffer, paNoFlag,
+                                      &PortAudioBackend::callback, this);
         if (error == paNoError) {
             error = Pa_StartStream(stream_);
             if (error == paNoError) {

@@ -32,7 +32,8 @@ AudioFileReader::AudioFileReader(const std::filesystem::path& path, int target_r
     info_.seconds = static_cast<double>(sf_info.frames) / sf_info.samplerate;
     SF_FORMAT_INFO format{};
     format.format = sf_info.format & SF_FORMAT_TYPEMASK;
-    if (sf_command(nullptr, SFC_GET_FORMAT_INFO, &format, sizeof format) == 0 && format.name) info_.format = format.name;
+    if (sf_command(nullptr, SFC_GET_FORMAT_INFO, &format, sizeof format) == 0 && format.name)
+        info_.format = format.name;
     if (sf_info.samplerate != target_rate) {
         int error = 0;
         handles_->resampler = src_new(SRC_SINC_BEST_QUALITY, 1, &error);

@@ -24,7 +24,8 @@ void validate(const AudioOutputConfig& config) {
     check_synth_ranges("audio output", config.sample_rate, config.gain);
     if (config.block_frames < 16 || config.block_frames > 8192)
         fail("block must be 16..8192 frames, not " + std::to_string(config.block_frames));
-    if (config.program < 0 || config.program > 127) fail("program must be 0..127, not " + std::to_string(config.program));
+    if (config.program < 0 || config.program > 127)
+        fail("program must be 0..127, not " + std::to_string(config.program));
 }
 
 }  // namespace
@@ -181,8 +182,7 @@ void AudioOutput::all_notes_off() {
     const auto now = detail::monotonic_ns();
     auto previous = request.load(std::memory_order_relaxed);
     while (previous < now &&
-           !request.compare_exchange_weak(previous, now, std::memory_order_release, std::memory_order_relaxed)) {
-    }
+           !request.compare_exchange_weak(previous, now, std::memory_order_release, std::memory_order_relaxed)) {}
 }
 
 void AudioOutput::stop() {

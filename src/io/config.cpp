@@ -145,49 +145,105 @@ struct Check {
 const std::vector<Check>& checks() {
     static const std::vector<Check> all = {
         {"model.path", [](const DaemonConfig& c) { return !c.model.path.empty(); }, "must name a model file"},
-        {"model.precision", [](const DaemonConfig& c) { return c.model.precision == "float32" || c.model.precision == "float16" || c.model.precision == "bfloat16"; }, "must be float32, float16 or bfloat16"},
-        {"model.threads", [](const DaemonConfig& c) { return c.model.threads >= 0 && c.model.threads <= 256; }, "must be 0..256"},
-        {"engine.mode", [](const DaemonConfig& c) {
-             return c.engine.mode == "free" || c.engine.mode == "call-response" || c.engine.mode == "accompany"; },
+        {"model.precision",
+         [](const DaemonConfig& c) {
+             return c.model.precision == "float32" || c.model.precision == "float16" || c.model.precision == "bfloat16";
+         },
+         "must be float32, float16 or bfloat16"},
+        {"model.threads", [](const DaemonConfig& c) { return c.model.threads >= 0 && c.model.threads <= 256; },
+         "must be 0..256"},
+        {"engine.mode",
+         [](const DaemonConfig& c) {
+             return c.engine.mode == "free" || c.engine.mode == "call-response" || c.engine.mode == "accompany";
+         },
          "must be free, call-response or accompany"},
-        {"engine.inference", [](const DaemonConfig& c) {
-             return c.engine.inference == "streaming" || c.engine.inference == "faithful"; },
+        {"engine.inference",
+         [](const DaemonConfig& c) { return c.engine.inference == "streaming" || c.engine.inference == "faithful"; },
          "must be streaming or faithful"},
-        {"engine.temperature", [](const DaemonConfig& c) { return c.engine.temperature >= 0 && c.engine.temperature <= engine::max_temperature; }, "must be 0..10"},
+        {"engine.temperature",
+         [](const DaemonConfig& c) {
+             return c.engine.temperature >= 0 && c.engine.temperature <= engine::max_temperature;
+         },
+         "must be 0..10"},
         {"engine.top_k", [](const DaemonConfig& c) { return c.engine.top_k >= 0; }, "must be 0 or more"},
-        {"engine.top_p", [](const DaemonConfig& c) { return c.engine.top_p > 0 && c.engine.top_p <= 1; }, "must be in (0, 1]"},
-        {"engine.sessions", [](const DaemonConfig& c) { return c.engine.sessions >= 1 && c.engine.sessions <= 16; }, "must be 1..16"},
-        {"engine.lowest_pitch", [](const DaemonConfig& c) { return c.engine.lowest_pitch >= 0 && c.engine.lowest_pitch <= 127; }, "must be 0..127"},
-        {"engine.highest_pitch", [](const DaemonConfig& c) {
-             return c.engine.highest_pitch >= c.engine.lowest_pitch && c.engine.highest_pitch <= 127; },
+        {"engine.top_p", [](const DaemonConfig& c) { return c.engine.top_p > 0 && c.engine.top_p <= 1; },
+         "must be in (0, 1]"},
+        {"engine.sessions", [](const DaemonConfig& c) { return c.engine.sessions >= 1 && c.engine.sessions <= 16; },
+         "must be 1..16"},
+        {"engine.lowest_pitch",
+         [](const DaemonConfig& c) { return c.engine.lowest_pitch >= 0 && c.engine.lowest_pitch <= 127; },
+         "must be 0..127"},
+        {"engine.highest_pitch",
+         [](const DaemonConfig& c) {
+             return c.engine.highest_pitch >= c.engine.lowest_pitch && c.engine.highest_pitch <= 127;
+         },
          "must be lowest_pitch..127"},
-        {"engine.max_polyphony", [](const DaemonConfig& c) { return c.engine.max_polyphony >= 1 && c.engine.max_polyphony <= 12; }, "must be 1..12"},
-        {"engine.density", [](const DaemonConfig& c) { return c.engine.density > 0 && c.engine.density <= 100; }, "must be in (0, 100]"},
-        {"engine.repetition_penalty", [](const DaemonConfig& c) { return c.engine.repetition_penalty >= 1 && c.engine.repetition_penalty <= 10; }, "must be 1..10"},
-        {"engine.energy", [](const DaemonConfig& c) { return c.engine.energy >= -1 && c.engine.energy <= 1; }, "must be -1..1"},
-        {"engine.max_note_steps", [](const DaemonConfig& c) { return c.engine.max_note_steps >= 1 && c.engine.max_note_steps <= 256; }, "must be 1..256"},
-        {"engine.miss_policy", [](const DaemonConfig& c) {
-             return c.engine.miss_policy == "rest" || c.engine.miss_policy == "hold" || c.engine.miss_policy == "repeat"; },
+        {"engine.max_polyphony",
+         [](const DaemonConfig& c) { return c.engine.max_polyphony >= 1 && c.engine.max_polyphony <= 12; },
+         "must be 1..12"},
+        {"engine.density", [](const DaemonConfig& c) { return c.engine.density > 0 && c.engine.density <= 100; },
+         "must be in (0, 100]"},
+        {"engine.repetition_penalty",
+         [](const DaemonConfig& c) { return c.engine.repetition_penalty >= 1 && c.engine.repetition_penalty <= 10; },
+         "must be 1..10"},
+        {"engine.energy", [](const DaemonConfig& c) { return c.engine.energy >= -1 && c.engine.energy <= 1; },
+         "must be -1..1"},
+        {"engine.max_note_steps",
+         [](const DaemonConfig& c) { return c.engine.max_note_steps >= 1 && c.engine.max_note_steps <= 256; },
+         "must be 1..256"},
+        {"engine.miss_policy",
+         [](const DaemonConfig& c) {
+             return c.engine.miss_policy == "rest" || c.engine.miss_policy == "hold" ||
+                    c.engine.miss_policy == "repeat";
+         },
          "must be rest, hold or repeat"},
-        {"engine.phrase_end_silence_steps", [](const DaemonConfig& c) { return c.engine.phrase_end_silence_steps >= 1 && c.engine.phrase_end_silence_steps <= 256; }, "must be 1..256"},
-        {"engine.phrase_end_controller", [](const DaemonConfig& c) { return c.engine.phrase_end_controller >= -1 && c.engine.phrase_end_controller <= 127; }, "must be -1..127"},
-        {"engine.answer_steps", [](const DaemonConfig& c) { return c.engine.answer_steps >= 0 && c.engine.answer_steps <= 1024; }, "must be 0..1024"},
-        {"engine.lookahead_steps", [](const DaemonConfig& c) { return c.engine.lookahead_steps >= 1 && c.engine.lookahead_steps <= 32; }, "must be 1..32"},
-        {"osc.max_packet_bytes", [](const DaemonConfig& c) { return c.osc.max_packet_bytes >= 64 && c.osc.max_packet_bytes <= 65507; }, "must be 64..65507"},
+        {"engine.phrase_end_silence_steps",
+         [](const DaemonConfig& c) {
+             return c.engine.phrase_end_silence_steps >= 1 && c.engine.phrase_end_silence_steps <= 256;
+         },
+         "must be 1..256"},
+        {"engine.phrase_end_controller",
+         [](const DaemonConfig& c) {
+             return c.engine.phrase_end_controller >= -1 && c.engine.phrase_end_controller <= 127;
+         },
+         "must be -1..127"},
+        {"engine.answer_steps",
+         [](const DaemonConfig& c) { return c.engine.answer_steps >= 0 && c.engine.answer_steps <= 1024; },
+         "must be 0..1024"},
+        {"engine.lookahead_steps",
+         [](const DaemonConfig& c) { return c.engine.lookahead_steps >= 1 && c.engine.lookahead_steps <= 32; },
+         "must be 1..32"},
+        {"osc.max_packet_bytes",
+         [](const DaemonConfig& c) { return c.osc.max_packet_bytes >= 64 && c.osc.max_packet_bytes <= 65507; },
+         "must be 64..65507"},
         {"clock.bpm", [](const DaemonConfig& c) { return c.clock.bpm >= 10 && c.clock.bpm <= 400; }, "must be 10..400"},
-        {"clock.steps_per_beat", [](const DaemonConfig& c) { return c.clock.steps_per_beat >= 1 && c.clock.steps_per_beat <= 48; }, "must be 1..48"},
-        {"midi.backend", [](const DaemonConfig& c) {
-             return c.midi.backend == "auto" || c.midi.backend == "alsa" || c.midi.backend == "jack" || c.midi.backend == "none"; },
+        {"clock.steps_per_beat",
+         [](const DaemonConfig& c) { return c.clock.steps_per_beat >= 1 && c.clock.steps_per_beat <= 48; },
+         "must be 1..48"},
+        {"midi.backend",
+         [](const DaemonConfig& c) {
+             return c.midi.backend == "auto" || c.midi.backend == "alsa" || c.midi.backend == "jack" ||
+                    c.midi.backend == "none";
+         },
          "must be auto, alsa, jack or none"},
-        {"midi.channel", [](const DaemonConfig& c) { return c.midi.channel >= 1 && c.midi.channel <= 16; }, "must be 1..16"},
-        {"audio.backend", [](const DaemonConfig& c) {
+        {"midi.channel", [](const DaemonConfig& c) { return c.midi.channel >= 1 && c.midi.channel <= 16; },
+         "must be 1..16"},
+        {"audio.backend",
+         [](const DaemonConfig& c) {
              const auto& b = c.audio.backend;
-             return b == "auto" || b == "portaudio" || b == "jack" || b == "none" || is_wav_backend(b); },
+             return b == "auto" || b == "portaudio" || b == "jack" || b == "none" || is_wav_backend(b);
+         },
          "must be auto, portaudio, jack, none or a FILE.wav"},
-        {"audio.program", [](const DaemonConfig& c) { return c.audio.program >= 0 && c.audio.program <= 127; }, "must be 0..127"},
+        {"audio.program", [](const DaemonConfig& c) { return c.audio.program >= 0 && c.audio.program <= 127; },
+         "must be 0..127"},
         {"audio.gain", [](const DaemonConfig& c) { return c.audio.gain >= 0 && c.audio.gain <= 10; }, "must be 0..10"},
-        {"audio.sample_rate", [](const DaemonConfig& c) { return c.audio.sample_rate >= min_sample_rate && c.audio.sample_rate <= max_sample_rate; }, "must be 8000..96000 (FluidSynth's range)"},
-        {"osc.port", [](const DaemonConfig& c) { return c.osc.port >= 0 && c.osc.port <= 65535; }, "must be 0..65535 (0: OSC off)"},
+        {"audio.sample_rate",
+         [](const DaemonConfig& c) {
+             return c.audio.sample_rate >= min_sample_rate && c.audio.sample_rate <= max_sample_rate;
+         },
+         "must be 8000..96000 (FluidSynth's range)"},
+        {"osc.port", [](const DaemonConfig& c) { return c.osc.port >= 0 && c.osc.port <= 65535; },
+         "must be 0..65535 (0: OSC off)"},
     };
     return all;
 }

@@ -98,8 +98,8 @@ RenderResult render(const midi::File& file, const RenderOptions& options, const 
     const double total_seconds = last_seconds + options.tail_seconds;
     if (!(total_seconds <= options.max_seconds))
         throw std::runtime_error("render: the file would last " + seconds_text(total_seconds) +
-                                 " (its last event is at " + seconds_text(last_seconds) +
-                                 "), more than the limit of " + seconds_text(options.max_seconds));
+                                 " (its last event is at " + seconds_text(last_seconds) + "), more than the limit of " +
+                                 seconds_text(options.max_seconds));
     const auto rate = static_cast<double>(options.sample_rate);
     const auto total_frames = static_cast<std::size_t>(std::llround(total_seconds * rate));
 

@@ -76,10 +76,11 @@ private:
     static int length_of(std::uint8_t status) {
         if (status < 0xF0) return (status & 0xF0) == 0xC0 || (status & 0xF0) == 0xD0 ? 2 : 3;
         switch (status) {
-            case 0xF1: case 0xF3: return 2;  // time code quarter frame, song select
-            case 0xF2: return 3;             // song position
-            case 0xF6: return 1;             // tune request
-            default: return 0;               // F4, F5: undefined, skipped
+            case 0xF1:
+            case 0xF3: return 2;  // time code quarter frame, song select
+            case 0xF2: return 3;  // song position
+            case 0xF6: return 1;  // tune request
+            default: return 0;    // F4, F5: undefined, skipped
         }
     }
 

@@ -27,7 +27,7 @@ public:
         input_ = std::make_unique<RtMidiIn>(RtMidi::LINUX_ALSA, config.client_name);
         if (input_->getCurrentApi() != RtMidi::LINUX_ALSA) throw std::runtime_error("RtMidi was built without ALSA");
         input_->setCallback(&AlsaBackend::received, this);  // bypasses RtMidi's own queue
-        input_->ignoreTypes(false, false, false);  // clock and SysEx too: the parser sorts them
+        input_->ignoreTypes(false, false, false);           // clock and SysEx too: the parser sorts them
         input_->openVirtualPort("in");
         output_ = std::make_unique<RtMidiOut>(RtMidi::LINUX_ALSA, config.client_name);
         output_->openVirtualPort("out");

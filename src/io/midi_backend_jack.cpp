@@ -232,7 +232,8 @@ private:
     }
 
     static int sample_rate_changed(jack_nframes_t rate, void* self_pointer) {
-        if (rate > 0) static_cast<JackBackend*>(self_pointer)->ns_per_frame_.store(1e9 / rate, std::memory_order_relaxed);
+        if (rate > 0)
+            static_cast<JackBackend*>(self_pointer)->ns_per_frame_.store(1e9 / rate, std::memory_order_relaxed);
         return 0;
     }
 

@@ -79,17 +79,22 @@ void decode_message(std::span<const std::uint8_t> bytes, std::vector<OscMessage>
         switch (tags[i]) {
             case 'i': message.arguments.emplace_back(static_cast<std::int32_t>(reader.u32("an int32 argument"))); break;
             case 'f': message.arguments.emplace_back(std::bit_cast<float>(reader.u32("a float argument"))); break;
-            case 'd': message.arguments.emplace_back(static_cast<float>(std::bit_cast<double>(reader.u64("a double argument")))); break;
+            case 'd':
+                message.arguments.emplace_back(
+                    static_cast<float>(std::bit_cast<double>(reader.u64("a double argument"))));
+                break;
             case 'h': {
                 auto value = static_cast<std::int64_t>(reader.u64("an int64 argument"));
-                if (value < std::numeric_limits<std::int32_t>::min() || value > std::numeric_limits<std::int32_t>::max())
+                if (value < std::numeric_limits<std::int32_t>::min() ||
+                    value > std::numeric_limits<std::int32_t>::max())
                     throw OscDecodeError("int64 argument out of the 32-bit range");
                 message.arguments.emplace_back(static_cast<std::int32_t>(value));
                 break;
             }
             case 'T': message.arguments.emplace_back(std::int32_t{1}); break;
             case 'F': message.arguments.emplace_back(std::int32_t{0}); break;
-            case 's': case 'S': message.arguments.emplace_back(reader.string("a string argument")); break;
+            case 's':
+            case 'S': message.arguments.emplace_back(reader.string("a string argument")); break;
             default: throw OscDecodeError(std::string("argument type '") + tags[i] + "' is not supported");
         }
     }
@@ -108,7 +113,8 @@ void decode_element(std::span<const std::uint8_t> bytes, std::vector<OscMessage>
     reader.u64("the bundle time tag");  // every command acts at once
     while (!reader.done()) {
         const auto size = reader.u32("a bundle element size");
-        if (size % 4 != 0 || size == 0) reader.fail("bundle element size " + std::to_string(size) + " is not a positive multiple of 4");
+        if (size % 4 != 0 || size == 0)
+            reader.fail("bundle element size " + std::to_string(size) + " is not a positive multiple of 4");
         decode_element(reader.take(size, "a bundle element"), out, depth + 1);
     }
 }
@@ -123,9 +129,12 @@ std::vector<std::uint8_t> encode_osc(const OscMessage& message) {
     osc::OutboundPacketStream stream(buffer.data(), buffer.size());
     stream << osc::BeginMessage(message.address.c_str());
     for (const auto& argument : message.arguments) {
-        if (auto* i = std::get_if<std::int32_t>(&argument)) stream << static_cast<osc::int32>(*i);
-        else if (auto* f = std::get_if<float>(&argument)) stream << *f;
-        else stream << std::get<std::string>(argument).c_str();
+        if (auto* i = std::get_if<std::int32_t>(&argument))
+            stream << static_cast<osc::int32>(*i);
+        else if (auto* f = std::get_if<float>(&argument))
+            stream << *f;
+        else
+            stream << std::get<std::string>(argument).c_str();
     }
     stream << osc::EndMessage;
     return std::vector<std::uint8_t>(stream.Data(), stream.Data() + stream.Size());
@@ -133,7 +142,8 @@ std::vector<std::uint8_t> encode_osc(const OscMessage& message) {
 
 std::vector<OscMessage> decode_osc(std::span<const std::uint8_t> packet) {
     if (packet.empty()) throw OscDecodeError("empty packet");
-    if (packet.size() % 4 != 0) throw OscDecodeError("packet size " + std::to_string(packet.size()) + " is not a multiple of 4");
+    if (packet.size() % 4 != 0)
+        throw OscDecodeError("packet size " + std::to_string(packet.size()) + " is not a multiple of 4");
     if (packet[0] != '/' && packet[0] != '#') throw OscDecodeError("not an OSC packet");
     std::vector<OscMessage> messages;
     decode_element(packet, messages, 0);
@@ -143,7 +153,9 @@ std::vector<OscMessage> decode_osc(std::span<const std::uint8_t> packet) {
 std::string type_tags(const OscMessage& message) {
     std::string tags;
     for (const auto& argument : message.arguments)
-        tags += std::holds_alternative<std::int32_t>(argument) ? 'i' : std::holds_alternative<float>(argument) ? 'f' : 's';
+        tags += std::holds_alternative<std::int32_t>(argument) ? 'i'
+                : std::holds_alternative<float>(argument)      ? 'f'
+                                                               : 's';
     return tags;
 }
 
@@ -151,9 +163,12 @@ std::string describe(const OscMessage& message) {
     std::string text = message.address;
     for (const auto& argument : message.arguments) {
         text += ' ';
-        if (auto* i = std::get_if<std::int32_t>(&argument)) text += std::to_string(*i);
-        else if (auto* f = std::get_if<float>(&argument)) text += std::to_string(*f);
-        else text += '"' + std::get<std::string>(argument) + '"';
+        if (auto* i = std::get_if<std::int32_t>(&argument))
+            text += std::to_string(*i);
+        else if (auto* f = std::get_if<float>(&argument))
+            text += std::to_string(*f);
+        else
+            text += '"' + std::get<std::string>(argument) + '"';
     }
     return text;
 }

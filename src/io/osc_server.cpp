@@ -17,8 +17,8 @@ std::string conform(OscMessage& message, const std::string& expected) {
                 fits = std::holds_alternative<float>(argument);
                 break;
             case 'i':
-                if (auto* number = std::get_if<float>(&argument); number && std::nearbyint(*number) == *number &&
-                                                                   std::abs(*number) < 2e9f)
+                if (auto* number = std::get_if<float>(&argument);
+                    number && std::nearbyint(*number) == *number && std::abs(*number) < 2e9f)
                     argument = static_cast<std::int32_t>(*number);
                 fits = std::holds_alternative<std::int32_t>(argument);
                 break;
@@ -47,7 +47,8 @@ OscServer::OscServer(boost::asio::io_context& io, const OscServerConfig& config)
         auto slash = text.find('/');
         auto base = boost::asio::ip::make_address_v4(text.substr(0, slash), error);
         int bits = slash == std::string::npos ? 32 : std::atoi(text.c_str() + slash + 1);
-        if (error || bits < 0 || bits > 32) throw std::runtime_error("osc.allow: '" + text + "' is not an IPv4 network");
+        if (error || bits < 0 || bits > 32)
+            throw std::runtime_error("osc.allow: '" + text + "' is not an IPv4 network");
         std::uint32_t mask = bits == 0 ? 0 : ~std::uint32_t{0} << (32 - bits);
         allow_.push_back({base, mask});
     }
@@ -126,7 +127,8 @@ void OscServer::dispatch(OscMessage& message) {
     ++messages_;
     auto found = commands_.find(message.address);
     if (found == commands_.end()) return fail(message.address, "unknown address (/kanade/help lists them)");
-    if (auto mismatch = conform(message, found->second.type_tags); !mismatch.empty()) return fail(message.address, mismatch);
+    if (auto mismatch = conform(message, found->second.type_tags); !mismatch.empty())
+        return fail(message.address, mismatch);
     std::string reason;
     try {
         reason = found->second.handler(message, sender_);

@@ -60,7 +60,8 @@ std::string unused_stem(const std::filesystem::path& dir, const std::string& bas
 // A JSONL record is one line: raw line breaks can only be whitespace between JSON
 // tokens (inside strings they must be escaped), so they become spaces.
 std::string one_line(std::string text) {
-    std::replace_if(text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    std::replace_if(
+        text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
     return text;
 }
 
@@ -119,7 +120,7 @@ struct Recorder::Impl {
     // Sounding notes in the order events came, so a segment's successor knows which
     // to strike again without looking back at it.
     std::array<SoundingNotes, 2> sounding;
-    std::vector<RecordedEvent> incoming;                          // one flush's events
+    std::vector<RecordedEvent> incoming;                              // one flush's events
     std::vector<std::pair<std::int64_t, std::string>> journal_lines;  // one flush's lines
 
     mutable std::mutex mutex;  // what follows; never taken by the scheduler
@@ -295,7 +296,8 @@ struct Recorder::Impl {
         } catch (const std::exception& error) {
             note_failure(error.what());
         }
-        const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+        const auto took =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
         last_flush_us.store(static_cast<std::uint64_t>(took.count()), std::memory_order_relaxed);
     }
 
@@ -325,7 +327,8 @@ struct Recorder::Impl {
 Recorder::Recorder(const RecorderConfig& config, std::string header_json) : impl_(std::make_unique<Impl>()) {
     auto& impl = *impl_;
     if (!(config.flush_seconds > 0) || !std::isfinite(config.flush_seconds))
-        throw std::invalid_argument("recorder: flush_seconds must be positive, not " + std::to_string(config.flush_seconds));
+        throw std::invalid_argument("recorder: flush_seconds must be positive, not " +
+                                    std::to_string(config.flush_seconds));
     if (!(config.segment_seconds > 0) || !std::isfinite(config.segment_seconds) || config.segment_events == 0)
         throw std::invalid_argument("recorder: segments must have a positive length and event count");
     impl.config = config;
@@ -339,7 +342,8 @@ Recorder::Recorder(const RecorderConfig& config, std::string header_json) : impl
     impl.start_ns = clock::monotonic_ns();
 
     impl.log_fd = ::open(impl.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-    if (impl.log_fd < 0) throw std::runtime_error("cannot create " + impl.log_path.string() + ": " + std::strerror(errno));
+    if (impl.log_fd < 0)
+        throw std::runtime_error("cannot create " + impl.log_path.string() + ": " + std::strerror(errno));
     // The journal and the first segment exist, valid, before the first note: a failure
     // here is the caller's to see.
     impl.unwritten = one_line(std::move(header_json)) + '\n';

@@ -165,9 +165,12 @@ std::optional<JournalEvent> parse_journal_event(std::string_view line) {
     const auto us = parse_seconds(line);
     if (!us) return std::nullopt;
     event.since_start_us = *us;
-    if (consume(line, ",\"part\":\"human\"")) event.part = Part::human;
-    else if (consume(line, ",\"part\":\"machine\"")) event.part = Part::machine;
-    else return std::nullopt;
+    if (consume(line, ",\"part\":\"human\""))
+        event.part = Part::human;
+    else if (consume(line, ",\"part\":\"machine\""))
+        event.part = Part::machine;
+    else
+        return std::nullopt;
     if (!consume(line, ",\"msg\":[")) return std::nullopt;
     for (int i = 0;; ++i) {
         if (i == 3 || (i > 0 && !consume(line, ","))) break;
@@ -196,7 +199,8 @@ void PartTrack::add(std::uint64_t tick, const midi::Message& message) {
     out.tick = tick;
     out.kind = midi::EventKind::channel;
     out.status = message.bytes[0];
-    for (std::size_t i = 0; i < channel_data_bytes(message.bytes[0]); ++i) out.data.push_back(message.bytes[1 + i] & 0x7F);
+    for (std::size_t i = 0; i < channel_data_bytes(message.bytes[0]); ++i)
+        out.data.push_back(message.bytes[1 + i] & 0x7F);
     sink_(std::move(out));
     sounding_.apply(message, [&](int channel, int pitch) { sink_(midi::Event::note_off(tick, channel, pitch)); });
 }

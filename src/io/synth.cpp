@@ -66,8 +66,8 @@ void check_synth_ranges(const std::string& who, int sample_rate, double gain) {
         throw std::invalid_argument(who + ": sample rate must be " + std::to_string(min_sample_rate) + ".." +
                                     std::to_string(max_sample_rate) + " Hz, not " + std::to_string(sample_rate));
     if (!(gain >= 0 && gain <= max_gain))
-        throw std::invalid_argument(who + ": gain must be 0.." + std::to_string(static_cast<int>(max_gain)) +
-                                    ", not " + std::to_string(gain));
+        throw std::invalid_argument(who + ": gain must be 0.." + std::to_string(static_cast<int>(max_gain)) + ", not " +
+                                    std::to_string(gain));
 }
 
 void check_soundfont(const std::filesystem::path& soundfont, const std::string& soundfont_option) {

@@ -17,11 +17,9 @@ using util::sync_file;
 WavWriter::WavWriter(const std::filesystem::path& path, int channels, int sample_rate)
     : path_(path), channels_(channels) {
     if (channels < 1 || channels > 256)
-        throw std::invalid_argument("cannot write " + path.string() + ": " + std::to_string(channels) +
-                                    " channels");
+        throw std::invalid_argument("cannot write " + path.string() + ": " + std::to_string(channels) + " channels");
     if (sample_rate < 1)
-        throw std::invalid_argument("cannot write " + path.string() + ": sample rate " +
-                                    std::to_string(sample_rate));
+        throw std::invalid_argument("cannot write " + path.string() + ": sample rate " + std::to_string(sample_rate));
     auto parent = path.parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);
     temporary_ = util::temporary_path_beside(path);
@@ -69,8 +67,7 @@ void WavWriter::commit() {
     sf_write_sync(file_);
     int error = sf_close(file_);
     file_ = nullptr;
-    if (error != 0)
-        throw std::runtime_error("cannot write " + path_.string() + ": " + sf_error_number(error));
+    if (error != 0) throw std::runtime_error("cannot write " + path_.string() + ": " + sf_error_number(error));
     sync_file(temporary_);
     std::error_code rename_error;
     std::filesystem::rename(temporary_, path_, rename_error);
@@ -80,8 +77,7 @@ void WavWriter::commit() {
     committed_ = true;
 }
 
-void write_wav(const std::filesystem::path& path, std::span<const float> samples, int channels,
-               int sample_rate) {
+void write_wav(const std::filesystem::path& path, std::span<const float> samples, int channels, int sample_rate) {
     WavWriter writer(path, channels, sample_rate);
     writer.write(samples);
     writer.commit();

@@ -41,7 +41,8 @@ ProgramTimeline program_timeline(const File& file) {
         }
     }
     for (auto& changes : timeline) {
-        std::stable_sort(changes.begin(), changes.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        std::stable_sort(changes.begin(), changes.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
     }
     return timeline;
 }
@@ -58,7 +59,8 @@ void extract_track(const Track& track, const ProgramTimeline& timeline, std::vec
     std::array<int, 16> program{};
     program.fill(-1);  // -1: no program change in this track yet
     auto program_for = [&](int channel, std::uint64_t tick) {
-        return program[channel] >= 0 ? static_cast<std::uint8_t>(program[channel]) : program_at(timeline, channel, tick);
+        return program[channel] >= 0 ? static_cast<std::uint8_t>(program[channel])
+                                     : program_at(timeline, channel, tick);
     };
     auto close = [&out](int channel, int pitch, const OpenNote& note, std::uint64_t end) {
         // A note on and off at one tick still sounded: give it one tick.

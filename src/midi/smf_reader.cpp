@@ -113,23 +113,22 @@ std::size_t channel_data_length(std::uint8_t status) {
 // Returns why a meta event the rest of kanade interprets is unusable, or "" if it is fine.
 std::string meta_problem(std::uint8_t type, std::span<const std::uint8_t> data) {
     switch (type) {
-    case meta::key_signature: {
-        if (data.size() != 2) return "key signature of " + std::to_string(data.size()) + " bytes (ignored)";
-        auto accidentals = static_cast<std::int8_t>(data[0]);
-        if (accidentals > 7) return "key signature with " + std::to_string(accidentals) + " sharps (ignored)";
-        if (accidentals < -7) return "key signature with " + std::to_string(-accidentals) + " flats (ignored)";
-        if (data[1] > 1) return "key signature with mode " + std::to_string(data[1]) + " (ignored)";
-        return {};
-    }
-    case meta::tempo:
-        if (data.size() != 3) return "tempo event of " + std::to_string(data.size()) + " bytes (ignored)";
-        if ((data[0] | data[1] | data[2]) == 0) return "tempo of 0 microseconds per quarter (ignored)";
-        return {};
-    case meta::time_signature:
-        if (data.size() != 4) return "time signature of " + std::to_string(data.size()) + " bytes (ignored)";
-        return {};
-    default:
-        return {};
+        case meta::key_signature: {
+            if (data.size() != 2) return "key signature of " + std::to_string(data.size()) + " bytes (ignored)";
+            auto accidentals = static_cast<std::int8_t>(data[0]);
+            if (accidentals > 7) return "key signature with " + std::to_string(accidentals) + " sharps (ignored)";
+            if (accidentals < -7) return "key signature with " + std::to_string(-accidentals) + " flats (ignored)";
+            if (data[1] > 1) return "key signature with mode " + std::to_string(data[1]) + " (ignored)";
+            return {};
+        }
+        case meta::tempo:
+            if (data.size() != 3) return "tempo event of " + std::to_string(data.size()) + " bytes (ignored)";
+            if ((data[0] | data[1] | data[2]) == 0) return "tempo of 0 microseconds per quarter (ignored)";
+            return {};
+        case meta::time_signature:
+            if (data.size() != 4) return "time signature of " + std::to_string(data.size()) + " bytes (ignored)";
+            return {};
+        default: return {};
     }
 }
 
@@ -189,8 +188,9 @@ Track parse_track(Cursor& cursor, std::size_t track_index, ParseState& state) {
                 auto data_offset = cursor.offset();
                 auto byte = cursor.u8("channel event data");
                 if (byte & 0x80) {
-                    cursor.fail(data_offset, "byte " + hex(byte) + " with the high bit set where a data byte of event " +
-                                                 hex(status) + " was expected");
+                    cursor.fail(data_offset, "byte " + hex(byte) +
+                                                 " with the high bit set where a data byte of event " + hex(status) +
+                                                 " was expected");
                 }
                 event.data.push_back(byte);
             }
@@ -323,8 +323,8 @@ ReadResult parse_smf(std::span<const std::uint8_t> bytes, std::string_view name,
         bool is_track = std::memcmp(id.data(), "MTrk", 4) == 0;
 
         if (!expected && !(is_track && length <= cursor.remaining())) {
-            warnings.add(chunk_offset, std::to_string(cursor.remaining() + 8) +
-                                           " bytes of junk after the last track (ignored)");
+            warnings.add(chunk_offset,
+                         std::to_string(cursor.remaining() + 8) + " bytes of junk after the last track (ignored)");
             break;
         }
         if (!is_chunk_id(id)) {
@@ -353,7 +353,8 @@ ReadResult parse_smf(std::span<const std::uint8_t> bytes, std::string_view name,
         }
         std::size_t available = length;
         if (length > cursor.remaining()) {
-            warnings.add(chunk_offset, "track chunk of " + std::to_string(length) + " bytes runs past the end of the file (" +
+            warnings.add(chunk_offset, "track chunk of " + std::to_string(length) +
+                                           " bytes runs past the end of the file (" +
                                            std::to_string(cursor.remaining()) + " bytes left): file truncated");
             available = cursor.remaining();
         }
@@ -364,8 +365,8 @@ ReadResult parse_smf(std::span<const std::uint8_t> bytes, std::string_view name,
 
     if (tracks.size() < declared_tracks) {
         if (tracks.empty()) cursor.fail(cursor.offset(), "no track chunk found");
-        warnings.add(cursor.offset(), "header declares " + std::to_string(declared_tracks) + " tracks but the file has " +
-                                          std::to_string(tracks.size()));
+        warnings.add(cursor.offset(), "header declares " + std::to_string(declared_tracks) +
+                                          " tracks but the file has " + std::to_string(tracks.size()));
     }
     if (format == 0 && tracks.size() > 1) {
         warnings.add(10, "format 0 file with " + std::to_string(tracks.size()) + " tracks");
@@ -379,8 +380,9 @@ ReadResult read_smf(const std::filesystem::path& path, const ReadLimits& limits)
     auto size = std::filesystem::file_size(path, error);
     if (error) throw SmfError(name, 0, "cannot read: " + error.message());
     if (size > limits.max_file_bytes) {
-        throw SmfError(name, 0, "file of " + std::to_string(size) + " bytes is larger than the limit of " +
-                                    std::to_string(limits.max_file_bytes));
+        throw SmfError(name, 0,
+                       "file of " + std::to_string(size) + " bytes is larger than the limit of " +
+                           std::to_string(limits.max_file_bytes));
     }
     std::ifstream in(path, std::ios::binary);
     if (!in) throw SmfError(name, 0, "cannot open for reading");

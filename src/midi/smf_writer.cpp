@@ -64,21 +64,20 @@ void put_channel_event(std::vector<std::uint8_t>& out, const Event& event, std::
 
 void put_event(std::vector<std::uint8_t>& out, const Event& event, std::uint8_t& running) {
     switch (event.kind) {
-    case EventKind::channel:
-        put_channel_event(out, event, running);
-        return;
-    case EventKind::meta:
-        out.push_back(0xFF);
-        out.push_back(event.meta_type);
-        put_vlq(out, event.data.size(), "meta event length");
-        break;
-    case EventKind::sysex:
-        if (event.status != 0xF0 && event.status != 0xF7) {
-            throw std::invalid_argument("serialize_smf: sysex event with status byte " + std::to_string(event.status));
-        }
-        out.push_back(event.status);
-        put_vlq(out, event.data.size(), "sysex length");
-        break;
+        case EventKind::channel: put_channel_event(out, event, running); return;
+        case EventKind::meta:
+            out.push_back(0xFF);
+            out.push_back(event.meta_type);
+            put_vlq(out, event.data.size(), "meta event length");
+            break;
+        case EventKind::sysex:
+            if (event.status != 0xF0 && event.status != 0xF7) {
+                throw std::invalid_argument("serialize_smf: sysex event with status byte " +
+                                            std::to_string(event.status));
+            }
+            out.push_back(event.status);
+            put_vlq(out, event.data.size(), "sysex length");
+            break;
     }
     out.insert(out.end(), event.data.begin(), event.data.end());
     running = 0;  // meta and sysex events cancel running status
@@ -88,7 +87,8 @@ void put_event(std::vector<std::uint8_t>& out, const Event& event, std::uint8_t&
 
 void TrackEncoder::put_delta(std::uint64_t tick) {
     if (tick < previous_) {
-        throw std::invalid_argument("TrackEncoder: tick " + std::to_string(tick) + " before " + std::to_string(previous_));
+        throw std::invalid_argument("TrackEncoder: tick " + std::to_string(tick) + " before " +
+                                    std::to_string(previous_));
     }
     auto delta = tick - previous_;
     // A gap wider than one delta can hold is bridged with empty text events.

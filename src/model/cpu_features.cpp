@@ -10,9 +10,7 @@ namespace {
 
 #ifdef KANADE_X86
 // XCR0: which register states the OS saves on a context switch.
-__attribute__((target("xsave"))) unsigned long long saved_register_states() {
-    return __builtin_ia32_xgetbv(0);
-}
+__attribute__((target("xsave"))) unsigned long long saved_register_states() { return __builtin_ia32_xgetbv(0); }
 
 CpuFeatures detect() {
     CpuFeatures features;
@@ -21,8 +19,8 @@ CpuFeatures detect() {
     const bool has_fma = (ecx & bit_FMA) != 0, has_f16c = (ecx & bit_F16C) != 0;
     if ((ecx & bit_OSXSAVE) == 0 || (ecx & bit_AVX) == 0) return features;
     const auto states = saved_register_states();
-    const bool ymm_saved = (states & 0x6) == 0x6;       // SSE and AVX state
-    const bool zmm_saved = (states & 0xe6) == 0xe6;     // plus opmask and both zmm halves
+    const bool ymm_saved = (states & 0x6) == 0x6;    // SSE and AVX state
+    const bool zmm_saved = (states & 0xe6) == 0xe6;  // plus opmask and both zmm halves
     if (!ymm_saved) return features;
     unsigned leaf7_ebx = 0, leaf7_ecx = 0, leaf7_edx = 0, leaf7_eax = 0;
     __cpuid_count(7, 0, leaf7_eax, leaf7_ebx, leaf7_ecx, leaf7_edx);

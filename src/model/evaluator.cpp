@@ -60,12 +60,11 @@ EvalResult evaluate(Model& model, const std::vector<std::filesystem::path>& file
         // Every later token: its own window of the `window` tokens before it.
         for (std::int64_t start = window; start < n; start += batch) {
             std::int64_t end = std::min(n, start + batch);
-            auto contexts = torch::stack(
-                [&] {
-                    std::vector<torch::Tensor> rows;
-                    for (std::int64_t t = start; t < end; ++t) rows.push_back(ids.slice(0, t - window, t));
-                    return rows;
-                }());
+            auto contexts = torch::stack([&] {
+                std::vector<torch::Tensor> rows;
+                for (std::int64_t t = start; t < end; ++t) rows.push_back(ids.slice(0, t - window, t));
+                return rows;
+            }());
             auto logits = model.network->forward_last(contexts.to(device));
             totals.add(logits, ids.slice(0, start, end).to(device));
         }

@@ -18,9 +18,10 @@ std::string loss_plot_svg(const std::vector<EpochMetrics>& history) {
     if (!std::isfinite(low)) low = 0, high = 1;
     if (high - low < 1e-6) high = low + 1;
     double epochs = std::max<double>(1, history.empty() ? 1 : history.back().epoch);
-    auto x_of = [&](double epoch) { return left + (epoch - (history.size() > 1 ? 1 : 0)) /
-                                                  std::max(1.0, epochs - (history.size() > 1 ? 1 : 0)) *
-                                                  (width - left - right); };
+    auto x_of = [&](double epoch) {
+        return left + (epoch - (history.size() > 1 ? 1 : 0)) / std::max(1.0, epochs - (history.size() > 1 ? 1 : 0)) *
+                          (width - left - right);
+    };
     auto y_of = [&](double loss) { return top + (high - loss) / (high - low) * (height - top - bottom); };
 
     std::ostringstream svg;

@@ -16,8 +16,9 @@ LstmLayerImpl::LstmLayerImpl(std::int64_t input_size, std::int64_t hidden_size) 
     bias_.narrow(0, hidden_size, hidden_size).fill_(1.0);
 }
 
-std::pair<torch::Tensor, std::pair<torch::Tensor, torch::Tensor>> LstmLayerImpl::forward(
-    const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0) {
+std::pair<torch::Tensor, std::pair<torch::Tensor, torch::Tensor>> LstmLayerImpl::forward(const torch::Tensor& x,
+                                                                                         const torch::Tensor& h0,
+                                                                                         const torch::Tensor& c0) {
     auto batch = x.size(0);
     auto zeros = [&] { return torch::zeros({1, batch, hidden_size_}, x.options()); };
     auto h = h0.defined() ? h0.unsqueeze(0) : zeros();

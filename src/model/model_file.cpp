@@ -60,7 +60,8 @@ void save_model(const Model& model, const std::filesystem::path& path, WeightSto
            << "steps_per_beat " << model.grid.steps_per_beat << "\n";
     for (const auto& [key, text] : model.info) {
         std::string single_line = text;
-        for (auto& c : single_line) if (c == '\n') c = ' ';
+        for (auto& c : single_line)
+            if (c == '\n') c = ' ';
         header << "info " << key << " " << single_line << "\n";
     }
     header << "vocab " << model.vocabulary.size() << "\n";
@@ -114,22 +115,22 @@ Model load_model(const std::filesystem::path& path) {
                                        ", the file ends at byte " + std::to_string(header.data_offset + weight_bytes));
     if (static_cast<std::uintmax_t>(implied) * 2 > weight_bytes)
         throw ModelFileError(path, "describes a " + model.config.arch + " network of " + std::to_string(implied) +
-                                       " weights, but holds only " + std::to_string(weight_bytes) + " bytes of weights");
+                                       " weights, but holds only " + std::to_string(weight_bytes) +
+                                       " bytes of weights");
     model.network = Network(model.config);
 
     // The header must name exactly the tensors the described network has, in order.
     auto expected = model.network->named_parameters();
     if (header.tensors.size() != expected.size())
-        throw ModelFileError(path, "has " + std::to_string(header.tensors.size()) + " tensors, a " +
-                                       model.config.arch + " network of this shape has " +
-                                       std::to_string(expected.size()));
+        throw ModelFileError(path, "has " + std::to_string(header.tensors.size()) + " tensors, a " + model.config.arch +
+                                       " network of this shape has " + std::to_string(expected.size()));
     std::size_t total = 0;
     for (std::size_t i = 0; i < expected.size(); ++i) {
         const auto& entry = header.tensors[i];
         const auto& parameter = expected[i];
         if (entry.name != parameter.key())
-            throw ModelFileError(path, "tensor " + std::to_string(i) + " is '" + entry.name + "', expected '" +
-                                           parameter.key() + "'");
+            throw ModelFileError(
+                path, "tensor " + std::to_string(i) + " is '" + entry.name + "', expected '" + parameter.key() + "'");
         if (entry.shape != parameter.value().sizes().vec())
             throw ModelFileError(path, "tensor '" + entry.name + "' has shape [" + shape_text(entry.shape) +
                                            "], expected [" + shape_text(parameter.value().sizes().vec()) + "]");
@@ -146,8 +147,8 @@ Model load_model(const std::filesystem::path& path) {
                                        std::to_string(header.data_offset + static_cast<std::size_t>(in.gcount())) +
                                        " of " + std::to_string(header.data_offset + total));
     if (in.peek() != std::char_traits<char>::eof())
-        throw ModelFileError(path, "unexpected bytes after the weights at byte " +
-                                       std::to_string(header.data_offset + total));
+        throw ModelFileError(
+            path, "unexpected bytes after the weights at byte " + std::to_string(header.data_offset + total));
     if (crc32(data.data(), data.size()) != header.data_crc)
         throw ModelFileError(path, "weights are corrupt (checksum mismatch)");
 

@@ -29,16 +29,28 @@ public:
         while (true) {
             auto line = next_line();
             auto [key, value] = split(line);
-            if (key == "arch") { config.arch = value; have_arch = true; }
-            else if (key == "vocab_size") { config.vocab_size = to_int(value, key); have_vocab_size = true; }
-            else if (key == "hidden") config.hidden = to_int(value, key);
-            else if (key == "layers") config.layers = to_int(value, key);
-            else if (key == "embedding") config.embedding = to_int(value, key);
-            else if (key == "dropout") config.dropout = to_double(value, key);
-            else if (key == "activation") config.activation = value;
-            else if (key == "window") config.window = to_int(value, key);
-            else if (key == "tokenizer") header.tokenizer = value;
-            else if (key == "steps_per_beat") header.grid.steps_per_beat = to_int(value, key);
+            if (key == "arch") {
+                config.arch = value;
+                have_arch = true;
+            } else if (key == "vocab_size") {
+                config.vocab_size = to_int(value, key);
+                have_vocab_size = true;
+            } else if (key == "hidden")
+                config.hidden = to_int(value, key);
+            else if (key == "layers")
+                config.layers = to_int(value, key);
+            else if (key == "embedding")
+                config.embedding = to_int(value, key);
+            else if (key == "dropout")
+                config.dropout = to_double(value, key);
+            else if (key == "activation")
+                config.activation = value;
+            else if (key == "window")
+                config.window = to_int(value, key);
+            else if (key == "tokenizer")
+                header.tokenizer = value;
+            else if (key == "steps_per_beat")
+                header.grid.steps_per_beat = to_int(value, key);
             else if (key == "info") {
                 auto [name, text] = split(value);
                 header.info[name] = text;
@@ -120,7 +132,8 @@ private:
         TensorEntry entry;
         std::string shape;
         if (!(fields >> entry.name >> entry.dtype >> shape)) fail("tensor line needs: name dtype shape");
-        if (entry.dtype != "f16" && entry.dtype != "f32") fail("tensor " + entry.name + ": unknown dtype " + entry.dtype);
+        if (entry.dtype != "f16" && entry.dtype != "f32")
+            fail("tensor " + entry.name + ": unknown dtype " + entry.dtype);
         std::istringstream dims(shape);
         std::string dim;
         while (std::getline(dims, dim, ',')) {
@@ -142,7 +155,8 @@ private:
             return error == std::errc{} && end == text.data() + text.size();
         };
         if (!whole(bytes, header.data_bytes, 10)) fail("data size '" + bytes + "' is not a byte count");
-        if (crc_hex.size() > 8 || !whole(crc_hex, header.data_crc, 16)) fail("checksum '" + crc_hex + "' is not 8 hex digits");
+        if (crc_hex.size() > 8 || !whole(crc_hex, header.data_crc, 16))
+            fail("checksum '" + crc_hex + "' is not 8 hex digits");
     }
 
     const std::filesystem::path& path_;

@@ -45,7 +45,8 @@ std::shared_ptr<const PackedLstm> NetworkImpl::packed_for_inference() {
         LstmWeights weights;
         if (embedding_) weights.embedding = embedding_->weight;
         weights.vocab_size = config_.vocab_size;
-        for (const auto& layer : lstm_) weights.layers.push_back({layer->weight_ih(), layer->weight_hh(), layer->bias()});
+        for (const auto& layer : lstm_)
+            weights.layers.push_back({layer->weight_ih(), layer->weight_hh(), layer->bias()});
         weights.between_layers = config_.arch == "seed" ? config_.activation : "linear";
         weights.dense_weight = dense_->weight;
         weights.dense_bias = dense_->bias;

@@ -157,8 +157,8 @@ EvalResult evaluate_ngram(const NgramModel& model, const std::vector<music::Toke
     return result;
 }
 
-OrderChoice choose_ngram_order(const std::vector<std::vector<int>>& train, const std::vector<music::TokenizedFile>& valid,
-                               int vocab_size, int max_order) {
+OrderChoice choose_ngram_order(const std::vector<std::vector<int>>& train,
+                               const std::vector<music::TokenizedFile>& valid, int vocab_size, int max_order) {
     OrderChoice choice;
     double best = std::numeric_limits<double>::infinity();
     for (int order = 1; order <= std::min(max_order, max_supported_order); ++order) {

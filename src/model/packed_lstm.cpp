@@ -36,9 +36,7 @@ torch::Tensor product(const PackedMatrix& weights, const torch::Tensor& rows, co
 }  // namespace
 
 PackedLstm::PackedLstm(const LstmWeights& weights, InferencePrecision precision, int threads)
-    : vocab_(weights.vocab_size),
-      precision_(supported_precision(precision)),
-      between_layers_(weights.between_layers) {
+    : vocab_(weights.vocab_size), precision_(supported_precision(precision)), between_layers_(weights.between_layers) {
     torch::NoGradGuard no_grad;
     if (weights.layers.empty()) throw std::invalid_argument("PackedLstm: a network without LSTM layers");
     hidden_ = weights.layers.front().weight_hh.size(1);

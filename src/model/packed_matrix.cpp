@@ -44,7 +44,8 @@ std::int64_t pair_count(std::int64_t in) { return (in + 1) / 2; }
 const std::uint32_t* bfloat16_pairs(const float* x, std::int64_t x_stride, std::int64_t batch, std::int64_t in) {
     thread_local std::vector<std::uint32_t> pairs;
     const auto per_row = pair_count(in);
-    if (pairs.size() < static_cast<std::size_t>(batch * per_row)) pairs.resize(static_cast<std::size_t>(batch * per_row));
+    if (pairs.size() < static_cast<std::size_t>(batch * per_row))
+        pairs.resize(static_cast<std::size_t>(batch * per_row));
     for (std::int64_t b = 0; b < batch; ++b) {
         const float* row = x + b * x_stride;
         std::uint32_t* target = pairs.data() + b * per_row;
@@ -133,7 +134,8 @@ __attribute__((target("avx512f"))) void block_float16_avx512(const BlockTask& ta
         const std::uint16_t* row = w + k * block_width;
         __m512 weights[4];
         for (int q = 0; q < 4; ++q)
-            weights[q] = _mm512_maskz_cvtph_ps(0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 16 * q)));
+            weights[q] =
+                _mm512_maskz_cvtph_ps(0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 16 * q)));
         for (int r = 0; r < Rows; ++r) {
             const __m512 scale = _mm512_set1_ps(x[r * task.x_stride + k]);
             for (int q = 0; q < 4; ++q) sums[r][q] = _mm512_fmadd_ps(scale, weights[q], sums[r][q]);
@@ -173,7 +175,8 @@ __attribute__((target("avx2,fma"))) void block_float32_avx2(const BlockTask& tas
     for (int q = 0; q < 8; ++q) sums[q] = _mm256_loadu_ps(task.y + 8 * q);
     for (std::int64_t k = 0; k < task.in; ++k) {
         const __m256 scale = _mm256_set1_ps(x[k]);
-        for (int q = 0; q < 8; ++q) sums[q] = _mm256_fmadd_ps(scale, _mm256_loadu_ps(w + k * block_width + 8 * q), sums[q]);
+        for (int q = 0; q < 8; ++q)
+            sums[q] = _mm256_fmadd_ps(scale, _mm256_loadu_ps(w + k * block_width + 8 * q), sums[q]);
     }
     for (int q = 0; q < 8; ++q) _mm256_storeu_ps(task.y + 8 * q, sums[q]);
 }
@@ -211,8 +214,8 @@ void run_block(const BlockTask& task, int rows, InferencePrecision precision) {
         if (precision == InferencePrecision::float32) return float32_avx512[rows - 1](task);
         if (precision == InferencePrecision::float16) return float16_avx512[rows - 1](task);
         if (cpu.avx512_bf16) return bfloat16_avx512[rows - 1](task);
-    } else if (cpu.avx2_fma && (precision == InferencePrecision::float32 ||
-                                (precision == InferencePrecision::float16 && cpu.f16c))) {
+    } else if (cpu.avx2_fma &&
+               (precision == InferencePrecision::float32 || (precision == InferencePrecision::float16 && cpu.f16c))) {
         for (int r = 0; r < rows; ++r) {
             BlockTask row = task;
             row.x = static_cast<const float*>(task.x) + r * task.x_stride;
@@ -298,8 +301,9 @@ void PackedMatrix::accumulate(const float* x, std::int64_t x_stride, float* y, s
             const void* group_x =
                 pairs ? static_cast<const void*>(static_cast<const std::uint32_t*>(rows) + first * row_stride)
                       : static_cast<const void*>(static_cast<const float*>(rows) + first * row_stride);
-            BlockTask task{group_x, row_stride, base + block * block_elements * element_bytes, in_,
-                           y + first * y_stride + column, y_stride};
+            BlockTask task{
+                group_x, row_stride, base + block * block_elements * element_bytes, in_, y + first * y_stride + column,
+                y_stride};
             if (columns == block_width) {
                 run_block(task, group, precision_);
                 continue;

@@ -98,7 +98,8 @@ void RecurrenceTeam::run_part(int part) {
         for (std::int64_t b = 0; b < batch; ++b) {
             float* target = gates + b * width;
             if (w.input) {
-                std::memcpy(target, part_inputs + (b * w.time + t) * width, static_cast<std::size_t>(width) * sizeof(float));
+                std::memcpy(target, part_inputs + (b * w.time + t) * width,
+                            static_cast<std::size_t>(width) * sizeof(float));
                 continue;
             }
             for (int g = 0; g < 4; ++g)
@@ -133,9 +134,13 @@ torch::Tensor RecurrenceTeam::run(const SplitLayerWeights& weights, const torch:
                         : gate_inputs.size(2) != 4 * hidden)
         return {};
     const auto contiguous = given.contiguous();
-    window_ = {&weights, input.defined() ? nullptr : contiguous.data_ptr<float>(),
-               input.defined() ? contiguous.data_ptr<float>() : nullptr, outputs ? outputs->data_ptr<float>() : nullptr,
-               batch, time, hidden};
+    window_ = {&weights,
+               input.defined() ? nullptr : contiguous.data_ptr<float>(),
+               input.defined() ? contiguous.data_ptr<float>() : nullptr,
+               outputs ? outputs->data_ptr<float>() : nullptr,
+               batch,
+               time,
+               hidden};
     for (int k = 0; k < 2; ++k) {
         hidden_[k].assign(static_cast<std::size_t>(batch * hidden), 0.0f);
         gates_[k].resize(static_cast<std::size_t>(batch * 2 * hidden));

@@ -28,16 +28,16 @@ double minutes_since(Clock::time_point start) {
 std::string run_identity(const Model& model) {
     std::ostringstream text;
     text << model.config.arch << ' ' << model.config.vocab_size << ' ' << model.config.hidden << ' '
-         << model.config.embedding << ' ' << model.config.layers << ' ' << model.config.window << ' '
-         << model.tokenizer << ' ' << model.grid.steps_per_beat;
+         << model.config.embedding << ' ' << model.config.layers << ' ' << model.config.window << ' ' << model.tokenizer
+         << ' ' << model.grid.steps_per_beat;
     for (const auto& token : model.vocabulary.tokens()) text << ' ' << token;
     return text.str();
 }
 
 struct Progress {
-    int epoch = 0;            // 0-based epoch in progress
+    int epoch = 0;  // 0-based epoch in progress
     std::int64_t next_batch = 0;
-    double loss_sum = 0;      // over the epoch's batches so far
+    double loss_sum = 0;  // over the epoch's batches so far
     std::int64_t loss_batches = 0;
     double best_valid_loss = INFINITY;
     std::vector<EpochMetrics> history;
@@ -47,8 +47,8 @@ torch::Tensor history_tensor(const std::vector<EpochMetrics>& history) {
     auto tensor = torch::zeros({static_cast<std::int64_t>(history.size()), 7}, torch::kFloat64);
     for (std::size_t i = 0; i < history.size(); ++i) {
         const auto& m = history[i];
-        double row[7] = {double(m.epoch), m.train_loss, m.valid_loss, m.valid_accuracy, m.valid_perplexity,
-                         m.seconds, m.tokens_per_second};
+        double row[7] = {double(m.epoch),    m.train_loss, m.valid_loss,       m.valid_accuracy,
+                         m.valid_perplexity, m.seconds,    m.tokens_per_second};
         for (int j = 0; j < 7; ++j) tensor[static_cast<std::int64_t>(i)][j] = row[j];
     }
     return tensor;
@@ -58,8 +58,8 @@ std::vector<EpochMetrics> history_from(const torch::Tensor& tensor) {
     std::vector<EpochMetrics> history;
     auto rows = tensor.accessor<double, 2>();
     for (std::int64_t i = 0; i < tensor.size(0); ++i) {
-        history.push_back({static_cast<int>(rows[i][0]), rows[i][1], rows[i][2], rows[i][3], rows[i][4], rows[i][5],
-                           rows[i][6]});
+        history.push_back(
+            {static_cast<int>(rows[i][0]), rows[i][1], rows[i][2], rows[i][3], rows[i][4], rows[i][5], rows[i][6]});
     }
     return history;
 }
@@ -89,20 +89,22 @@ void save_checkpoint(const std::filesystem::path& path, const Model& model, torc
     util::write_file_atomically(path, bytes.str());
 }
 
-bool load_checkpoint(const std::filesystem::path& path, Model& model, torch::optim::Adam& optimizer,
-                     Progress& progress, torch::Device device) {
+bool load_checkpoint(const std::filesystem::path& path, Model& model, torch::optim::Adam& optimizer, Progress& progress,
+                     torch::Device device) {
     if (!std::filesystem::exists(path)) return false;
     torch::serialize::InputArchive archive;
     try {
         archive.load_from(path.string(), device);
     } catch (const c10::Error& error) {
-        throw std::runtime_error(path.string() + ": not a readable checkpoint (" + error.what_without_backtrace() + ")");
+        throw std::runtime_error(path.string() + ": not a readable checkpoint (" + error.what_without_backtrace() +
+                                 ")");
     }
     c10::IValue identity;
     archive.read("identity", identity);
     if (identity.toStringRef() != run_identity(model))
-        throw std::runtime_error(path.string() + ": checkpoint is of a different network, tokenizer or vocabulary; "
-                                                 "remove it or train without --resume");
+        throw std::runtime_error(path.string() +
+                                 ": checkpoint is of a different network, tokenizer or vocabulary; "
+                                 "remove it or train without --resume");
     torch::serialize::InputArchive network_archive, optimizer_archive;
     archive.read("network", network_archive);
     archive.read("optimizer", optimizer_archive);
@@ -161,10 +163,10 @@ WindowMetrics evaluate_windows(Network& network, const torch::Tensor& windows, i
         auto logits = network->forward(inputs);
         auto flat_logits = logits.reshape({-1, logits.size(-1)});
         auto flat_targets = targets.reshape({-1});
-        loss_sum += torch::nn::functional::cross_entropy(
-                        flat_logits, flat_targets,
-                        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                        .item<double>();
+        loss_sum +=
+            torch::nn::functional::cross_entropy(
+                flat_logits, flat_targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                .item<double>();
         correct += flat_logits.argmax(-1).eq(flat_targets).sum().item<double>();
         tokens += flat_targets.numel();
     }
@@ -234,7 +236,8 @@ TrainResult train(const TrainOptions& options) {
         std::int64_t epoch_tokens = 0;
         // The order of an epoch depends only on the seed and the epoch, so a resumed
         // run replays exactly the batches a killed one would have.
-        auto generator = at::detail::createCPUGenerator(options.seed * 1000003ull + static_cast<std::uint64_t>(progress.epoch));
+        auto generator =
+            at::detail::createCPUGenerator(options.seed * 1000003ull + static_cast<std::uint64_t>(progress.epoch));
         auto order = torch::randperm(windows, generator, torch::kInt64);
         model.network->train();
         util::ProgressBar bar("epoch " + std::to_string(progress.epoch + 1) + "/" + std::to_string(options.epochs),
@@ -246,7 +249,8 @@ TrainResult train(const TrainOptions& options) {
             auto inputs = chunk.slice(1, 0, length - 1);
             auto targets = chunk.slice(1, 1, length);
             auto logits = model.network->forward(inputs);
-            auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}));
+            auto loss =
+                torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}));
             optimizer.zero_grad();
             loss.backward();
             torch::nn::utils::clip_grad_norm_(model.network->parameters(), options.clip_norm);

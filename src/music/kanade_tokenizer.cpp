@@ -28,9 +28,7 @@ int KanadeTokenizer::velocity_bin(int velocity) {
     return std::clamp(velocity, 1, 127) / 16 + 1;  // 1..8, 16 velocities each
 }
 
-int KanadeTokenizer::bin_velocity(int bin) {
-    return std::clamp(bin, 1, velocity_bins) * 16 - 8;
-}
+int KanadeTokenizer::bin_velocity(int bin) { return std::clamp(bin, 1, velocity_bins) * 16 - 8; }
 
 int KanadeTokenizer::nearest_duration(long steps) {
     int best = duration_steps().front();
@@ -43,8 +41,7 @@ std::optional<Vocabulary> KanadeTokenizer::fixed_vocabulary() const {
     std::vector<std::string> tokens;
     for (int wait = 1; wait <= max_wait_steps; ++wait) tokens.push_back("W" + std::to_string(wait));
     for (int bin = 1; bin <= velocity_bins; ++bin) tokens.push_back("V" + std::to_string(bin));
-    for (int pitch = lowest_pitch; pitch <= highest_pitch; ++pitch)
-        tokens.push_back("P" + std::to_string(pitch));
+    for (int pitch = lowest_pitch; pitch <= highest_pitch; ++pitch) tokens.push_back("P" + std::to_string(pitch));
     for (int duration : duration_steps()) tokens.push_back("D" + std::to_string(duration));
     return Vocabulary(std::move(tokens));
 }
@@ -110,7 +107,8 @@ std::size_t KanadeTokenizer::count_note_events(const std::vector<std::string>& t
     std::size_t events = 0;
     bool note_since_wait = false;
     for (const auto& token : tokens) {
-        if (!token.empty() && token[0] == 'W') note_since_wait = false;
+        if (!token.empty() && token[0] == 'W')
+            note_since_wait = false;
         else if (!token.empty() && token[0] == 'P' && !note_since_wait) {
             note_since_wait = true;
             ++events;

@@ -13,9 +13,7 @@ constexpr std::array<std::string_view, 12> class_names = {"C",  "C#", "D",  "E-"
                                                           "F#", "G",  "G#", "A",  "B-", "B"};
 constexpr std::array<int, 7> natural_classes = {9, 11, 0, 2, 4, 5, 7};  // A..G
 
-int floor_div(int value, int divisor) {
-    return value >= 0 ? value / divisor : -((-value + divisor - 1) / divisor);
-}
+int floor_div(int value, int divisor) { return value >= 0 ? value / divisor : -((-value + divisor - 1) / divisor); }
 
 }  // namespace
 

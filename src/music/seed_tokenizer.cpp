@@ -29,8 +29,7 @@ std::vector<int> SeedTokenizer::pitches_of(std::string_view token) {
         auto part = token.substr(0, dot);
         int pitch_class = -1;
         auto [end, error] = std::from_chars(part.data(), part.data() + part.size(), pitch_class);
-        if (error != std::errc{} || end != part.data() + part.size() || pitch_class < 0 || pitch_class > 11)
-            return {};
+        if (error != std::errc{} || end != part.data() + part.size() || pitch_class < 0 || pitch_class > 11) return {};
         pitches.push_back(60 + pitch_class);  // music21 puts chord pitch classes in octave 4
         token = dot == std::string_view::npos ? std::string_view{} : token.substr(dot + 1);
     }

@@ -11,8 +11,7 @@ Vocabulary::Vocabulary(std::vector<std::string> tokens) : tokens_(std::move(toke
     }
 }
 
-Vocabulary Vocabulary::from_counts(const std::map<std::string, std::size_t>& counts,
-                                   std::size_t min_count) {
+Vocabulary Vocabulary::from_counts(const std::map<std::string, std::size_t>& counts, std::size_t min_count) {
     std::vector<std::string> kept;
     for (const auto& [token, count] : counts)  // std::map iterates in sorted order
         if (count >= min_count) kept.push_back(token);
@@ -30,8 +29,10 @@ std::vector<int> Vocabulary::encode(const std::vector<std::string>& tokens, std:
     ids.reserve(tokens.size());
     std::size_t missing = 0;
     for (const auto& token : tokens) {
-        if (auto id = id_of(token)) ids.push_back(*id);
-        else ++missing;
+        if (auto id = id_of(token))
+            ids.push_back(*id);
+        else
+            ++missing;
     }
     if (skipped) *skipped = missing;
     return ids;

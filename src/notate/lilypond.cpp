@@ -51,8 +51,7 @@ Grid make_grid(const LilypondOptions& options) {
                                     " cannot be written on a grid of " + std::to_string(whole) +
                                     " steps per whole note");
     if (options.key_fifths < -7 || options.key_fifths > 7)
-        throw std::invalid_argument("key signature must have -7..7 fifths, not " +
-                                    std::to_string(options.key_fifths));
+        throw std::invalid_argument("key signature must have -7..7 fifths, not " + std::to_string(options.key_fifths));
     if (options.max_bars < 1) throw std::invalid_argument("max_bars must be at least 1");
 
     Grid grid;
@@ -214,9 +213,9 @@ std::string ly_string(std::string_view text) {
 }
 
 std::string key_text(const LilypondOptions& options) {
-    static const std::array<const char*, 15> major = {"ces", "ges", "des", "aes", "ees", "bes", "f", "c",
+    static const std::array<const char*, 15> major = {"ces", "ges", "des", "aes", "ees", "bes", "f",  "c",
                                                       "g",   "d",   "a",   "e",   "b",   "fis", "cis"};
-    static const std::array<const char*, 15> minor = {"aes", "ees", "bes", "f",  "c",   "g",   "d",  "a",
+    static const std::array<const char*, 15> minor = {"aes", "ees", "bes", "f",   "c",   "g",   "d",  "a",
                                                       "e",   "b",   "fis", "cis", "gis", "dis", "ais"};
     auto index = static_cast<std::size_t>(options.key_fifths + 7);
     return std::string("\\key ") + (options.minor ? minor[index] : major[index]) +
@@ -292,7 +291,7 @@ Engraving engrave(const std::vector<midi::Note>& notes, const LilypondOptions& o
     if (engraving.truncated())
         out << "  subtitle = "
             << ly_string("(the first " + std::to_string(engraving.bars) + " of " +
-                      std::to_string(engraving.total_bars) + " bars)")
+                         std::to_string(engraving.total_bars) + " bars)")
             << "\n";
     out << "  tagline = ##f\n}\n\n";
 
@@ -365,8 +364,7 @@ NotationResult notate(const std::vector<midi::Note>& notes, const std::filesyste
 
     std::string summary = "wrote " + result.ly.string() + " (" + std::to_string(result.engraving.bars) +
                           (result.engraving.bars == 1 ? " bar" : " bars");
-    if (result.engraving.truncated())
-        summary += ", cut from " + std::to_string(result.engraving.total_bars);
+    if (result.engraving.truncated()) summary += ", cut from " + std::to_string(result.engraving.total_bars);
     summary += ")";
 
     if (!render) {
@@ -390,17 +388,15 @@ NotationResult notate(const std::vector<midi::Note>& notes, const std::filesyste
     std::filesystem::remove(with_suffix(stem, ".pdf"), ignored);
     std::filesystem::remove(with_suffix(stem, ".png"), ignored);
     for (int page = 1; std::filesystem::remove(with_suffix(stem, "-page" + std::to_string(page) + ".png"), ignored);
-         ++page) {
-    }
+         ++page) {}
 
     util::RunOptions run_options;
     run_options.working_directory = stem.parent_path();
     run_options.timeout_seconds = program.timeout_seconds;
-    auto run = util::run_program({lilypond->string(), "--pdf", "--png",
-                                  "-dresolution=" + std::to_string(program.png_resolution),
-                                  "-dno-point-and-click", "--loglevel=WARNING", "-o", stem.string(),
-                                  result.ly.string()},
-                                 run_options);
+    auto run = util::run_program(
+        {lilypond->string(), "--pdf", "--png", "-dresolution=" + std::to_string(program.png_resolution),
+         "-dno-point-and-click", "--loglevel=WARNING", "-o", stem.string(), result.ly.string()},
+        run_options);
 
     auto pdf = with_suffix(stem, ".pdf");
     if (run.succeeded() && std::filesystem::exists(pdf)) {
@@ -425,10 +421,11 @@ NotationResult notate(const std::vector<midi::Note>& notes, const std::filesyste
         return result;
     }
     result.status = NotationStatus::failed;
-    std::string why = run.timed_out ? "timed out after " + std::to_string(static_cast<int>(program.timeout_seconds)) + " s"
-                                    : "exit status " + std::to_string(run.exit_status);
-    result.message = summary + "\nlilypond failed on " + result.ly.string() + " (" + why + "):\n" +
-                     tail_lines(run.output, 20);
+    std::string why = run.timed_out
+                          ? "timed out after " + std::to_string(static_cast<int>(program.timeout_seconds)) + " s"
+                          : "exit status " + std::to_string(run.exit_status);
+    result.message =
+        summary + "\nlilypond failed on " + result.ly.string() + " (" + why + "):\n" + tail_lines(run.output, 20);
     return result;
 }
 

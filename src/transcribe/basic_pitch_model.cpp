@@ -20,7 +20,8 @@ const char* const package_subpath = "node_modules/@spotify/basic-pitch/model/mod
 }  // namespace
 
 std::vector<std::filesystem::path> basic_pitch_model_candidates(const std::filesystem::path& explicit_path) {
-    return model_places(explicit_path, "KANADE_BASIC_PITCH_MODEL", std::filesystem::path("basic-pitch") / package_subpath);
+    return model_places(explicit_path, "KANADE_BASIC_PITCH_MODEL",
+                        std::filesystem::path("basic-pitch") / package_subpath);
 }
 
 std::filesystem::path find_basic_pitch_model(const std::filesystem::path& explicit_path) {
@@ -29,8 +30,7 @@ std::filesystem::path find_basic_pitch_model(const std::filesystem::path& explic
                                "~/.local/share/kanade/basic-pitch --no-audit --no-fund @spotify/basic-pitch@1.0.1");
 }
 
-BasicPitchModel::BasicPitchModel(const std::filesystem::path& model_json)
-    : graph_(TfjsGraphModel::load(model_json)) {
+BasicPitchModel::BasicPitchModel(const std::filesystem::path& model_json) : graph_(TfjsGraphModel::load(model_json)) {
     for (const char* name : {input_name, frames_name, onsets_name, contours_name})
         if (!graph_.has_node(name))
             throw std::runtime_error(model_json.string() + ": not a Basic Pitch model (no node " + name + ")");
@@ -53,7 +53,9 @@ BasicPitchActivations BasicPitchModel::run_windows(const torch::Tensor& windows)
 }
 
 BasicPitchStream::BasicPitchStream(const BasicPitchModel& model, int batch_windows, bool keep_contours)
-    : model_(model), batch_windows_(std::max(1, batch_windows)), keep_contours_(keep_contours),
+    : model_(model),
+      batch_windows_(std::max(1, batch_windows)),
+      keep_contours_(keep_contours),
       buffer_(basic_pitch::lead_in_samples, 0.0f) {}
 
 void BasicPitchStream::push(std::span<const float> mono) {
@@ -90,23 +92,23 @@ BasicPitchActivations BasicPitchStream::finish() {
     // the buffer starts at the next window, which starts inside unless only the already
     // covered overlap is left.
     const std::int64_t padded = basic_pitch::lead_in_samples + samples_;
-    const std::int64_t full_windows =
-        padded >= basic_pitch::window_samples
-            ? (padded - basic_pitch::window_samples) / basic_pitch::hop_samples + 1
-            : 0;
+    const std::int64_t full_windows = padded >= basic_pitch::window_samples
+                                          ? (padded - basic_pitch::window_samples) / basic_pitch::hop_samples + 1
+                                          : 0;
     std::int64_t next_start = full_windows * basic_pitch::hop_samples;
     while (next_start < padded) {
         std::vector<float> window(basic_pitch::window_samples, 0.0f);
         const std::int64_t offset = next_start - full_windows * basic_pitch::hop_samples;
-        for (std::int64_t i = 0; offset + i < static_cast<std::int64_t>(buffer_.size()) && i < basic_pitch::window_samples; ++i)
+        for (std::int64_t i = 0;
+             offset + i < static_cast<std::int64_t>(buffer_.size()) && i < basic_pitch::window_samples; ++i)
             window[i] = buffer_[offset + i];
         windows_.push_back(torch::from_blob(window.data(), {basic_pitch::window_samples}).clone());
         next_start += basic_pitch::hop_samples;
     }
     run_pending_windows(true);
     const auto wanted = static_cast<std::int64_t>(
-        std::floor(static_cast<double>(samples_) * (static_cast<double>(basic_pitch::frames_per_second) /
-                                                   basic_pitch::sample_rate)));
+        std::floor(static_cast<double>(samples_) *
+                   (static_cast<double>(basic_pitch::frames_per_second) / basic_pitch::sample_rate)));
     auto join = [&](std::vector<torch::Tensor>& parts, std::int64_t bins) {
         // Copy the kept rows out so that the window outputs behind them are freed.
         auto all = parts.empty() ? torch::zeros({0, bins}) : torch::cat(parts);

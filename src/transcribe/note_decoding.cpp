@@ -287,13 +287,13 @@ std::vector<midi::Note> note_events_to_notes(const std::vector<NoteEvent>& event
     for (const auto& event : events) {
         midi::Note note;
         note.start_seconds = model_frame_to_seconds(event.start_frame);
-        const double duration =
-            model_frame_to_seconds(event.start_frame + event.duration_frames) - note.start_seconds;
+        const double duration = model_frame_to_seconds(event.start_frame + event.duration_frames) - note.start_seconds;
         note.end_seconds = note.start_seconds + duration;
         note.start_beat = note.start_seconds * 2.0;  // 120 BPM
         note.end_beat = note.end_seconds * 2.0;
         note.pitch = static_cast<std::uint8_t>(std::clamp(event.pitch, 0, 127));
-        note.velocity = static_cast<std::uint8_t>(std::clamp(static_cast<int>(std::floor(event.amplitude * 127)), 1, 127));
+        note.velocity =
+            static_cast<std::uint8_t>(std::clamp(static_cast<int>(std::floor(event.amplitude * 127)), 1, 127));
         notes.push_back(note);
     }
     std::stable_sort(notes.begin(), notes.end(), [](const midi::Note& a, const midi::Note& b) {

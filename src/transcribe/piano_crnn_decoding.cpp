@@ -14,8 +14,8 @@ namespace {
 constexpr int pitches = 88;
 constexpr int begin_note = 21;  // MIDI pitch of the first class, A0
 constexpr float velocity_scale = 128;
-constexpr int onset_neighbour = 2;   // frames each side that must fall away from an onset peak
-constexpr int offset_neighbour = 4;  // the same for note and pedal offsets
+constexpr int onset_neighbour = 2;    // frames each side that must fall away from an onset peak
+constexpr int offset_neighbour = 4;   // the same for note and pedal offsets
 constexpr int max_note_frames = 600;  // a note still sounding this long after its onset is ended there
 // The reference hard-codes the pedal's frame threshold; pedal_offset_threshold is only
 // for the offset regression.
@@ -73,7 +73,8 @@ void detect_notes(int frames, Column<float> frame, Column<std::uint8_t> onset, C
         if (frame_gone) {
             // An offset peak nearer the frame drop than the onset marks the end; an early
             // one (a short dip in the offset regression) does not.
-            const int end = offset_seen && *offset_seen - *begin > *frame_gone - *offset_seen ? *offset_seen : *frame_gone;
+            const int end =
+                offset_seen && *offset_seen - *begin > *frame_gone - *offset_seen ? *offset_seen : *frame_gone;
             close(end, offset_shift[end]);
         } else if (i - *begin >= max_note_frames || i == frames - 1) {
             close(i, offset_shift[i]);
@@ -153,8 +154,8 @@ RegressionPeaks binarize_regression(std::span<const float> regression, int frame
             // three values, in float32 as the reference computes it. A flat top (three
             // equal values) gives 0/0, NaN, as in the reference.
             const float before = x[n - 1], peak = x[n], after = x[n + 1];
-            out.shift[index] = before > after ? (after - before) / (peak - after) / 2.0f
-                                              : (after - before) / (peak - before) / 2.0f;
+            out.shift[index] =
+                before > after ? (after - before) / (peak - after) / 2.0f : (after - before) / (peak - before) / 2.0f;
         }
     }
     return out;
@@ -170,7 +171,8 @@ PianoCrnnDecoded decode_piano_crnn(const PianoCrnnOutputs& outputs, const PianoC
     check_size(outputs.reg_offset, "reg_offset", note_values);
     check_size(outputs.frame, "frame", note_values);
     check_size(outputs.velocity, "velocity", note_values);
-    const bool with_pedal = !outputs.pedal_onset.empty() || !outputs.pedal_offset.empty() || !outputs.pedal_frame.empty();
+    const bool with_pedal =
+        !outputs.pedal_onset.empty() || !outputs.pedal_offset.empty() || !outputs.pedal_frame.empty();
     if (with_pedal) {
         check_size(outputs.pedal_onset, "pedal_onset", frames);
         check_size(outputs.pedal_offset, "pedal_offset", frames);
@@ -179,7 +181,8 @@ PianoCrnnDecoded decode_piano_crnn(const PianoCrnnOutputs& outputs, const PianoC
 
     PianoCrnnDecoded decoded;
     const double fps = options.frames_per_second;
-    const auto onsets = binarize_regression(outputs.reg_onset, frames, pitches, options.onset_threshold, onset_neighbour);
+    const auto onsets =
+        binarize_regression(outputs.reg_onset, frames, pitches, options.onset_threshold, onset_neighbour);
     const auto offsets =
         binarize_regression(outputs.reg_offset, frames, pitches, options.offset_threshold, offset_neighbour);
     std::vector<NoteSpan> spans;

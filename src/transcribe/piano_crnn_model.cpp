@@ -23,8 +23,7 @@ constexpr int mel_bins = 229;
 constexpr int acoustic_features = 128 * 14;  // channels x mel bins left after 4 poolings
 
 torch::nn::GRU bidirectional_gru(int input, int layers) {
-    return torch::nn::GRU(
-        torch::nn::GRUOptions(input, 256).num_layers(layers).batch_first(true).bidirectional(true));
+    return torch::nn::GRU(torch::nn::GRUOptions(input, 256).num_layers(layers).batch_first(true).bidirectional(true));
 }
 
 // The input BatchNorm normalises each mel bin: [batch, 1, frames, mels] is seen as
@@ -82,8 +81,7 @@ std::map<std::string, torch::Tensor> read_checkpoint(const std::filesystem::path
     std::map<std::string, torch::Tensor> cleaned;
     for (auto& [key, tensor] : state) {
         std::string name = key;
-        for (std::size_t at; (at = name.find("module.")) != std::string::npos &&
-                             (at == 0 || name[at - 1] == '.');)
+        for (std::size_t at; (at = name.find("module.")) != std::string::npos && (at == 0 || name[at - 1] == '.');)
             name.erase(at, 7);
         cleaned[name] = tensor;
     }
@@ -144,7 +142,7 @@ AcousticModelImpl::AcousticModelImpl(int classes) {
 
 torch::Tensor AcousticModelImpl::forward(const torch::Tensor& log_mel) {
     auto x = block4_(block3_(block2_(block1_(log_mel))));  // [batch, 128, frames, 14]
-    x = x.transpose(1, 2).flatten(2);                        // [batch, frames, 128 * 14]
+    x = x.transpose(1, 2).flatten(2);                      // [batch, frames, 128 * 14]
     const auto batch = x.size(0), frames = x.size(1);
     x = torch::relu(bn5_(fc5_(x).reshape({batch * frames, 768}))).reshape({batch, frames, 768});
     x = std::get<0>(gru_(x));
@@ -228,8 +226,8 @@ PianoCrnnModel PianoCrnnModel::load(const std::filesystem::path& checkpoint) {
         used.insert(name);
         const auto& source = found->second;
         if (source.sizes() != target.sizes()) {
-            wrong_shape.push_back(name + " " + shape_text(source.sizes()) + " (expected " +
-                                  shape_text(target.sizes()) + ")");
+            wrong_shape.push_back(name + " " + shape_text(source.sizes()) + " (expected " + shape_text(target.sizes()) +
+                                  ")");
             continue;
         }
         target.copy_(source.to(target.dtype()));

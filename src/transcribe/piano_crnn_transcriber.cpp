@@ -95,7 +95,8 @@ PianoCrnnTranscriber::PianoCrnnTranscriber(std::shared_ptr<PianoCrnnModel> model
     : model_(std::move(model)), stream_(make_stream()), decoding_(decoding) {}
 
 std::unique_ptr<PianoCrnnStream> PianoCrnnTranscriber::make_stream() {
-    return std::make_unique<PianoCrnnStream>([model = model_](const torch::Tensor& audio) { return model->forward(audio); });
+    return std::make_unique<PianoCrnnStream>(
+        [model = model_](const torch::Tensor& audio) { return model->forward(audio); });
 }
 
 void PianoCrnnTranscriber::push(std::span<const float> mono) { stream_->push(mono); }

@@ -24,10 +24,9 @@ std::vector<char> read_bytes(const std::filesystem::path& file, const std::files
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-const nlohmann::json& member(const nlohmann::json& object, const char* key,
-                             const std::filesystem::path& file, const std::string& where) {
-    if (!object.is_object() || !object.contains(key))
-        fail(file, where + ": missing key \"" + key + "\"");
+const nlohmann::json& member(const nlohmann::json& object, const char* key, const std::filesystem::path& file,
+                             const std::string& where) {
+    if (!object.is_object() || !object.contains(key)) fail(file, where + ": missing key \"" + key + "\"");
     return object.at(key);
 }
 
@@ -64,10 +63,8 @@ TfjsGraphModel TfjsGraphModel::load_unchecked(const std::filesystem::path& model
         fail(model_json, std::string("not valid JSON: ") + error.what());
     }
     if (!root.is_object()) fail(model_json, "top level is not an object");
-    if (root.value("format", std::string()) != "graph-model" && root.contains("format") &&
-        root["format"].is_string())
-        fail(model_json, "\"format\" is \"" + root["format"].get<std::string>() +
-                             "\", expected \"graph-model\"");
+    if (root.value("format", std::string()) != "graph-model" && root.contains("format") && root["format"].is_string())
+        fail(model_json, "\"format\" is \"" + root["format"].get<std::string>() + "\", expected \"graph-model\"");
 
     // Nodes: names first, so that inputs can be resolved in any order.
     const auto& topology = member(root, "modelTopology", model_json, "top level");
@@ -79,8 +76,7 @@ TfjsGraphModel TfjsGraphModel::load_unchecked(const std::filesystem::path& model
         const auto& op = member(nodes[i], "op", model_json, where);
         if (!name.is_string() || !op.is_string()) fail(model_json, where + ": name/op not strings");
         TfjsNode node{name.get<std::string>(), op.get<std::string>(), {}, nlohmann::json::object()};
-        if (!is_supported_tfjs_op(node.op))
-            fail(model_json, where + " (" + node.name + "): unsupported op " + node.op);
+        if (!is_supported_tfjs_op(node.op)) fail(model_json, where + " (" + node.name + "): unsupported op " + node.op);
         if (nodes[i].contains("attr")) {
             if (!nodes[i]["attr"].is_object()) fail(model_json, where + ": attr is not an object");
             node.attributes = nodes[i]["attr"];
@@ -193,7 +189,10 @@ std::vector<torch::Tensor> TfjsGraphModel::run(const std::map<std::string, torch
         while (!stack.empty()) {
             auto& [index, next_input] = stack.back();
             const TfjsNode& node = nodes_[index];
-            if (state[index] == 2) { stack.pop_back(); continue; }
+            if (state[index] == 2) {
+                stack.pop_back();
+                continue;
+            }
             state[index] = 1;
             if (next_input < node.inputs.size()) {
                 const int input = node.inputs[next_input++];

@@ -14,8 +14,7 @@ namespace {
 using Inputs = std::vector<torch::Tensor>;
 
 std::string base64_decode(const std::string& text) {
-    static const std::string alphabet =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
     int bits = 0, value = 0;
     for (const char c : text) {
@@ -44,8 +43,7 @@ std::int64_t parse_int(const nlohmann::json& value, const char* key) {
             std::size_t used = 0;
             const auto parsed = std::stoll(value.get<std::string>(), &used);
             if (used == value.get<std::string>().size()) return parsed;
-        } catch (const std::exception&) {
-        }
+        } catch (const std::exception&) {}
     }
     throw std::runtime_error(std::string("attribute ") + key + " is not an integer");
 }
@@ -53,7 +51,8 @@ std::int64_t parse_int(const nlohmann::json& value, const char* key) {
 std::int64_t int_attribute(const TfjsNode& node, const char* key, std::int64_t fallback) {
     const auto* value = attribute(node, key);
     if (!value) return fallback;
-    if (!value->is_object() || !value->contains("i")) throw std::runtime_error(std::string("attribute ") + key + " has no \"i\"");
+    if (!value->is_object() || !value->contains("i"))
+        throw std::runtime_error(std::string("attribute ") + key + " has no \"i\"");
     return parse_int(value->at("i"), key);
 }
 
@@ -112,8 +111,8 @@ std::int64_t normalise_axis(std::int64_t axis, std::int64_t rank, const char* wh
 
 // TF's SAME padding: total = max((ceil(in / stride) - 1) * stride + extent - in, 0), the
 // odd pixel after.
-std::pair<std::int64_t, std::int64_t> same_padding(std::int64_t in, std::int64_t kernel,
-                                                   std::int64_t stride, std::int64_t dilation) {
+std::pair<std::int64_t, std::int64_t> same_padding(std::int64_t in, std::int64_t kernel, std::int64_t stride,
+                                                   std::int64_t dilation) {
     const std::int64_t extent = (kernel - 1) * dilation + 1;
     const std::int64_t out = (in + stride - 1) / stride;
     const std::int64_t total = std::max<std::int64_t>((out - 1) * stride + extent - in, 0);
@@ -288,10 +287,10 @@ torch::Tensor fused_conv2d(const TfjsNode& node, const Inputs& in) {
 
 bool is_supported_tfjs_op(const std::string& op) {
     static const std::set<std::string> ops = {
-        "Const", "Placeholder", "Identity", "Shape", "StridedSlice", "Pack", "Reshape", "Pad",
-        "MirrorPad", "Transpose", "ExpandDims", "Squeeze", "Conv2D", "_FusedConv2D", "Neg",
-        "Square", "Sqrt", "Log", "Sigmoid", "Relu", "Add", "AddV2", "BiasAdd", "Sub", "Mul",
-        "DivNoNan", "Sum", "Max", "Min", "ConcatV2"};
+        "Const",     "Placeholder", "Identity",   "Shape",   "StridedSlice", "Pack",         "Reshape", "Pad",
+        "MirrorPad", "Transpose",   "ExpandDims", "Squeeze", "Conv2D",       "_FusedConv2D", "Neg",     "Square",
+        "Sqrt",      "Log",         "Sigmoid",    "Relu",    "Add",          "AddV2",        "BiasAdd", "Sub",
+        "Mul",       "DivNoNan",    "Sum",        "Max",     "Min",          "ConcatV2"};
     return ops.count(op) != 0;
 }
 

@@ -12,8 +12,8 @@ namespace kanade::util {
 
 std::filesystem::path temporary_path_beside(const std::filesystem::path& path) {
     std::random_device entropy;
-    auto name = path.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
-                std::to_string(entropy() & 0xFFFFFF);
+    auto name =
+        path.filename().string() + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(entropy() & 0xFFFFFF);
     return path.parent_path() / name;
 }
 
@@ -25,20 +25,17 @@ void sync_file(const std::filesystem::path& path) {
     ::close(fd);
 }
 
-void write_file_atomically(const std::filesystem::path& path,
-                           const std::function<void(std::ostream&)>& fill) {
+void write_file_atomically(const std::filesystem::path& path, const std::function<void(std::ostream&)>& fill) {
     auto parent = path.parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);
     auto temporary = temporary_path_beside(path);
     try {
         {
             std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-            if (!out) throw std::runtime_error("cannot create " + temporary.string() + ": " +
-                                               std::strerror(errno));
+            if (!out) throw std::runtime_error("cannot create " + temporary.string() + ": " + std::strerror(errno));
             fill(out);
             out.flush();
-            if (!out) throw std::runtime_error("cannot write " + temporary.string() + ": " +
-                                               std::strerror(errno));
+            if (!out) throw std::runtime_error("cannot write " + temporary.string() + ": " + std::strerror(errno));
         }
         sync_file(temporary);
         std::filesystem::rename(temporary, path);
@@ -56,9 +53,8 @@ void write_file_atomically(const std::filesystem::path& path, std::span<const st
 }
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view text) {
-    write_file_atomically(path, [&](std::ostream& out) {
-        out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    });
+    write_file_atomically(
+        path, [&](std::ostream& out) { out.write(text.data(), static_cast<std::streamsize>(text.size())); });
 }
 
 }  // namespace kanade::util

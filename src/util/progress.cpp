@@ -7,8 +7,11 @@
 namespace kanade::util {
 
 ProgressBar::ProgressBar(std::string label, std::size_t total)
-    : label_(std::move(label)), total_(std::max<std::size_t>(total, 1)), terminal_(::isatty(2) == 1),
-      start_(std::chrono::steady_clock::now()), last_draw_(start_ - std::chrono::hours(1)) {}
+    : label_(std::move(label)),
+      total_(std::max<std::size_t>(total, 1)),
+      terminal_(::isatty(2) == 1),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_ - std::chrono::hours(1)) {}
 
 void ProgressBar::update(std::size_t done, const std::string& detail) {
     auto now = std::chrono::steady_clock::now();
@@ -28,9 +31,8 @@ void ProgressBar::draw(std::size_t done, const std::string& detail, bool final_l
     double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0;
     std::string bar(static_cast<std::size_t>(filled), '#');
     bar.resize(width, '.');
-    std::fprintf(stderr, "%s%s [%s] %3.0f%% %.0fs<%.0fs %s%s", terminal_ ? "\r\033[K" : "", label_.c_str(),
-                 bar.c_str(), fraction * 100, elapsed, eta, detail.c_str(),
-                 (final_line || !terminal_) ? "\n" : "");
+    std::fprintf(stderr, "%s%s [%s] %3.0f%% %.0fs<%.0fs %s%s", terminal_ ? "\r\033[K" : "", label_.c_str(), bar.c_str(),
+                 fraction * 100, elapsed, eta, detail.c_str(), (final_line || !terminal_) ? "\n" : "");
     std::fflush(stderr);
 }
 

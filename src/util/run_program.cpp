@@ -56,8 +56,7 @@ private:
 };
 
 // Keeps the last `limit` bytes without shifting the buffer on every read.
-void append_bounded(std::string& output, const char* data, std::size_t size, std::size_t limit,
-                    bool& truncated) {
+void append_bounded(std::string& output, const char* data, std::size_t size, std::size_t limit, bool& truncated) {
     output.append(data, size);
     if (output.size() > 2 * limit + 4096) {
         output.erase(0, output.size() - limit);
@@ -120,12 +119,10 @@ RunResult run_program(const std::vector<std::string>& argv, const RunOptions& op
     arguments.push_back(nullptr);
 
     pid_t pid = 0;
-    int error = ::posix_spawnp(&pid, arguments[0], &setup.actions, &setup.attributes, arguments.data(),
-                               environ);
+    int error = ::posix_spawnp(&pid, arguments[0], &setup.actions, &setup.attributes, arguments.data(), environ);
     if (error != 0) {
-        std::string where = options.working_directory.empty()
-                                ? std::string()
-                                : " in " + options.working_directory.string();
+        std::string where =
+            options.working_directory.empty() ? std::string() : " in " + options.working_directory.string();
         throw std::runtime_error("cannot run " + describe(argv) + where + ": " + std::strerror(error));
     }
     write_end.reset();  // otherwise our own copy keeps the pipe open and EOF never comes

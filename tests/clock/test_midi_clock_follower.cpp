@@ -115,7 +115,8 @@ TEST_CASE("a grid that does not divide 24 ticks follows the tempo without phase 
     follower.feed(realtime(0xFA, 0));
     std::int64_t time = 1'000'000'000;
     bool any_boundary = false;
-    for (int i = 0; i < 48; ++i) any_boundary |= follower.feed(realtime(0xF8, time += tick_ns(90))).step_boundary_ns.has_value();
+    for (int i = 0; i < 48; ++i)
+        any_boundary |= follower.feed(realtime(0xF8, time += tick_ns(90))).step_boundary_ns.has_value();
     CHECK_FALSE(any_boundary);
     CHECK(follower.bpm() == doctest::Approx(90).epsilon(1e-6));
 }

@@ -116,8 +116,8 @@ TEST_CASE("each plan plays on its step, and each note ends after its length") {
     REQUIRE(off.size() == 3);
     CHECK(off[0].step == 2);  // 64, one step
     CHECK(off[0].message.bytes[1] == 64);
-    CHECK(off[1].step == 3);  // 60, two steps
-    CHECK(off[2].step == 7);  // 67, three steps
+    CHECK(off[1].step == 3);                       // 60, two steps
+    CHECK(off[2].step == 7);                       // 67, three steps
     CHECK(rig.scheduler.stats().late_steps == 0);  // nobody expected plans for the empty steps
     CHECK(rig.scheduler.stats().notes == 3);
 }
@@ -128,7 +128,7 @@ TEST_CASE("a pitch struck again is ended first, and no note outlasts max_note_st
     Rig rig(config);
     rig.source.plan(0, 2, {{60, 100}});  // asks for 100 steps: 4 at most
     rig.source.plan(0, 3, {{62, 8}});
-    rig.source.plan(0, 4, {{62, 8}});    // struck again while sounding
+    rig.source.plan(0, 4, {{62, 8}});  // struck again while sounding
     rig.scheduler.start();
     play_until(rig.scheduler, 12);
     auto on = rig.output.notes(true), off = rig.output.notes(false);

@@ -34,9 +34,9 @@ inline std::filesystem::path write_config(const TemporaryFolder& folder, int osc
     auto path = folder / "kanade.toml";
     std::ofstream(path) << "[model]\npath = \"" << model.string() << "\"\ndevice = \"cpu\"\nthreads = 1\n"
                         << "[engine]\nmode = \"" << mode << "\"\nseed = 7\ntemperature = 0.9\n"
-                        << "phrase_end_silence_steps = 4\nanswer_steps = 8\n" << engine_extra
-                        << "[clock]\nbpm = " << bpm << "\nrealtime_priority = false\n" << clock_extra
-                        << "[midi]\nbackend = \"jack\"\n[audio]\nbackend = \"none\"\n"
+                        << "phrase_end_silence_steps = 4\nanswer_steps = 8\n"
+                        << engine_extra << "[clock]\nbpm = " << bpm << "\nrealtime_priority = false\n"
+                        << clock_extra << "[midi]\nbackend = \"jack\"\n[audio]\nbackend = \"none\"\n"
                         << "[osc]\nport = " << osc_port << "\n";
     return path;
 }
@@ -119,8 +119,8 @@ public:
     bool start(const std::string& mode, const std::string& engine_extra = "", double bpm = 120,
                const std::string& clock_extra = "") {
         auto config = write_config(folder, port, mode, engine_extra, bpm, clock_extra, model);
-        daemon = std::make_unique<ChildProcess>(std::vector<std::string>{kanaded_binary.string(), "--config", config.string()},
-                                                folder / "kanaded.log");
+        daemon = std::make_unique<ChildProcess>(
+            std::vector<std::string>{kanaded_binary.string(), "--config", config.string()}, folder / "kanaded.log");
         return wait_for_status(osc, *daemon).has_value();
     }
     std::optional<io::OscMessage> status() const { return osc.request({"/kanade/status", {}}, "/kanade/status"); }

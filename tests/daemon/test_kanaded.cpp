@@ -19,8 +19,9 @@ TEST_CASE("kanaded answers a call on kanade:out within one step of the phrase en
     test::TemporaryFolder folder;
     int port = test::free_udp_port();
     auto config = write_config(folder, port, "call-response", "", 120);  // 125 ms steps
-    test::ChildProcess daemon({kanaded_binary.string(), "--config", config.string(), "--record", (folder / "rec").string()},
-                              folder / "kanaded.log");
+    test::ChildProcess daemon(
+        {kanaded_binary.string(), "--config", config.string(), "--record", (folder / "rec").string()},
+        folder / "kanaded.log");
     test::OscTestClient osc(port);
     REQUIRE_MESSAGE(wait_for_status(osc, daemon), daemon.output());
 
@@ -43,7 +44,8 @@ TEST_CASE("kanaded answers a call on kanade:out within one step of the phrase en
     REQUIRE(first != received.end());
     const double step_ms = 125;
     double after_release_ms = static_cast<double>(first->time_ns - last_release) / 1e6;
-    MESSAGE("first answer note " << after_release_ms << " ms after the last release (phrase end: 4 silent steps = 500 ms)");
+    MESSAGE("first answer note " << after_release_ms
+                                 << " ms after the last release (phrase end: 4 silent steps = 500 ms)");
     // The phrase ends 4 silent steps after the last note (its step rounds to the grid,
     // half a step either way); the answer starts on the next step.
     CHECK(after_release_ms >= (4 - 0.5) * step_ms - 5);

@@ -20,9 +20,7 @@ float status_float(const io::OscMessage& status, const std::string& key) {
     return value ? std::get<float>(*value) : -1.0f;
 }
 
-void send_realtime(JackMidiClient& client, std::uint8_t status) {
-    client.send_event(&status, 1);
-}
+void send_realtime(JackMidiClient& client, std::uint8_t status) { client.send_event(&status, 1); }
 
 // Sends 24-ppqn clock ticks at `bpm` for `duration`, sleeping between them.
 void send_clock(JackMidiClient& client, double bpm, std::chrono::milliseconds duration) {
@@ -88,7 +86,8 @@ TEST_CASE("kanaded sends MIDI clock on kanade:out when asked: Start, then 24 tic
         if (message.status() == 0xF8) ticks.push_back(message.time_ns);
     REQUIRE(ticks.size() >= 10);
     // 120 BPM: 48 ticks a second, 20.8 ms apart.
-    const double mean_ms = static_cast<double>(ticks.back() - ticks.front()) / 1e6 / static_cast<double>(ticks.size() - 1);
+    const double mean_ms =
+        static_cast<double>(ticks.back() - ticks.front()) / 1e6 / static_cast<double>(ticks.size() - 1);
     MESSAGE(ticks.size() << " ticks, mean spacing " << mean_ms << " ms (ideal 20.83)");
     CHECK(mean_ms == doctest::Approx(60e3 / (24 * 120)).epsilon(0.05));
 
@@ -152,13 +151,15 @@ TEST_CASE("subscribers get each note planned ahead of time, then the same note p
         if (!message) continue;
         if (message->address == "/kanade/planned") {
             REQUIRE(message->arguments.size() == 6);
-            planned.push_back({std::get<std::int32_t>(message->arguments[1]), std::get<std::int32_t>(message->arguments[2])});
+            planned.push_back(
+                {std::get<std::int32_t>(message->arguments[1]), std::get<std::int32_t>(message->arguments[2])});
             planned_ahead &= std::get<float>(message->arguments[5]) >= 0;
             CHECK(std::get<std::int32_t>(message->arguments[4]) >= 1);  // length in steps
             if (!count_played_from) count_played_from = std::chrono::steady_clock::now() + 300ms;
         } else if (message->address == "/kanade/played" && std::get<std::int32_t>(message->arguments[0]) == 1 &&
                    count_played_from && std::chrono::steady_clock::now() > *count_played_from) {
-            played.push_back({std::get<std::int32_t>(message->arguments[2]), std::get<std::int32_t>(message->arguments[3])});
+            played.push_back(
+                {std::get<std::int32_t>(message->arguments[2]), std::get<std::int32_t>(message->arguments[3])});
         }
     }
     osc.send({"/kanade/unsubscribe", {}});
@@ -170,7 +171,8 @@ TEST_CASE("subscribers get each note planned ahead of time, then the same note p
     auto matches_from = [&](std::size_t offset) {
         if (offset + played.size() > planned.size()) return false;
         for (std::size_t i = 0; i < played.size(); ++i)
-            if (planned[offset + i].pitch != played[i].pitch || std::max(1, planned[offset + i].velocity) != played[i].velocity)
+            if (planned[offset + i].pitch != played[i].pitch ||
+                std::max(1, planned[offset + i].velocity) != played[i].velocity)
                 return false;
         return true;
     };

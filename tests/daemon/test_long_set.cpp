@@ -91,8 +91,8 @@ TEST_CASE("a long set with recording: memory and the recorder's flushes stay fla
     const long rss_warm = samples.front().rss_kib, rss_end = samples.back().rss_kib;
     MESSAGE("long set " << seconds << " s, 12 sessions at 400 BPM: " << events << " events recorded ("
                         << events / (2.0 * 7.3 * 3600) << " h of one voice at 120 BPM, 7.3 notes/s), steps "
-                        << status_int(*end_status, "steps") << ", late " << status_int(*end_status, "late")
-                        << "; RSS " << rss_warm << " KiB after warm-up, " << rss_end << " KiB at the end; flush "
+                        << status_int(*end_status, "steps") << ", late " << status_int(*end_status, "late") << "; RSS "
+                        << rss_warm << " KiB after warm-up, " << rss_end << " KiB at the end; flush "
                         << median(early_us) << " us / " << median(early_bytes) << " B early, " << median(late_us)
                         << " us / " << median(late_bytes) << " B late; at most " << most_held << " events held, "
                         << status_int(*end_status, "record_dropped") << " dropped");

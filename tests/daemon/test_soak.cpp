@@ -53,14 +53,22 @@ TEST_CASE("soak: minutes of call-and-response and free play while OSC moves ever
         OscTestClient osc(kanaded.port);
         std::mt19937 random(2);
         const std::vector<io::OscMessage> moves = {
-            {"/kanade/tempo", {static_cast<float>(100)}},     {"/kanade/tempo", {static_cast<float>(140)}},
-            {"/kanade/temperature", {0.8f}},                  {"/kanade/temperature", {1.2f}},
-            {"/kanade/top_k", {std::int32_t{12}}},            {"/kanade/top_p", {0.9f}},
-            {"/kanade/density", {1.5f}},                      {"/kanade/density", {0.7f}},
-            {"/kanade/energy", {0.8f}},                       {"/kanade/energy", {-0.6f}},
-            {"/kanade/scale", {std::string("D dorian")}},     {"/kanade/scale", {std::string("chromatic")}},
-            {"/kanade/range", {std::int32_t{48}, std::int32_t{84}}}, {"/kanade/polyphony", {std::int32_t{3}}},
-            {"/kanade/tempo", {std::string("wrong type")}},   {"/kanade/nowhere", {}},
+            {"/kanade/tempo", {static_cast<float>(100)}},
+            {"/kanade/tempo", {static_cast<float>(140)}},
+            {"/kanade/temperature", {0.8f}},
+            {"/kanade/temperature", {1.2f}},
+            {"/kanade/top_k", {std::int32_t{12}}},
+            {"/kanade/top_p", {0.9f}},
+            {"/kanade/density", {1.5f}},
+            {"/kanade/density", {0.7f}},
+            {"/kanade/energy", {0.8f}},
+            {"/kanade/energy", {-0.6f}},
+            {"/kanade/scale", {std::string("D dorian")}},
+            {"/kanade/scale", {std::string("chromatic")}},
+            {"/kanade/range", {std::int32_t{48}, std::int32_t{84}}},
+            {"/kanade/polyphony", {std::int32_t{3}}},
+            {"/kanade/tempo", {std::string("wrong type")}},
+            {"/kanade/nowhere", {}},
             {"/kanade/note", {std::int32_t{60}, std::int32_t{90}, std::int32_t{2}}},
         };
         int tick = 0;
@@ -93,13 +101,13 @@ TEST_CASE("soak: minutes of call-and-response and free play while OSC moves ever
     REQUIRE_MESSAGE(kanaded.daemon->running(), kanaded.output());
     auto status = kanaded.status();
     REQUIRE(status);
-    MESSAGE("soak " << seconds << " s: " << phrases.load() << " phrases, " << commands.load() << " OSC commands (" << failures.load()
-                    << " refused as meant), steps " << status_int(*status, "steps") << ", late steps "
-                    << status_int(*status, "late") << ", notes " << status_int(*status, "notes")
+    MESSAGE("soak " << seconds << " s: " << phrases.load() << " phrases, " << commands.load() << " OSC commands ("
+                    << failures.load() << " refused as meant), steps " << status_int(*status, "steps")
+                    << ", late steps " << status_int(*status, "late") << ", notes " << status_int(*status, "notes")
                     << ", timing p99 " << std::get<float>(*status_value(*status, "timing_p99_ms")) << " ms; RSS "
                     << rss_warm << " KiB after warm-up, " << rss_end << " KiB at the end (peak " << rss_peak << ")");
     CHECK(status_int(*status, "notes") > 10);
-    CHECK(failures > 0);  // the deliberate mistakes were answered
+    CHECK(failures > 0);               // the deliberate mistakes were answered
     CHECK(rss_end - rss_warm < 1024);  // under 1 MB of growth after warm-up
 
     auto exit_code = kanaded.terminate();

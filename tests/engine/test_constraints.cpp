@@ -86,8 +86,7 @@ TEST_CASE("energy tilts dynamics, rests and lengths together, and 0 leaves the m
     calm.energy = -1;
     driving.energy = 1;
     Applied low(calm), middle(neutral), high(driving);
-    for (const auto& token : middle.vocabulary.tokens())
-        CHECK_MESSAGE(middle.logit(token) == 0.0f, token);
+    for (const auto& token : middle.vocabulary.tokens()) CHECK_MESSAGE(middle.logit(token) == 0.0f, token);
 
     // Louder bins rise monotonically with energy, softer ones fall; the tilt mirrors.
     for (int bin = 1; bin < music::KanadeTokenizer::velocity_bins; ++bin) {

@@ -78,8 +78,8 @@ std::vector<std::vector<std::string>> played(InferenceMode mode, std::uint64_t s
                 }
                 std::string text = std::to_string(plan.step) + ":";
                 for (int n = 0; n < plan.count; ++n)
-                    text += " " + std::to_string(plan.notes[n].pitch) + "/" + std::to_string(plan.notes[n].steps) + "/" +
-                            std::to_string(plan.notes[n].velocity);
+                    text += " " + std::to_string(plan.notes[n].pitch) + "/" + std::to_string(plan.notes[n].steps) +
+                            "/" + std::to_string(plan.notes[n].velocity);
                 plans[i].push_back(text);
                 planned_to[i] = plan.step;
             }
@@ -131,7 +131,8 @@ TEST_CASE("an offline performance plays what the running worker plans, note for 
         while (notes_of_step >> note) from_live.push_back(step + " " + note.substr(0, note.find('/')));
     }
     for (const auto& note : notes)
-        offline.push_back(std::to_string(static_cast<int>(note.start_beat * 4 + 0.5)) + " " + std::to_string(note.pitch));
+        offline.push_back(std::to_string(static_cast<int>(note.start_beat * 4 + 0.5)) + " " +
+                          std::to_string(note.pitch));
     CHECK(!offline.empty());
     CHECK(offline == from_live);
 }

@@ -179,7 +179,9 @@ TEST_CASE("MIDI clock out: Start, 24 ticks a beat, Stop, then Song Position and 
     for (std::size_t i = 0; i < clock.size(); ++i) {
         switch (clock[i].status()) {
             case 0xF8: ++ticks; break;
-            case 0xFC: if (!stop_at) stop_at = i, ticks_before_stop = ticks; break;
+            case 0xFC:
+                if (!stop_at) stop_at = i, ticks_before_stop = ticks;
+                break;
             case 0xF2: position_at = i; break;
             case 0xFB: continue_at = i; break;
             default: break;

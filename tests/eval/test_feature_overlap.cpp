@@ -93,8 +93,8 @@ TEST_CASE("comparing sets: a set like the real one overlaps it, one of many more
     const auto note_count = static_cast<std::size_t>(Feature::note_count);
     CHECK(different[note_count].overlap_real < 0.05);
     CHECK(different[note_count].overlap_generated < 0.05);
-    CHECK(different[note_count].overlap() == doctest::Approx((different[note_count].overlap_real +
-                                                                different[note_count].overlap_generated) / 2));
+    CHECK(different[note_count].overlap() ==
+          doctest::Approx((different[note_count].overlap_real + different[note_count].overlap_generated) / 2));
     CHECK(different[note_count].generated_mean.front() == 64);
     CHECK_THROWS_AS(compare_sets(real, {alike.front()}), std::invalid_argument);
 }

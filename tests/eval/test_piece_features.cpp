@@ -60,7 +60,7 @@ TEST_CASE("a repeated chord with a bar of rest between: polyphony, repetition an
     CHECK(scalar(features, Feature::bar_repetition) == doctest::Approx(0.5));  // bar 3 repeats bar 1
     CHECK(scalar(features, Feature::rest_share) == doctest::Approx(4.0 / 12));
     CHECK(scalar(features, Feature::inter_onset_interval) == doctest::Approx(8.0));
-    CHECK(scalar(features, Feature::pitch_interval) == 0);  // the top line stays on G
+    CHECK(scalar(features, Feature::pitch_interval) == 0);                                   // the top line stays on G
     CHECK(feature_of(features, Feature::note_length_histogram)[0] == doctest::Approx(1.0));  // whole notes
     CHECK(scalar(features, Feature::velocity_spread) == 0);
 }
@@ -78,9 +78,9 @@ TEST_CASE("held notes count towards the polyphony of later onsets; the top line 
 TEST_CASE("note lengths fall into the nearest of Yang & Lerch's classes") {
     std::vector<midi::Note> notes = {note(60, 0, 0.75), note(62, 1, 1.0 / 3), note(64, 2, 0.78), note(65, 3, 1.45)};
     const auto& lengths = feature_of(measure_piece(notes), Feature::note_length_histogram);
-    CHECK(lengths[7] == doctest::Approx(0.5));   // dotted eighths: 0.75 and 0.78
-    CHECK(lengths[11] == doctest::Approx(0.25)); // eighth triplet
-    CHECK(lengths[6] == doctest::Approx(0.25));  // dotted quarter: 1.45
+    CHECK(lengths[7] == doctest::Approx(0.5));    // dotted eighths: 0.75 and 0.78
+    CHECK(lengths[11] == doctest::Approx(0.25));  // eighth triplet
+    CHECK(lengths[6] == doctest::Approx(0.25));   // dotted quarter: 1.45
 }
 
 TEST_CASE("an empty piece measures as zeros") {

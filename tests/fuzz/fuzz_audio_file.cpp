@@ -20,7 +20,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         kanade::io::AudioFileReader reader(path, 22050);
         // Bounded work per input: a header may claim hours.
         for (int block = 0; block < 64 && !reader.done(); ++block) reader.read(4096);
-    } catch (const kanade::io::AudioFileError&) {
-    }
+    } catch (const kanade::io::AudioFileError&) {}
     return 0;
 }

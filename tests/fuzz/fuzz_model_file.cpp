@@ -62,8 +62,7 @@ void load(const std::filesystem::path& path, const std::string& bytes) {
         auto state = model.network->initial_state(1);
         auto logits = model.network->step(torch::full({1}, vocab - 1, torch::kLong), state);
         if (logits.sizes() != torch::IntArrayRef({1, vocab})) std::abort();
-    } catch (const kanade::model::ModelFileError&) {
-    }
+    } catch (const kanade::model::ModelFileError&) {}
 }
 
 }  // namespace

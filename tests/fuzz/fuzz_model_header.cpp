@@ -18,7 +18,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::size_t listed = 0;
         for (const auto& tensor : header.tensors) listed += tensor.bytes();
         (void)listed;
-    } catch (const kanade::model::ModelFileError&) {
-    }
+    } catch (const kanade::model::ModelFileError&) {}
     return 0;
 }

@@ -15,13 +15,19 @@ kanade::io::OscServer& server() {
         config.port = 0;
         auto made = std::make_unique<kanade::io::OscServer>(io, config);
         auto ok = [](const kanade::io::OscMessage&, const kanade::io::OscEndpoint&) { return std::string(); };
-        for (const auto& [address, tags] : std::initializer_list<std::pair<const char*, const char*>>{
-                 {"/kanade/start", ""}, {"/kanade/tempo", "f"}, {"/kanade/top_k", "i"}, {"/kanade/mode", "s"},
-                 {"/kanade/note", "iii"}, {"/kanade/range", "ii"}, {"/kanade/any", "*"}})
+        for (const auto& [address, tags] :
+             std::initializer_list<std::pair<const char*, const char*>>{{"/kanade/start", ""},
+                                                                        {"/kanade/tempo", "f"},
+                                                                        {"/kanade/top_k", "i"},
+                                                                        {"/kanade/mode", "s"},
+                                                                        {"/kanade/note", "iii"},
+                                                                        {"/kanade/range", "ii"},
+                                                                        {"/kanade/any", "*"}})
             made->add(address, tags, "fuzz", ok);
-        made->add("/kanade/throw", "s", "fuzz", [](const kanade::io::OscMessage& message, const kanade::io::OscEndpoint&) -> std::string {
-            throw std::runtime_error(std::get<std::string>(message.arguments.at(0)));
-        });
+        made->add("/kanade/throw", "s", "fuzz",
+                  [](const kanade::io::OscMessage& message, const kanade::io::OscEndpoint&) -> std::string {
+                      throw std::runtime_error(std::get<std::string>(message.arguments.at(0)));
+                  });
         return made;
     }();
     return *instance;

@@ -78,8 +78,10 @@ public:
         ::setenv("JACK_DEFAULT_SERVER", name_.c_str(), 1);
     }
     ~ScopedJackServerName() {
-        if (previous_) ::setenv("JACK_DEFAULT_SERVER", previous_->c_str(), 1);
-        else ::unsetenv("JACK_DEFAULT_SERVER");
+        if (previous_)
+            ::setenv("JACK_DEFAULT_SERVER", previous_->c_str(), 1);
+        else
+            ::unsetenv("JACK_DEFAULT_SERVER");
     }
     ScopedJackServerName(const ScopedJackServerName&) = delete;
     ScopedJackServerName& operator=(const ScopedJackServerName&) = delete;
@@ -124,8 +126,8 @@ public:
     // Starts jackd and waits until it takes clients; throws with jackd's output if it does not.
     void start() {
         if (running()) return;
-        const std::vector<std::string> argv = {"jackd", "-n", name(), "--no-realtime", "--sync", "-d", "dummy",
-                                               "-r", "48000", "-p", "256"};
+        const std::vector<std::string> argv = {"jackd", "-n", name(), "--no-realtime", "--sync", "-d", "dummy", "-r",
+                                               "48000", "-p", "256"};
         posix_spawn_file_actions_t actions;
         posix_spawn_file_actions_init(&actions);
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -260,7 +262,8 @@ public:
     }
 
     // Short messages received so far (waiting up to `limit` for at least `count`).
-    std::vector<midi::Message> received(std::size_t count = 0, std::chrono::milliseconds limit = std::chrono::seconds(3)) {
+    std::vector<midi::Message> received(std::size_t count = 0,
+                                        std::chrono::milliseconds limit = std::chrono::seconds(3)) {
         std::lock_guard lock(mutex_);
         const auto deadline = std::chrono::steady_clock::now() + limit;
         while (true) {

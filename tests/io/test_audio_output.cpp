@@ -233,7 +233,8 @@ TEST_CASE("auto falls back to a WAV without a device; an explicit backend that c
     {
         io::AudioOutput audio(config);
         if (audio.backend() != "wav") {
-            test::skip("no-sound-card", "this machine has an audio device, so nothing falls back: " + audio.description());
+            test::skip("no-sound-card",
+                       "this machine has an audio device, so nothing falls back: " + audio.description());
             return;
         }
         CHECK(audio.description() == "no audio device: rendering to " + config.wav_fallback.string());

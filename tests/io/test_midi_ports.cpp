@@ -40,8 +40,10 @@ std::vector<Message> pop_inputs(MidiPorts& ports, std::size_t count, std::chrono
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (messages.size() < count && std::chrono::steady_clock::now() < deadline) {
         Message message;
-        if (ports.pop_input(message)) messages.push_back(message);
-        else std::this_thread::sleep_for(1ms);
+        if (ports.pop_input(message))
+            messages.push_back(message);
+        else
+            std::this_thread::sleep_for(1ms);
     }
     return messages;
 }

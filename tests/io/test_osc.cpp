@@ -27,7 +27,9 @@ std::vector<std::uint8_t> padded(std::string text) {
     return {text.begin(), text.end()};
 }
 
-void append(std::vector<std::uint8_t>& to, const std::vector<std::uint8_t>& bytes) { to.insert(to.end(), bytes.begin(), bytes.end()); }
+void append(std::vector<std::uint8_t>& to, const std::vector<std::uint8_t>& bytes) {
+    to.insert(to.end(), bytes.begin(), bytes.end());
+}
 
 void append_int(std::vector<std::uint8_t>& to, std::int32_t value) {
     const auto bits = static_cast<std::uint32_t>(value);
@@ -82,10 +84,11 @@ struct RunningServer {
         server->add("/test/throw", "", "throws", [](const OscMessage&, const OscEndpoint&) -> std::string {
             throw std::runtime_error("handler blew up");
         });
-        server->add("/test/echo", "*", "replies with its arguments", [this](const OscMessage& message, const OscEndpoint& from) {
-            server->send(from, OscMessage{"/test/echoed", message.arguments});
-            return std::string();
-        });
+        server->add("/test/echo", "*", "replies with its arguments",
+                    [this](const OscMessage& message, const OscEndpoint& from) {
+                        server->send(from, OscMessage{"/test/echoed", message.arguments});
+                        return std::string();
+                    });
         thread = std::thread([this] { io.run(); });
     }
     ~RunningServer() {
@@ -132,8 +135,8 @@ TEST_CASE("a bundle gives every message inside it, nested ones too, to a bounded
 
 TEST_CASE("each known class of malformed packet is refused with a reason, never a crash") {
     CHECK(refused({}));
-    CHECK(refused({'h', 'e', 'l', 'l', 'o', 0, 0, 0}));  // not OSC (crashed scsynth)
-    CHECK(refused({'/', 'a', 0}));                      // size not a multiple of 4
+    CHECK(refused({'h', 'e', 'l', 'l', 'o', 0, 0, 0}));             // not OSC (crashed scsynth)
+    CHECK(refused({'/', 'a', 0}));                                  // size not a multiple of 4
     CHECK(refused(padded("/unterminated-address-----")) == false);  // properly padded: fine
     std::vector<std::uint8_t> unterminated = {'/', 'a', 'b', 'c'};
     CHECK(refused(unterminated));  // no NUL in the address
@@ -176,7 +179,8 @@ TEST_CASE("each known class of malformed packet is refused with a reason, never 
     append_int(negative_blob, 7);
     append(negative_blob, padded("x"));
     CHECK(refused(negative_blob));
-    std::ifstream crash(std::string(KANADE_SOURCE_DIR) + "/tests/fuzz/corpus/osc/crash-oscpack-negative-blob.bin", std::ios::binary);
+    std::ifstream crash(std::string(KANADE_SOURCE_DIR) + "/tests/fuzz/corpus/osc/crash-oscpack-negative-blob.bin",
+                        std::ios::binary);
     std::vector<std::uint8_t> crash_bytes{std::istreambuf_iterator<char>(crash), {}};
     REQUIRE(crash_bytes.size() == 172);
     CHECK(refused(crash_bytes));
@@ -211,12 +215,14 @@ TEST_CASE("mutated and truncated packets decode or are refused, 20,000 times ove
             switch (random() % 4) {
                 case 0: bytes[at] = static_cast<std::uint8_t>(random()); break;  // a random byte
                 case 1: bytes[at] ^= static_cast<std::uint8_t>(1u << (random() % 8)); break;
-                case 2: bytes.resize(std::max<std::size_t>(1, at)); break;  // truncated
+                case 2: bytes.resize(std::max<std::size_t>(1, at)); break;                        // truncated
                 case 3: bytes[at] = static_cast<std::uint8_t>("\0,ifsb#/"[random() % 8]); break;  // structure bytes
             }
         }
-        if (refused(bytes)) ++refusals;
-        else ++decoded;
+        if (refused(bytes))
+            ++refusals;
+        else
+            ++decoded;
     }
     MESSAGE(decoded << " mutated packets decoded, " << refusals << " refused");
     CHECK(decoded + refusals == 20000);
@@ -300,8 +306,8 @@ TEST_CASE("100,000 packets in a burst from four sockets, valid and malformed: th
         echo = probe.request({"/test/echo", {std::string("still there")}}, "/test/echoed", 500ms);
     REQUIRE(echo);
     const auto counters = running.server->counters();
-    MESSAGE(counters.packets << " of 100,000 packets arrived; " << counters.malformed << " malformed, " << counters.failed
-                             << " failed; RSS grew " << (resident_kib() - rss_before) << " KiB");
+    MESSAGE(counters.packets << " of 100,000 packets arrived; " << counters.malformed << " malformed, "
+                             << counters.failed << " failed; RSS grew " << (resident_kib() - rss_before) << " KiB");
     CHECK(counters.packets >= 1000);
     CHECK(counters.malformed >= 1);
     CHECK(counters.failed >= counters.malformed);

@@ -86,7 +86,8 @@ bool timestamp_named(const std::string& name) {
     if (name.find_first_not_of(digits, 7) != 15 || name[15] != '-' || name.find_first_not_of(digits, 16) != 22)
         return false;
     const auto rest = name.substr(22, name.size() - 26);
-    return rest.empty() || (rest.size() >= 2 && rest[0] == '-' && rest.find_first_not_of(digits, 1) == std::string::npos);
+    return rest.empty() ||
+           (rest.size() >= 2 && rest[0] == '-' && rest.find_first_not_of(digits, 1) == std::string::npos);
 }
 
 io::RecordedEvent recorded(std::int64_t time, io::Part part, const midi::Message& message) {
@@ -186,7 +187,8 @@ TEST_CASE("a recording holds both parts as MIDI tracks at their times, and every
 
 std::vector<std::string> files_in(const std::filesystem::path& dir) {
     std::vector<std::string> names;
-    for (const auto& entry : std::filesystem::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+        names.push_back(entry.path().filename().string());
     std::sort(names.begin(), names.end());
     return names;
 }
@@ -200,7 +202,7 @@ TEST_CASE("before stop() the current segment is already valid, with sounding not
     io::Recorder recorder(config, "{}");
     CHECK(recorder.segment_path() == folder / "live.part001.mid");
     CHECK(midi::read_smf(recorder.segment_path()).file.tracks.size() == 3);  // valid from the start
-    CHECK(!std::filesystem::exists(recorder.midi_path()));  // made at stop()
+    CHECK(!std::filesystem::exists(recorder.midi_path()));                   // made at stop()
 
     const auto start = recorder.start_ns();
     const auto on = now_ns();
@@ -322,7 +324,8 @@ std::map<std::string, std::string> in_child(Body body) {
 void push_notes(io::Recorder& recorder, int count, int pitch_base, bool& all_taken) {
     const auto t = now_ns();
     for (int i = 0; i < count; ++i) {
-        all_taken &= recorder.push(recorded(t, io::Part::machine, midi::Message::note_on(0, pitch_base + i % 12, 100, t)));
+        all_taken &=
+            recorder.push(recorded(t, io::Part::machine, midi::Message::note_on(0, pitch_base + i % 12, 100, t)));
         all_taken &= recorder.push(recorded(t, io::Part::machine, midi::Message::note_off(0, pitch_base + i % 12, t)));
     }
 }
@@ -352,7 +355,8 @@ TEST_CASE("a write error is counted and retried, pushing goes on, and the last g
         sleep_ms(300);
         out << "errors_during " << recorder.counters().write_errors << "\n";
         out << "last_error " << recorder.last_error() << "\n";
-        out << "events_on_disk_during " << midi::read_smf(recorder.segment_path()).file.tracks.at(2).events.size() << "\n";
+        out << "events_on_disk_during " << midi::read_smf(recorder.segment_path()).file.tracks.at(2).events.size()
+            << "\n";
 
         limit.rlim_cur = unlimited;
         ::setrlimit(RLIMIT_FSIZE, &limit);
@@ -428,7 +432,9 @@ struct Expected {
 };
 
 // Ticks of a time in milliseconds, rounded to nearest: 1920 a second.
-std::uint64_t tick_of_ms(std::int64_t milliseconds) { return static_cast<std::uint64_t>((milliseconds * 1920 + 500) / 1000); }
+std::uint64_t tick_of_ms(std::int64_t milliseconds) {
+    return static_cast<std::uint64_t>((milliseconds * 1920 + 500) / 1000);
+}
 
 // How many of `got` differ from `expected`; the first difference goes to the log.
 std::size_t differences(const midi::Track& track, const std::vector<Expected>& expected) {
@@ -437,12 +443,12 @@ std::size_t differences(const midi::Track& track, const std::vector<Expected>& e
         if (event.kind == midi::EventKind::channel) got.push_back({event.tick, event.status, event.data.at(0)});
     std::size_t different = got.size() > expected.size() ? got.size() - expected.size() : expected.size() - got.size();
     for (std::size_t i = 0; i < std::min(got.size(), expected.size()); ++i) {
-        const bool same = got[i].tick == expected[i].tick && got[i].status == expected[i].status &&
-                          got[i].data1 == expected[i].data1;
+        const bool same =
+            got[i].tick == expected[i].tick && got[i].status == expected[i].status && got[i].data1 == expected[i].data1;
         if (!same && different++ == 0)
-            MESSAGE("event " << i << ": tick " << got[i].tick << " status " << int(got[i].status) << " data " << int(got[i].data1)
-                             << ", expected tick " << expected[i].tick << " status " << int(expected[i].status) << " data "
-                             << int(expected[i].data1));
+            MESSAGE("event " << i << ": tick " << got[i].tick << " status " << int(got[i].status) << " data "
+                             << int(got[i].data1) << ", expected tick " << expected[i].tick << " status "
+                             << int(expected[i].status) << " data " << int(expected[i].data1));
     }
     return different;
 }
@@ -553,7 +559,8 @@ TEST_CASE("a flush writes what was added and one segment, however long the recor
         for (int i = 0; i < 50; ++i) {  // 100 events a flush, 10 ms apart
             const auto at = start + (flush * 50 + i) * 20 * ms;
             all_taken &= recorder.push(recorded(at, io::Part::human, midi::Message::note_on(0, 60 + i % 12, 100)));
-            all_taken &= recorder.push(recorded(at + 10 * ms, io::Part::human, midi::Message::note_off(0, 60 + i % 12)));
+            all_taken &=
+                recorder.push(recorded(at + 10 * ms, io::Part::human, midi::Message::note_off(0, 60 + i % 12)));
         }
         recorder.flush();
         bytes.push_back(recorder.counters().last_flush_bytes);
@@ -655,13 +662,20 @@ TEST_CASE("midi_from_journal rebuilds the recorder's STEM.mid from its journal")
 
 TEST_CASE("midi_from_journal sorts a journal's late lines, skips a torn last line, and ends where asked") {
     test::TemporaryFolder folder;
-    std::ofstream(folder / "hand.jsonl") << R"({"model":"m","t":99})" "\n"
-                                            R"({"t":0.500000,"part":"human","msg":[144,60,100]})" "\n"
-                                            R"({"t":0.250000,"part":"machine","msg":[145,67,90]})" "\n"
-                                            R"({"t":1.000000,"part":"human","msg":[128,60,0]})" "\n"
-                                            R"({"t":0.900000,"part":"human","msg":[176,64,127]})" "\n"  // a flush late
-                                            R"({"t":1.200000,"part":"machine","msg":[248]})" "\n"  // no channel message
-                                            R"({"t":2.000000,"event":"mode","mode":"solo"})" "\n"
+    std::ofstream(folder / "hand.jsonl") << R"({"model":"m","t":99})"
+                                            "\n"
+                                            R"({"t":0.500000,"part":"human","msg":[144,60,100]})"
+                                            "\n"
+                                            R"({"t":0.250000,"part":"machine","msg":[145,67,90]})"
+                                            "\n"
+                                            R"({"t":1.000000,"part":"human","msg":[128,60,0]})"
+                                            "\n"
+                                            R"({"t":0.900000,"part":"human","msg":[176,64,127]})"
+                                            "\n"  // a flush late
+                                            R"({"t":1.200000,"part":"machine","msg":[248]})"
+                                            "\n"  // no channel message
+                                            R"({"t":2.000000,"event":"mode","mode":"solo"})"
+                                            "\n"
                                             R"({"t":2.100000,"part":"hum)";
     const auto summary = io::midi_from_journal(folder / "hand.jsonl", folder / "hand.mid");
     CHECK(summary.events == 5);
@@ -680,7 +694,8 @@ TEST_CASE("midi_from_journal sorts a journal's late lines, skips a torn last lin
     CHECK(bytes_of(folder / "hand.mid") == midi::serialize_smf(expected));
 
     CHECK(io::midi_from_journal(folder / "hand.jsonl", folder / "later.mid", 3'000'000).end_tick == 3 * 1920);
-    CHECK(io::midi_from_journal(folder / "hand.jsonl", folder / "earlier.mid", 100'000).end_tick == 2304);  // not before an event
+    CHECK(io::midi_from_journal(folder / "hand.jsonl", folder / "earlier.mid", 100'000).end_tick ==
+          2304);  // not before an event
 
     CHECK_THROWS_AS(io::midi_from_journal(folder / "missing.jsonl", folder / "missing.mid"), std::runtime_error);
     CHECK(!std::filesystem::exists(folder / "missing.mid"));

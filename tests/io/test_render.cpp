@@ -146,8 +146,8 @@ TEST_CASE("a missing SoundFont is named in the error and leaves no file") {
     auto bogus = folder / "bogus.sf2";
     { std::ofstream(bogus) << "RIFF but not really"; }
     options.soundfont = bogus;
-    CHECK_THROWS_WITH_AS(kanade::io::render_to_samples(test_file(), options),
-                         doctest::Contains(bogus.string().c_str()), std::runtime_error);
+    CHECK_THROWS_WITH_AS(kanade::io::render_to_samples(test_file(), options), doctest::Contains(bogus.string().c_str()),
+                         std::runtime_error);
 }
 
 TEST_CASE("a file longer than max_seconds is refused before rendering") {
@@ -158,8 +158,8 @@ TEST_CASE("a file longer than max_seconds is refused before rendering") {
     file.tracks[1].events.push_back(Event::end_of_track(7200ull * 960));
     auto options = test_options();
     options.max_seconds = 3600;
-    CHECK_THROWS_WITH_AS(kanade::io::render_to_wav(file, folder / "long.wav", options),
-                         doctest::Contains("3600"), std::runtime_error);
+    CHECK_THROWS_WITH_AS(kanade::io::render_to_wav(file, folder / "long.wav", options), doctest::Contains("3600"),
+                         std::runtime_error);
     CHECK(std::filesystem::is_empty(folder.path()));
 }
 

@@ -32,7 +32,7 @@ TEST_CASE("a WAV written as 16-bit PCM reads back, clipped at full scale") {
     const float lsb = 1.0f / 32768.0f;
     CHECK(data.samples[1] == doctest::Approx(0.5).epsilon(lsb));
     CHECK(data.samples[2] == doctest::Approx(-0.5).epsilon(lsb));
-    CHECK(data.samples[4] >= 1.0f - 2 * lsb);   // clipped, not wrapped round to negative
+    CHECK(data.samples[4] >= 1.0f - 2 * lsb);  // clipped, not wrapped round to negative
     CHECK(data.samples[5] <= -1.0f + lsb);
     // 16 bits: quantisation steps of 1/32768
     CHECK(std::abs(data.samples[3] - 0.25f) <= lsb);
@@ -69,6 +69,5 @@ TEST_CASE("WAV errors name the file") {
     }
     CHECK_THROWS_WITH_AS(kanade::io::read_wav(not_wav), doctest::Contains(not_wav.string().c_str()),
                          std::runtime_error);
-    CHECK_THROWS_AS(kanade::io::write_wav(folder / "x.wav", std::vector<float>{0.0f}, 0, 8000),
-                    std::invalid_argument);
+    CHECK_THROWS_AS(kanade::io::write_wav(folder / "x.wav", std::vector<float>{0.0f}, 0, 8000), std::invalid_argument);
 }

@@ -19,9 +19,9 @@ File ppq_file(std::vector<Track> tracks, std::uint16_t ticks_per_quarter = 480) 
 }  // namespace
 
 TEST_CASE("extract_notes pairs note-on with note-off and velocity-0 note-on") {
-    auto file = ppq_file({Track{{Event::note_on(0, 0, 60, 100), Event::note_on(480, 0, 64, 80),
-                                 Event::note_off(960, 0, 60), Event::note_on(1440, 0, 64, 0),
-                                 Event::end_of_track(1440)}}});
+    auto file =
+        ppq_file({Track{{Event::note_on(0, 0, 60, 100), Event::note_on(480, 0, 64, 80), Event::note_off(960, 0, 60),
+                         Event::note_on(1440, 0, 64, 0), Event::end_of_track(1440)}}});
     auto notes = extract_notes(file);
     REQUIRE(notes.size() == 2);
     CHECK(notes[0].pitch == 60);
@@ -38,9 +38,9 @@ TEST_CASE("extract_notes pairs note-on with note-off and velocity-0 note-on") {
 }
 
 TEST_CASE("overlapping notes of one pitch close first in, first out") {
-    auto file = ppq_file({Track{{Event::note_on(0, 2, 60, 90), Event::note_on(480, 2, 60, 70),
-                                 Event::note_off(960, 2, 60), Event::note_on(1440, 2, 60, 0),
-                                 Event::end_of_track(1440)}}});
+    auto file =
+        ppq_file({Track{{Event::note_on(0, 2, 60, 90), Event::note_on(480, 2, 60, 70), Event::note_off(960, 2, 60),
+                         Event::note_on(1440, 2, 60, 0), Event::end_of_track(1440)}}});
     auto notes = extract_notes(file);
     REQUIRE(notes.size() == 2);
     CHECK(notes[0].start_beat == doctest::Approx(0.0));
@@ -65,9 +65,9 @@ TEST_CASE("notes pair within their track, even on a shared channel") {
 }
 
 TEST_CASE("drums are dropped unless asked for") {
-    auto file = ppq_file({Track{{Event::note_on(0, drum_channel, 36, 100), Event::note_on(0, 0, 48, 100),
-                                 Event::note_off(240, drum_channel, 36), Event::note_off(480, 0, 48),
-                                 Event::end_of_track(480)}}});
+    auto file = ppq_file(
+        {Track{{Event::note_on(0, drum_channel, 36, 100), Event::note_on(0, 0, 48, 100),
+                Event::note_off(240, drum_channel, 36), Event::note_off(480, 0, 48), Event::end_of_track(480)}}});
     auto without = extract_notes(file);
     REQUIRE(without.size() == 1);
     CHECK(without[0].pitch == 48);
@@ -99,8 +99,8 @@ TEST_CASE("notes never closed end with their track; zero-length notes get one ti
 }
 
 TEST_CASE("note-offs without a note-on are ignored") {
-    auto notes = extract_notes(ppq_file({Track{{Event::note_off(0, 0, 60), Event::note_on(10, 0, 61, 0),
-                                               Event::end_of_track(10)}}}));
+    auto notes = extract_notes(
+        ppq_file({Track{{Event::note_off(0, 0, 60), Event::note_on(10, 0, 61, 0), Event::end_of_track(10)}}}));
     CHECK(notes.empty());
 }
 
@@ -109,7 +109,7 @@ TEST_CASE("program is the one in effect at the note-on, per track and channel") 
     Track music{{Event::program_change(0, 0, 24), Event::note_on(0, 0, 60, 100),
                  Event::program_change(240, 0, 40),  // after the first note began
                  Event::note_off(480, 0, 60), Event::note_on(480, 0, 62, 100), Event::note_off(960, 0, 62),
-                 Event::note_on(960, 1, 64, 100), Event::note_off(1200, 1, 64),  // no program: 0
+                 Event::note_on(960, 1, 64, 100), Event::note_off(1200, 1, 64),   // no program: 0
                  Event::note_on(1200, 3, 65, 100), Event::note_off(1440, 3, 65),  // set in another track
                  Event::end_of_track(1440)}};
     Track other{{Event::note_on(0, 0, 50, 100), Event::note_off(480, 0, 50), Event::end_of_track(480)}};

@@ -13,10 +13,20 @@ namespace {
 using Bytes = std::vector<std::uint8_t>;
 
 Bytes header(std::uint16_t format, std::uint16_t tracks, std::uint16_t division = 480) {
-    return {'M', 'T', 'h', 'd', 0, 0, 0, 6,
-            static_cast<std::uint8_t>(format >> 8), static_cast<std::uint8_t>(format),
-            static_cast<std::uint8_t>(tracks >> 8), static_cast<std::uint8_t>(tracks),
-            static_cast<std::uint8_t>(division >> 8), static_cast<std::uint8_t>(division)};
+    return {'M',
+            'T',
+            'h',
+            'd',
+            0,
+            0,
+            0,
+            6,
+            static_cast<std::uint8_t>(format >> 8),
+            static_cast<std::uint8_t>(format),
+            static_cast<std::uint8_t>(tracks >> 8),
+            static_cast<std::uint8_t>(tracks),
+            static_cast<std::uint8_t>(division >> 8),
+            static_cast<std::uint8_t>(division)};
 }
 
 Bytes chunk(const char* id, const Bytes& body, std::uint32_t declared_length) {
@@ -38,9 +48,7 @@ Bytes single_track(const Bytes& body) { return header(0, 1) + track(body); }
 
 const Bytes end_of_track = {0x00, 0xFF, 0x2F, 0x00};
 
-ReadResult parse(const Bytes& bytes, const ReadLimits& limits = {}) {
-    return parse_smf(bytes, "test.mid", limits);
-}
+ReadResult parse(const Bytes& bytes, const ReadLimits& limits = {}) { return parse_smf(bytes, "test.mid", limits); }
 
 // Parses bytes that must fail; returns the error for its message and offset.
 SmfError parse_error(const Bytes& bytes, const ReadLimits& limits = {}) {
@@ -65,12 +73,12 @@ bool any_warning(const ReadResult& result, const std::string& part) {
 }  // namespace
 
 TEST_CASE("parse_smf decodes running status") {
-    auto bytes = single_track({0x00, 0x90, 0x3C, 0x64,     // note on C4
-                               0x10, 0x3E, 0x65,           // running status: note on D4
-                               0x10, 0x80, 0x3C, 0x40,     // note off C4
-                               0x00, 0x3E, 0x41,           // running status: note off D4
-                               0x00, 0xC1, 0x05,           // program change, one data byte
-                               0x00, 0x06,                 // running status with one data byte
+    auto bytes = single_track({0x00, 0x90, 0x3C, 0x64,  // note on C4
+                               0x10, 0x3E, 0x65,        // running status: note on D4
+                               0x10, 0x80, 0x3C, 0x40,  // note off C4
+                               0x00, 0x3E, 0x41,        // running status: note off D4
+                               0x00, 0xC1, 0x05,        // program change, one data byte
+                               0x00, 0x06,              // running status with one data byte
                                0x00, 0xFF, 0x2F, 0x00});
     auto result = parse(bytes);
     CHECK(result.warnings.empty());
@@ -117,13 +125,13 @@ TEST_CASE("parse_smf decodes variable-length delta times") {
 }
 
 TEST_CASE("parse_smf reads meta and sysex events") {
-    auto body = Bytes{0x00, 0xFF, 0x03, 0x04, 'l', 'e', 'a', 'd',   // track name
-                      0x00, 0xFF, 0x7F, 0x00,                       // sequencer-specific, empty
-                      0x00, 0xF0, 0x03, 0x7E, 0x09, 0xF7,           // sysex
-                      0x05, 0xF7, 0x02, 0x43, 0xF7,                 // escape/continuation
-                      0x00, 0x90, 0x3C, 0x64,
-                      0x00, 0xFF, 0x01, 0x81, 0x00} +               // text of 128 bytes
-                Bytes(128, 'x') + end_of_track;
+    auto body = Bytes{0x00, 0xFF, 0x03, 0x04, 'l',  'e',  'a',  'd',           // track name
+                      0x00, 0xFF, 0x7F, 0x00,                                  // sequencer-specific, empty
+                      0x00, 0xF0, 0x03, 0x7E, 0x09, 0xF7,                      // sysex
+                      0x05, 0xF7, 0x02, 0x43, 0xF7,                            // escape/continuation
+                      0x00, 0x90, 0x3C, 0x64, 0x00, 0xFF, 0x01, 0x81, 0x00} +  // text of 128 bytes
+                Bytes(128, 'x') +
+                end_of_track;
     auto result = parse(single_track(body));
     CHECK(result.warnings.empty());
     const auto& events = result.file.tracks[0].events;
@@ -144,8 +152,8 @@ TEST_CASE("parse_smf reads meta and sysex events") {
 }
 
 TEST_CASE("running status after a meta event is a warning, continuing the last channel status") {
-    auto result = parse(single_track({0x00, 0x90, 0x3C, 0x64, 0x00, 0xFF, 0x01, 0x01, 'A', 0x10, 0x3C, 0x00,
-                                      0x00, 0xFF, 0x2F, 0x00}));
+    auto result = parse(
+        single_track({0x00, 0x90, 0x3C, 0x64, 0x00, 0xFF, 0x01, 0x01, 'A', 0x10, 0x3C, 0x00, 0x00, 0xFF, 0x2F, 0x00}));
     REQUIRE(result.warnings.size() == 1);
     CHECK(contains(result.warnings[0], "test.mid: byte 32: running status"));
     const auto& events = result.file.tracks[0].events;
@@ -172,11 +180,11 @@ TEST_CASE("parse_smf reads SMPTE division and formats 1 and 2") {
 }
 
 TEST_CASE("malformed key signatures are warnings naming the file and byte") {
-    auto result = parse(single_track({0x00, 0xFF, 0x59, 0x02, 0x09, 0x00,        // 9 sharps at byte 23
-                                      0x00, 0xFF, 0x59, 0x02, 0xF7, 0x00,        // 9 flats at byte 29
-                                      0x00, 0xFF, 0x59, 0x02, 0x02, 0xFF,        // mode 255 at byte 35
-                                      0x00, 0xFF, 0x59, 0x01, 0x02,              // one byte at byte 41
-                                      0x00, 0xFF, 0x59, 0x02, 0xFD, 0x01,        // B flat minor: fine
+    auto result = parse(single_track({0x00, 0xFF, 0x59, 0x02, 0x09, 0x00,  // 9 sharps at byte 23
+                                      0x00, 0xFF, 0x59, 0x02, 0xF7, 0x00,  // 9 flats at byte 29
+                                      0x00, 0xFF, 0x59, 0x02, 0x02, 0xFF,  // mode 255 at byte 35
+                                      0x00, 0xFF, 0x59, 0x01, 0x02,        // one byte at byte 41
+                                      0x00, 0xFF, 0x59, 0x02, 0xFD, 0x01,  // B flat minor: fine
                                       0x00, 0xFF, 0x2F, 0x00}));
     REQUIRE(result.warnings.size() == 4);
     CHECK(result.warnings[0] == "test.mid: byte 23: key signature with 9 sharps (ignored)");
@@ -190,8 +198,8 @@ TEST_CASE("malformed key signatures are warnings naming the file and byte") {
 }
 
 TEST_CASE("malformed tempo events are ignored with a warning") {
-    auto result = parse(single_track({0x00, 0xFF, 0x51, 0x02, 0x07, 0xA1, 0x00, 0xFF, 0x51, 0x03, 0x00, 0x00, 0x00,
-                                      0x00, 0xFF, 0x2F, 0x00}));
+    auto result = parse(single_track(
+        {0x00, 0xFF, 0x51, 0x02, 0x07, 0xA1, 0x00, 0xFF, 0x51, 0x03, 0x00, 0x00, 0x00, 0x00, 0xFF, 0x2F, 0x00}));
     REQUIRE(result.warnings.size() == 2);
     CHECK(contains(result.warnings[0], "byte 23: tempo event of 2 bytes"));
     CHECK(contains(result.warnings[1], "byte 29: tempo of 0"));
@@ -269,8 +277,7 @@ TEST_CASE("bad input throws SmfError naming the file and byte") {
         {"file ends in a chunk header", header(0, 1) + Bytes{'M', 'T', 'r'}, 14, "file ends inside a chunk header"},
         {"unknown chunk past the end", header(0, 1) + chunk("JUNK", {1, 2}, 50), 14, "chunk \"JUNK\" of 50 bytes"},
         {"garbage instead of a chunk", header(0, 1) + Bytes{0x01, 0x02, 0x03, 0x04, 0, 0, 0, 0}, 14, "garbage"},
-        {"VLQ of 5 bytes", single_track({0x80, 0x80, 0x80, 0x80, 0x00, 0xFF, 0x2F, 0x00}), 22,
-         "longer than 4 bytes"},
+        {"VLQ of 5 bytes", single_track({0x80, 0x80, 0x80, 0x80, 0x00, 0xFF, 0x2F, 0x00}), 22, "longer than 4 bytes"},
         {"meta length of 2^28 (a 5-byte VLQ)", single_track({0x00, 0xFF, 0x01, 0x81, 0x80, 0x80, 0x80, 0x00}), 25,
          "meta event length is a variable-length quantity longer than 4 bytes"},
         {"meta length 2^28 - 1", single_track({0x00, 0xFF, 0x01, 0xFF, 0xFF, 0xFF, 0x7F, 0x00}), 23,

@@ -53,9 +53,9 @@ File hand_built_file(Division division) {
         lead.events.push_back(Event::note_on(start, 0, 60 + i, 90));
         lead.events.push_back(Event::note_on(start + 90, 0, 60 + i, 0));  // off by velocity 0
     }
-    lead.events.push_back(channel(1950, 0xE0, {0x00, 0x40}));  // pitch bend
-    lead.events.push_back(channel(1950, 0xD0, {0x30}));        // channel pressure
-    lead.events.push_back(channel(1950, 0xA0, {0x3C, 0x10}));  // poly pressure
+    lead.events.push_back(channel(1950, 0xE0, {0x00, 0x40}));               // pitch bend
+    lead.events.push_back(channel(1950, 0xD0, {0x30}));                     // channel pressure
+    lead.events.push_back(channel(1950, 0xA0, {0x3C, 0x10}));               // poly pressure
     lead.events.push_back(Event::text(1960, 0x01, std::string(200, 'y')));  // two-byte length
     lead.events.push_back(Event::note_off(1960, 0, 60));
     lead.events.push_back(Event::end_of_track(0x0FFFFFFF));
@@ -118,10 +118,10 @@ TEST_CASE("serialize_smf writes the header, running status and variable-length d
     Bytes expected_header = {'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, 0, 0, 1, 0, 96, 'M', 'T', 'r', 'k'};
     REQUIRE(bytes.size() > expected_header.size());
     CHECK(Bytes(bytes.begin(), bytes.begin() + 18) == expected_header);
-    CHECK(track_body(bytes, 0) == Bytes{0x00, 0x90, 0x3C, 0x64,        // delta 0
-                                        0x7F, 0x3E, 0x64,              // delta 0x7F, running status
-                                        0x81, 0x00, 0x3C, 0x00,        // delta 0x80
-                                        0xFF, 0x7F, 0x80, 0x3E, 0x40,  // delta 0x3FFF, new status
+    CHECK(track_body(bytes, 0) == Bytes{0x00, 0x90, 0x3C, 0x64,                      // delta 0
+                                        0x7F, 0x3E, 0x64,                            // delta 0x7F, running status
+                                        0x81, 0x00, 0x3C, 0x00,                      // delta 0x80
+                                        0xFF, 0x7F, 0x80, 0x3E, 0x40,                // delta 0x3FFF, new status
                                         0xFF, 0xFF, 0xFF, 0x7F, 0xFF, 0x2F, 0x00});  // delta 0x0FFFFFFF
 
     Division smpte;
@@ -169,7 +169,8 @@ TEST_CASE("serialize_smf adds a missing end-of-track and keeps it last, in tick 
         CHECK(events[4] == Event::end_of_track(300));
     }
     SUBCASE("end-of-track later than the last event keeps its tick") {
-        auto parsed = parse_smf(serialize_smf(one_track({Event::note_on(0, 0, 60, 1), Event::end_of_track(9600)})), "x");
+        auto parsed =
+            parse_smf(serialize_smf(one_track({Event::note_on(0, 0, 60, 1), Event::end_of_track(9600)})), "x");
         CHECK(parsed.file.tracks[0].events.back() == Event::end_of_track(9600));
     }
     SUBCASE("a gap wider than one delta is bridged") {
@@ -223,7 +224,7 @@ TEST_CASE("write_smf writes atomically and read_smf reads it back") {
     // Overwriting leaves exactly the one file: no temporary left beside it.
     write_smf(one_track({}), path);
     CHECK(read_smf(path).file.tracks.size() == 1);
-    auto entries = std::distance(std::filesystem::directory_iterator(path.parent_path()),
-                                 std::filesystem::directory_iterator());
+    auto entries =
+        std::distance(std::filesystem::directory_iterator(path.parent_path()), std::filesystem::directory_iterator());
     CHECK(entries == 1);
 }

@@ -38,8 +38,8 @@ TEST_CASE("without tempo events the map runs at 120 BPM") {
 }
 
 TEST_CASE("a tempo change from 120 to 60 BPM at beat 4") {
-    TempoMap map(ppq_file(480, {Track{{Event::tempo(0, 500000), Event::tempo(4 * 480, 1000000),
-                                       Event::end_of_track(8 * 480)}}}));
+    TempoMap map(ppq_file(
+        480, {Track{{Event::tempo(0, 500000), Event::tempo(4 * 480, 1000000), Event::end_of_track(8 * 480)}}}));
     CHECK(map.initial_bpm() == doctest::Approx(120.0));
     CHECK(map.seconds_at(2 * 480) == doctest::Approx(1.0));
     CHECK(map.seconds_at(4 * 480) == doctest::Approx(2.0));

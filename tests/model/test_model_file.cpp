@@ -105,14 +105,15 @@ TEST_CASE("corrupt, truncated and mismatched model files are refused with the re
         write_all(path, bytes.substr(0, bytes.size() - 100));
         CHECK_THROWS_WITH_AS(load_model(path), doctest::Contains("truncated"), ModelFileError);
     }
-    SUBCASE("a data line claiming 2^64 - 1 bytes (found writing the whole-file fuzz harness: the end it implied wrapped)") {
+    SUBCASE(
+        "a data line claiming 2^64 - 1 bytes (found writing the whole-file fuzz harness: the end it implied wrapped)") {
         auto edited = bytes;
         const auto size = edited.find("\ndata ") + 6;
         edited.replace(size, edited.find(' ', size) - size, "18446744073709551615");
         write_all(path, edited);
         // It named the end as offset + size, which wrapped to a byte inside the header.
-        CHECK_THROWS_WITH_AS(load_model(path), doctest::Contains("says 18446744073709551615 bytes of weights from byte"),
-                             ModelFileError);
+        CHECK_THROWS_WITH_AS(load_model(path),
+                             doctest::Contains("says 18446744073709551615 bytes of weights from byte"), ModelFileError);
     }
     SUBCASE("truncated inside the header") {
         write_all(path, bytes.substr(0, 60));

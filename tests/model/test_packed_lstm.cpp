@@ -23,14 +23,13 @@ Network random_network(const std::string& arch, const std::string& activation = 
     return network;
 }
 
-double max_difference(const torch::Tensor& a, const torch::Tensor& b) {
-    return (a - b).abs().max().item<double>();
-}
+double max_difference(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
 }  // namespace
 
 TEST_CASE("packed CPU inference equals the libtorch modules: whole windows, last positions, batches") {
-    for (auto [arch, activation] : {std::pair{"seed", "relu"}, std::pair{"seed", "tanh"}, std::pair{"kanade", "relu"}}) {
+    for (auto [arch, activation] :
+         {std::pair{"seed", "relu"}, std::pair{"seed", "tanh"}, std::pair{"kanade", "relu"}}) {
         CAPTURE(arch);
         CAPTURE(activation);
         torch::manual_seed(3);
@@ -144,8 +143,8 @@ TEST_CASE("packed inference refuses ids outside the vocabulary") {
 TEST_CASE("float16 and bfloat16 stay within their rounding of float32, where the CPU can do them") {
     // Relative to the largest logit: float16 rounds the weights (11 significant bits),
     // bfloat16 the weights and each product's input (8 bits).
-    for (auto [precision, tolerance] : {std::pair{InferencePrecision::float16, 2e-3},
-                                        std::pair{InferencePrecision::bfloat16, 3e-2}}) {
+    for (auto [precision, tolerance] :
+         {std::pair{InferencePrecision::float16, 2e-3}, std::pair{InferencePrecision::bfloat16, 3e-2}}) {
         CAPTURE(precision_name(precision));
         for (const char* arch : {"seed", "kanade"}) {
             CAPTURE(arch);

@@ -24,12 +24,12 @@ using Tokens = std::vector<std::string>;
 TEST_CASE("seed tokens: a note is its name, a chord its pitch classes in normal order") {
     SeedTokenizer tokenizer;
     std::vector<midi::Note> notes = {
-        note(0, 1, 64),                                    // E4
-        note(1, 1, 64), note(1, 1, 67), note(1, 2, 71),    // E minor: 4.7.11
-        note(2, 0.5, 58),                                  // B-3
-        note(3, 1, 67), note(3, 1, 71), note(3.01, 1, 74), // G major, onsets within a step
-        note(4, 1, 60), note(4, 1, 72),                    // octave: one class
-        note(5, 1, 62), note(5, 1, 62),                    // doubled: one note
+        note(0, 1, 64),                                       // E4
+        note(1, 1, 64),   note(1, 1, 67), note(1, 2, 71),     // E minor: 4.7.11
+        note(2, 0.5, 58),                                     // B-3
+        note(3, 1, 67),   note(3, 1, 71), note(3.01, 1, 74),  // G major, onsets within a step
+        note(4, 1, 60),   note(4, 1, 72),                     // octave: one class
+        note(5, 1, 62),   note(5, 1, 62),                     // doubled: one note
     };
     CHECK(tokenizer.encode(notes) == Tokens{"E4", "4.7.11", "B-3", "7.11.2", "0", "D4"});
 }

@@ -10,8 +10,8 @@
 #include <sstream>
 
 using kanade::midi::Note;
-using kanade::notate::LilypondOptions;
 using kanade::notate::lilypond_pitch;
+using kanade::notate::LilypondOptions;
 using kanade::notate::to_lilypond;
 
 namespace {
@@ -37,8 +37,14 @@ std::string staff(const std::string& source, const std::string& name) {
     std::string token, music;
     while (in >> token) {
         if (token == name || token == "=" || token == "{") continue;
-        if (token == "\\clef") { in >> token; continue; }
-        if (token == "\\tempo") { in >> token >> token >> token; continue; }
+        if (token == "\\clef") {
+            in >> token;
+            continue;
+        }
+        if (token == "\\tempo") {
+            in >> token >> token >> token;
+            continue;
+        }
         if (!music.empty()) music += ' ';
         music += token;
     }

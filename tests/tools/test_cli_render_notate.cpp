@@ -71,7 +71,8 @@ TEST_CASE("kanade render writes the WAV and says how fast it was") {
     }
 
     auto missing = folder / "missing.sf2";
-    auto no_soundfont = kanade_cli({"render", mid.string(), (folder / "x.wav").string(), "--soundfont", missing.string()});
+    auto no_soundfont =
+        kanade_cli({"render", mid.string(), (folder / "x.wav").string(), "--soundfont", missing.string()});
     CHECK(no_soundfont.exit_status == 3);
     CHECK(no_soundfont.output.find(missing.string()) != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(folder / "x.wav"));
@@ -95,8 +96,8 @@ TEST_CASE("kanade notate writes the .ly, and the PDF where lilypond is installed
     CHECK_FALSE(std::filesystem::exists(folder / "a.pdf"));
 
     // Without lilypond on PATH: the .ly all the same, and exit code 3.
-    auto without = run({"env", "PATH=/nonexistent", kanade_binary.string(), "notate", mid.string(),
-                        (folder / "b").string()});
+    auto without =
+        run({"env", "PATH=/nonexistent", kanade_binary.string(), "notate", mid.string(), (folder / "b").string()});
     INFO(without.output);
     CHECK(without.exit_status == 3);
     CHECK(std::filesystem::exists(folder / "b.ly"));

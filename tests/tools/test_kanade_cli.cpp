@@ -28,8 +28,8 @@ const std::filesystem::path& tiny_model() {
     static std::filesystem::path model = [] {
         test::write_tiny_corpus(folder / "corpus", 12, 64);
         auto result = kanade_cli({"train", (folder / "corpus").string(), "-o", (folder / "tiny.kmodel").string(),
-                                  "--hidden", "24", "--embedding", "8", "--window", "16", "--epochs", "1",
-                                  "--device", "cpu", "--threads", "1", "--quiet"});
+                                  "--hidden", "24", "--embedding", "8", "--window", "16", "--epochs", "1", "--device",
+                                  "cpu", "--threads", "1", "--quiet"});
         INFO(result.output);
         REQUIRE(result.succeeded());
         return folder / "tiny.kmodel";
@@ -111,13 +111,15 @@ TEST_CASE("kanade bench --quick --json reports every section with measured numbe
     auto start = result.output.find("{\"command\"");
     REQUIRE(start != std::string::npos);
     const auto json = result.output.substr(start, result.output.find('\n', start) - start);
-    for (const char* key : {"\"machine\":{\"cpu\":", "\"cores\":", "\"libtorch\":", "\"build_type\":",
-                            "\"inference\":[", "\"sustained_sessions\":", "\"scheduler_timing\":",
-                            "\"call_to_answer\":", "\"training\":[", "\"transcription\":{\"backend\":\"basic-pitch\""})
+    for (const char* key :
+         {"\"machine\":{\"cpu\":", "\"cores\":", "\"libtorch\":", "\"build_type\":", "\"inference\":[",
+          "\"sustained_sessions\":", "\"scheduler_timing\":", "\"call_to_answer\":", "\"training\":[",
+          "\"transcription\":{\"backend\":\"basic-pitch\""})
         CHECK_MESSAGE(json.find(key) != std::string::npos, key);
     // Two models x two modes x batches 1 and 8 on the CPU, each timed packed and through
     // the modules, and packed again in each narrower precision this CPU has.
-    std::regex row(R"re(\{"arch":"(seed|kanade)","mode":"(faithful|streaming)","device":"cpu","path":"(packed|modules)","precision":"(float32|float16|bfloat16)","batch":(1|8),"steps":5,"p50_ms":([^,]+),"p99_ms":([^,]+),"max_ms":([^}]+)\})re");
+    std::regex row(
+        R"re(\{"arch":"(seed|kanade)","mode":"(faithful|streaming)","device":"cpu","path":"(packed|modules)","precision":"(float32|float16|bfloat16)","batch":(1|8),"steps":5,"p50_ms":([^,]+),"p99_ms":([^,]+),"max_ms":([^}]+)\})re");
     int rows = 0;
     for (auto it = std::sregex_iterator(json.begin(), json.end(), row); it != std::sregex_iterator(); ++it, ++rows) {
         const double p50 = std::stod((*it)[6]), p99 = std::stod((*it)[7]), max = std::stod((*it)[8]);
@@ -160,7 +162,8 @@ TEST_CASE("kanade generate with no seed starts from nothing, as kanaded does, on
     }
     // The same settings and seed give the same file.
     auto again = folder / "again.mid";
-    REQUIRE(kanade_cli({"generate", tiny_model().string(), "-o", again.string(), "-n", "64", "--seed", "3"}).succeeded());
+    REQUIRE(
+        kanade_cli({"generate", tiny_model().string(), "-o", again.string(), "-n", "64", "--seed", "3"}).succeeded());
     std::ifstream a(mid, std::ios::binary), b(again, std::ios::binary);
     CHECK(std::string(std::istreambuf_iterator<char>(a), {}) == std::string(std::istreambuf_iterator<char>(b), {}));
 }

@@ -28,7 +28,8 @@ using test::kanade_cli;
 bool basic_pitch_installed(const util::RunResult& result) {
     if (result.output.find("model.json") != std::string::npos && !result.succeeded() &&
         result.output.find("npm install") != std::string::npos) {
-        test::skip("basic-pitch", "the Basic Pitch model is not installed (tools/setup-debian.sh installs it): " + result.output);
+        test::skip("basic-pitch",
+                   "the Basic Pitch model is not installed (tools/setup-debian.sh installs it): " + result.output);
         return false;
     }
     return true;
@@ -80,9 +81,8 @@ TEST_CASE("kanade transcribe refuses what it cannot read, naming it") {
     CHECK(missing.exit_status == 1);
     CHECK(missing.output.find("nothing.wav") != std::string::npos);
     std::ofstream(folder / "a.wav") << "RIFF but not really";
-    auto wrong_model =
-        kanade_cli({"transcribe", (folder / "a.wav").string(), (folder / "a.mid").string(), "--model",
-                    (folder / "missing-model.json").string()});
+    auto wrong_model = kanade_cli({"transcribe", (folder / "a.wav").string(), (folder / "a.mid").string(), "--model",
+                                   (folder / "missing-model.json").string()});
     CHECK(wrong_model.exit_status == 1);
     CHECK(wrong_model.output.find("missing-model.json") != std::string::npos);
 }
@@ -99,8 +99,8 @@ TEST_CASE("kanade transcribe --backend piano-crnn: a checkpoint given, notes and
     // Formula weights (not the trained ones, which are not redistributable): what is
     // checked is the path from audio file through network and decoding to the MIDI file.
     test::write_formula_checkpoint(folder / "piano-crnn.pt");
-    auto run = kanade_cli({"transcribe", (folder / "piece.wav").string(), (folder / "piece.mid").string(),
-                           "--backend", "piano-crnn", "--model", (folder / "piano-crnn.pt").string(), "--quiet"});
+    auto run = kanade_cli({"transcribe", (folder / "piece.wav").string(), (folder / "piece.mid").string(), "--backend",
+                           "piano-crnn", "--model", (folder / "piano-crnn.pt").string(), "--quiet"});
     INFO(run.output);
     REQUIRE(run.exit_status == 0);
     const auto file = midi::read_smf(folder / "piece.mid").file;
@@ -123,8 +123,8 @@ TEST_CASE("kanade corpus add makes a corpus kanade train reads, and eval-transcr
     test::TemporaryFolder folder;
     std::filesystem::create_directories(folder / "recordings");
     render_piece(folder / "recordings" / "take1.wav", 8);
-    auto added = kanade_cli({"corpus", "add", (folder / "recordings").string(), "--to", (folder / "corpus").string(),
-                             "--quiet"});
+    auto added = kanade_cli(
+        {"corpus", "add", (folder / "recordings").string(), "--to", (folder / "corpus").string(), "--quiet"});
     INFO(added.output);
     if (!basic_pitch_installed(added)) return;
     REQUIRE(added.succeeded());
@@ -133,8 +133,8 @@ TEST_CASE("kanade corpus add makes a corpus kanade train reads, and eval-transcr
     CHECK(stats.succeeded());
     CHECK(stats.output.find("\"files\":1") != std::string::npos);
 
-    auto scored = kanade_cli({"eval-transcription", (test::openmsx_dir / "relax_song.mid").string(), "--max-seconds",
-                              "20"});
+    auto scored =
+        kanade_cli({"eval-transcription", (test::openmsx_dir / "relax_song.mid").string(), "--max-seconds", "20"});
     INFO(scored.output);
     REQUIRE(scored.succeeded());
     std::smatch f1;

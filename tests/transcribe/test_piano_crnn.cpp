@@ -132,9 +132,10 @@ TEST_CASE("piano-crnn: Slaney mel filters have librosa's shape and unit area") {
     const double hz_per_bin = 16000.0 / 2048.0;
     // Wide (upper) filters hold many bins, so their sampled area is close to 1 (Slaney's
     // 2 / bandwidth normalisation); every filter is a single rise and fall.
-    for (int m = 150; m < 229; ++m) CHECK(filters.select(1, m).sum().item<double>() * hz_per_bin == doctest::Approx(1.0).epsilon(0.03));
+    for (int m = 150; m < 229; ++m)
+        CHECK(filters.select(1, m).sum().item<double>() * hz_per_bin == doctest::Approx(1.0).epsilon(0.03));
     CHECK((filters >= 0).all().item<bool>());
-    CHECK(filters.select(1, 0).slice(0, 0, 3).sum().item<double>() == 0.0);  // below 30 Hz: nothing
+    CHECK(filters.select(1, 0).slice(0, 0, 3).sum().item<double>() == 0.0);    // below 30 Hz: nothing
     CHECK(filters.select(1, 228).slice(0, 1024).sum().item<double>() == 0.0);  // ends at 8 kHz
 }
 
@@ -145,7 +146,8 @@ TEST_CASE("piano-crnn: the loader refuses what is not the checkpoint, naming the
 
     SUBCASE("a note-only checkpoint without prefixes loads and has no pedal model") {
         std::vector<std::pair<std::string, torch::Tensor>> unprefixed;
-        for (auto& [name, tensor] : state) unprefixed.emplace_back(name.substr(std::string("note_model.").size()), tensor);
+        for (auto& [name, tensor] : state)
+            unprefixed.emplace_back(name.substr(std::string("note_model.").size()), tensor);
         save_flat(folder / "note.pt", unprefixed);
         CHECK_FALSE(PianoCrnnModel::load(folder / "note.pt").has_pedal());
     }

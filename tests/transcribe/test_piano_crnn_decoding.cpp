@@ -40,7 +40,9 @@ PianoCrnnOutputs silence(int frames, bool pedal = false) {
     return out;
 }
 
-float& cell(std::vector<float>& m, int frame, int pitch) { return m[static_cast<std::size_t>(frame) * pitches + pitch - 21]; }
+float& cell(std::vector<float>& m, int frame, int pitch) {
+    return m[static_cast<std::size_t>(frame) * pitches + pitch - 21];
+}
 
 // A peak shape centred on `centre`, in a note matrix (pitch) or a pedal vector (pitch 0).
 void put_peak(std::vector<float>& m, int centre, std::initializer_list<float> shape, int pitch = 0) {
@@ -86,7 +88,7 @@ TEST_CASE("piano crnn decoding: regression binarisation as the reference's examp
     const std::vector<float> flat = {0, 0, 0.5f, 0.5f, 0.5f, 0, 0};
     const auto peaks = binarize_regression(flat, 7, 1, 0.3, 2);
     CHECK(peaks.peak == std::vector<std::uint8_t>{0, 0, 1, 1, 1, 0, 0});
-    CHECK(peaks.shift[2] == 0.5f);   // (0.5 - 0) / (0.5 - 0) / 2
+    CHECK(peaks.shift[2] == 0.5f);  // (0.5 - 0) / (0.5 - 0) / 2
     CHECK(std::isnan(peaks.shift[3]));
     CHECK(peaks.shift[4] == -0.5f);  // x[3] > x[5]: (0 - 0.5) / (0.5 - 0) / 2
 
@@ -198,9 +200,7 @@ TEST_CASE("piano crnn decoding: peaks that give no note") {
     SUBCASE("too near the start for two falling frames on each side") {
         put_peak(out.reg_onset, 1, {0.5f, 0.9f, 0.5f}, 60);
     }
-    SUBCASE("too near the end") {
-        put_peak(out.reg_onset, 98, {0.5f, 0.9f, 0.5f}, 60);
-    }
+    SUBCASE("too near the end") { put_peak(out.reg_onset, 98, {0.5f, 0.9f, 0.5f}, 60); }
     CHECK(decode_piano_crnn(out, options).notes.empty());
 }
 
@@ -223,11 +223,11 @@ TEST_CASE("piano crnn decoding: notes come by pitch, then onset; velocity 1.0 gi
 
 TEST_CASE("piano crnn decoding: sustain pedal on and off") {
     auto out = silence(200, true);
-    hold(out.pedal_frame, 20, 80, 0.8f);    // down at 20 (rises through 0.5)
+    hold(out.pedal_frame, 20, 80, 0.8f);          // down at 20 (rises through 0.5)
     put_peak(out.pedal_offset, 75, offset_late);  // offset at 75, shift +0.25
-    hold(out.pedal_frame, 120, 150, 0.9f);  // down at 120, frame drop at 150
-    hold(out.pedal_frame, 190, 200, 0.7f);  // down at 190, still down at the end
-    put_peak(out.pedal_onset, 100, onset_late);  // the onset regression is not used
+    hold(out.pedal_frame, 120, 150, 0.9f);        // down at 120, frame drop at 150
+    hold(out.pedal_frame, 190, 200, 0.7f);        // down at 190, still down at the end
+    put_peak(out.pedal_onset, 100, onset_late);   // the onset regression is not used
 
     double second_release = 0;
     SUBCASE("released by the frame drop") {

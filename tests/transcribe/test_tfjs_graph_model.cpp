@@ -86,7 +86,8 @@ TEST_CASE("malformed TF.js models are refused with the first wrong thing named")
     CHECK(error.find("weightsManifest[0].weights[0]") != std::string::npos);
     // Found by fuzz_tfjs_model: a value of the wrong JSON type is refused naming the file,
     // not with nlohmann's bare type error.
-    const auto wrong_type = load_error(dir.write(R"({"format":[{"paths":["group2-shard1of1.bin"],"weights":[]}]})", {}));
+    const auto wrong_type =
+        load_error(dir.write(R"({"format":[{"paths":["group2-shard1of1.bin"],"weights":[]}]})", {}));
     CHECK(wrong_type.find("model.json") != std::string::npos);
     CHECK(wrong_type.find("malformed") != std::string::npos);
 }
@@ -95,7 +96,8 @@ TEST_CASE("the real Basic Pitch model.json, damaged in many ways, is refused or 
     const char* home = std::getenv("HOME");
     const auto installed = std::filesystem::path(home ? home : "/nonexistent") /
                            ".local/share/kanade/basic-pitch/node_modules/@spotify/basic-pitch/model";
-    const auto system = std::filesystem::path("/usr/local/share/kanade/basic-pitch/node_modules/@spotify/basic-pitch/model");
+    const auto system =
+        std::filesystem::path("/usr/local/share/kanade/basic-pitch/node_modules/@spotify/basic-pitch/model");
     const auto source = std::filesystem::exists(installed / "model.json") ? installed : system;
     if (!std::filesystem::exists(source / "model.json")) {
         kanade::test::skip("basic-pitch", "the Basic Pitch model is not installed (" + source.string() + ")");
@@ -124,11 +126,13 @@ TEST_CASE("the real Basic Pitch model.json, damaged in many ways, is refused or 
         auto damaged = original;
         auto& node = damaged["modelTopology"]["node"][i];
         switch (i % 5) {
-        case 0: node["input"] = nlohmann::json::array({node["name"]}); break;  // a cycle
-        case 1: node["attr"] = {{"strides", {{"list", {{"i", {"0", "x"}}}}}}, {"padding", {{"s", "!!"}}}}; break;
-        case 2: if (node.contains("input")) node["input"].erase(0); break;
-        case 3: node["op"] = "Reshape"; break;
-        default: damaged["weightsManifest"][0]["weights"][i % 245]["shape"] = {3, 1}; break;
+            case 0: node["input"] = nlohmann::json::array({node["name"]}); break;  // a cycle
+            case 1: node["attr"] = {{"strides", {{"list", {{"i", {"0", "x"}}}}}}, {"padding", {{"s", "!!"}}}}; break;
+            case 2:
+                if (node.contains("input")) node["input"].erase(0);
+                break;
+            case 3: node["op"] = "Reshape"; break;
+            default: damaged["weightsManifest"][0]["weights"][i % 245]["shape"] = {3, 1}; break;
         }
         attempt(damaged.dump());
     }

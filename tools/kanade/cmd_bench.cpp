@@ -105,17 +105,17 @@ public:
         for (auto& model : models_)
             for (const auto& device : devices_) {
                 progress("training " + model->config.arch + " on " + device);
-                training_.push_back({model->config.arch, device,
-                                     bench::training_tokens_per_second(model->config, device, 64,
-                                                                       command_.training_seconds)});
+                training_.push_back(
+                    {model->config.arch, device,
+                     bench::training_tokens_per_second(model->config, device, 64, command_.training_seconds)});
             }
     }
 
     void print_table() const {
         const auto& m = machine_;
-        std::printf("machine: %s (%s), %u cores, %s; libtorch %s (%s), %d threads, load %.2f\n\n",
-                    m.cpu_model.c_str(), m.cpu_features.c_str(), m.cores, m.gpu.empty() ? "no GPU" : m.gpu.c_str(), m.torch_version.c_str(), m.build_type.c_str(),
-                    m.torch_threads, m.load_average);
+        std::printf("machine: %s (%s), %u cores, %s; libtorch %s (%s), %d threads, load %.2f\n\n", m.cpu_model.c_str(),
+                    m.cpu_features.c_str(), m.cores, m.gpu.empty() ? "no GPU" : m.gpu.c_str(), m.torch_version.c_str(),
+                    m.build_type.c_str(), m.torch_threads, m.load_average);
         std::printf("%-7s %-10s %-5s %-8s %-8s %6s %9s %9s %9s\n", "arch", "mode", "dev", "path", "weights", "batch",
                     "p50 ms", "p99 ms", "max ms");
         for (const auto& row : inference_)
@@ -128,11 +128,12 @@ public:
             std::printf("  %-7s %-10s %-5s %-8s %5d sessions (p99 %.3f ms)\n", row.arch.c_str(), row.mode.c_str(),
                         row.device.c_str(), row.precision.c_str(), row.sessions, row.p99_ms);
         const auto& t = timing_.send_minus_grid;
-        std::printf("\nscheduler: note sent minus grid time p50 %.3f p99 %.3f max %.3f ms over %zu notes, %llu steps, "
-                    "%llu late (%s)\n",
-                    t.p50_ms, t.p99_ms, t.max_ms, t.samples, static_cast<unsigned long long>(timing_.steps),
-                    static_cast<unsigned long long>(timing_.late_steps),
-                    timing_.realtime_priority ? "real-time priority" : "no real-time priority");
+        std::printf(
+            "\nscheduler: note sent minus grid time p50 %.3f p99 %.3f max %.3f ms over %zu notes, %llu steps, "
+            "%llu late (%s)\n",
+            t.p50_ms, t.p99_ms, t.max_ms, t.samples, static_cast<unsigned long long>(timing_.steps),
+            static_cast<unsigned long long>(timing_.late_steps),
+            timing_.realtime_priority ? "real-time priority" : "no real-time priority");
         std::printf("call to answer: p50 %.1f p99 %.1f max %.1f ms over %zu calls (a step is %.1f ms)\n",
                     answer_.p50_ms, answer_.p99_ms, answer_.max_ms, answer_.samples, step_ms());
         for (const auto& row : training_)
@@ -150,12 +151,16 @@ public:
     std::string json() const {
         util::JsonWriter json;
         json.begin_object().field("command", command_line()).field("quick", command_.quick);
-        json.key("machine").begin_object()
+        json.key("machine")
+            .begin_object()
             .field("cpu", machine_.cpu_model)
             .field("cpu_features", machine_.cpu_features)
             .field("cores", static_cast<std::uint64_t>(machine_.cores))
             .key("gpu");
-        if (machine_.gpu.empty()) json.null(); else json.value(machine_.gpu);
+        if (machine_.gpu.empty())
+            json.null();
+        else
+            json.value(machine_.gpu);
         json.field("cuda_devices", machine_.cuda_devices)
             .field("libtorch", machine_.torch_version)
             .field("build_type", machine_.build_type)
@@ -165,34 +170,63 @@ public:
         json.key("inference").begin_array();
         for (const auto& row : inference_)
             json.begin_object()
-                .field("arch", row.arch).field("mode", row.mode).field("device", row.device).field("path", row.path)
-                .field("precision", row.precision).field("batch", row.batch).field("steps", static_cast<std::uint64_t>(row.latency.samples))
-                .field("p50_ms", row.latency.p50_ms).field("p99_ms", row.latency.p99_ms)
+                .field("arch", row.arch)
+                .field("mode", row.mode)
+                .field("device", row.device)
+                .field("path", row.path)
+                .field("precision", row.precision)
+                .field("batch", row.batch)
+                .field("steps", static_cast<std::uint64_t>(row.latency.samples))
+                .field("p50_ms", row.latency.p50_ms)
+                .field("p99_ms", row.latency.p99_ms)
                 .field("max_ms", row.latency.max_ms)
                 .end_object();
         json.end_array();
-        json.key("sustained_sessions").begin_object().field("bpm", bpm).field("steps_per_beat", steps_per_beat)
-            .field("p99_limit_ms", limit_ms()).key("rows").begin_array();
+        json.key("sustained_sessions")
+            .begin_object()
+            .field("bpm", bpm)
+            .field("steps_per_beat", steps_per_beat)
+            .field("p99_limit_ms", limit_ms())
+            .key("rows")
+            .begin_array();
         for (const auto& row : sustained_)
-            json.begin_object().field("arch", row.arch).field("mode", row.mode).field("device", row.device)
-                .field("precision", row.precision).field("sessions", row.sessions).field("p99_ms", row.p99_ms)
+            json.begin_object()
+                .field("arch", row.arch)
+                .field("mode", row.mode)
+                .field("device", row.device)
+                .field("precision", row.precision)
+                .field("sessions", row.sessions)
+                .field("p99_ms", row.p99_ms)
                 .end_object();
         json.end_array().end_object();
         const auto& t = timing_.send_minus_grid;
-        json.key("scheduler_timing").begin_object()
-            .field("notes", static_cast<std::uint64_t>(t.samples)).field("p50_ms", t.p50_ms)
-            .field("p99_ms", t.p99_ms).field("max_ms", t.max_ms).field("steps", timing_.steps)
-            .field("late_steps", timing_.late_steps).field("realtime_priority", timing_.realtime_priority)
-            .field("sessions", realtime_case().sessions).field("mode", mode_name(realtime_case().mode))
+        json.key("scheduler_timing")
+            .begin_object()
+            .field("notes", static_cast<std::uint64_t>(t.samples))
+            .field("p50_ms", t.p50_ms)
+            .field("p99_ms", t.p99_ms)
+            .field("max_ms", t.max_ms)
+            .field("steps", timing_.steps)
+            .field("late_steps", timing_.late_steps)
+            .field("realtime_priority", timing_.realtime_priority)
+            .field("sessions", realtime_case().sessions)
+            .field("mode", mode_name(realtime_case().mode))
             .end_object();
-        json.key("call_to_answer").begin_object()
-            .field("calls", static_cast<std::uint64_t>(answer_.samples)).field("p50_ms", answer_.p50_ms)
-            .field("p99_ms", answer_.p99_ms).field("max_ms", answer_.max_ms).field("step_ms", step_ms())
+        json.key("call_to_answer")
+            .begin_object()
+            .field("calls", static_cast<std::uint64_t>(answer_.samples))
+            .field("p50_ms", answer_.p50_ms)
+            .field("p99_ms", answer_.p99_ms)
+            .field("max_ms", answer_.max_ms)
+            .field("step_ms", step_ms())
             .end_object();
         json.key("training").begin_array();
         for (const auto& row : training_)
-            json.begin_object().field("arch", row.arch).field("device", row.device)
-                .field("tokens_per_second", row.tokens_per_second).end_object();
+            json.begin_object()
+                .field("arch", row.arch)
+                .field("device", row.device)
+                .field("tokens_per_second", row.tokens_per_second)
+                .end_object();
         json.end_array();
         json.key("transcription").begin_object().field("backend", transcription_.backend);
         if (transcription_.unavailable.empty())
@@ -238,9 +272,15 @@ private:
         inference_case.precision = precision;
         inference_case.threads = threads;
         const bool packed_applies = packed && device == "cpu";
-        InferenceRow row{model.config.arch, mode_name(mode), device,
-                         !packed_applies ? "modules" : threads >= 2 ? "packed2t" : "packed",
-                         model::precision_name(precision), batch, {}};
+        InferenceRow row{model.config.arch,
+                         mode_name(mode),
+                         device,
+                         !packed_applies ? "modules"
+                         : threads >= 2  ? "packed2t"
+                                         : "packed",
+                         model::precision_name(precision),
+                         batch,
+                         {}};
         progress(row.arch + " " + row.mode + " " + device + " " + row.path + " " + row.precision + " batch " +
                  std::to_string(batch));
         row.latency = bench::measure_inference(model, inference_case);
@@ -261,7 +301,8 @@ private:
         // its precision (config model.precision = "bfloat16", falling back as the CPU needs).
         const auto daemon_precision = device == "cpu" ? model::supported_precision(model::InferencePrecision::bfloat16)
                                                       : model::InferencePrecision::float32;
-        SustainedRow sustained{model.config.arch, mode_name(mode), device, model::precision_name(daemon_precision), 0, 0};
+        SustainedRow sustained{
+            model.config.arch, mode_name(mode), device, model::precision_name(daemon_precision), 0, 0};
         const auto precisions =
             device == "cpu" ? supported_precisions() : std::vector{model::InferencePrecision::float32};
         for (int batch : command_.batches) {
@@ -276,12 +317,14 @@ private:
             if (mode == engine::InferenceMode::faithful)
                 for (auto precision : precisions)
                     inference_.push_back(measure_row(model, mode, device, batch, command_.steps, true, precision, 2));
-            if (command_.reference) inference_.push_back(measure_row(model, mode, device, batch, command_.steps, false));
+            if (command_.reference)
+                inference_.push_back(measure_row(model, mode, device, batch, command_.steps, false));
         }
         // Past the largest batch measured, double until the step no longer fits.
         if (!command_.quick && sustained.sessions == command_.batches.back()) {
             for (int batch = sustained.sessions * 2; batch <= 8192; batch *= 2) {
-                auto row = measure_row(model, mode, device, batch, std::min(command_.steps, 200), true, daemon_precision);
+                auto row =
+                    measure_row(model, mode, device, batch, std::min(command_.steps, 200), true, daemon_precision);
                 if (row.latency.p99_ms >= limit_ms()) break;
                 sustained.sessions = batch, sustained.p99_ms = row.latency.p99_ms;
             }
@@ -339,24 +382,31 @@ private:
 void add_bench_command(CLI::App& app) {
     auto command = std::make_shared<BenchCommand>();
     auto* sub = app.add_subcommand("bench", "Measure inference latency, real-time timing and training speed");
-    sub->add_option("--seed-model", command->seed_model, "the seed-architecture model")->capture_default_str()
+    sub->add_option("--seed-model", command->seed_model, "the seed-architecture model")
+        ->capture_default_str()
         ->check(CLI::ExistingFile);
-    sub->add_option("--kanade-model", command->kanade_model, "the kanade-architecture model")->capture_default_str()
+    sub->add_option("--kanade-model", command->kanade_model, "the kanade-architecture model")
+        ->capture_default_str()
         ->check(CLI::ExistingFile);
     sub->add_flag("--json", command->json, "print one JSON object instead of the table");
     sub->add_flag("--quick", command->quick, "a run under a minute: 50 steps, batches 1 and 8, short timings");
     sub->add_flag("--reference", command->reference, "also time libtorch's LSTM modules on the CPU");
-    sub->add_option("--steps", command->steps, "measured steps per inference row")->capture_default_str()
+    sub->add_option("--steps", command->steps, "measured steps per inference row")
+        ->capture_default_str()
         ->check(CLI::Range(1, 1000000));
-    sub->add_option("--batch", command->batches, "sessions batched together (repeatable)")->capture_default_str()
+    sub->add_option("--batch", command->batches, "sessions batched together (repeatable)")
+        ->capture_default_str()
         ->check(CLI::Range(1, 65536));
     sub->add_option("--max-row-seconds", command->max_row_seconds,
                     "stop a slow inference row after this long, once it has 100 steps (0: never)")
-        ->capture_default_str()->check(CLI::Range(0.0, 86400.0));
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 86400.0));
     sub->add_option("--threads", command->threads, "CPU threads (0: libtorch default)")->capture_default_str();
     sub->add_option("--realtime-seconds", command->realtime_seconds, "length of the scheduler timing run")
-        ->capture_default_str()->check(CLI::Range(0.5, 3600.0));
-    sub->add_option("--calls", command->calls, "calls answered for the call-to-answer latency")->capture_default_str()
+        ->capture_default_str()
+        ->check(CLI::Range(0.5, 3600.0));
+    sub->add_option("--calls", command->calls, "calls answered for the call-to-answer latency")
+        ->capture_default_str()
         ->check(CLI::Range(1, 10000));
     sub->callback([command] {
         if (command->threads > 0) model::set_cpu_threads(command->threads);

@@ -49,11 +49,15 @@ void run_stats(const StatsOptions& options) {
             .field("warnings", warnings)
             .field("notes", corpus.note_count())
             .field("seconds", seconds)
-            .key("split").begin_object()
-            .field("train", per_split[0]).field("valid", per_split[1]).field("test", per_split[2])
+            .key("split")
+            .begin_object()
+            .field("train", per_split[0])
+            .field("valid", per_split[1])
+            .field("test", per_split[2])
             .end_object();
         for (const auto* tokens : {&seed, &kanade}) {
-            json.key(tokens == &seed ? "seed" : "kanade").begin_object()
+            json.key(tokens == &seed ? "seed" : "kanade")
+                .begin_object()
                 .field("tokens", tokens->token_count())
                 .field("vocabulary", tokens->vocabulary.size())
                 .field("cut_tokens", tokens->skipped_tokens)
@@ -68,8 +72,8 @@ void run_stats(const StatsOptions& options) {
             std::printf("%-6s %7zu notes %8.1f s  %s\n", std::string(music::split_name(file.split)).c_str(),
                         file.notes.size(), file.seconds, file.path.c_str());
     }
-    std::printf("files       %zu (train %zu, valid %zu, test %zu; %zu unreadable, %zu warnings)\n",
-                corpus.files.size(), per_split[0], per_split[1], per_split[2], corpus.errors.size(), warnings);
+    std::printf("files       %zu (train %zu, valid %zu, test %zu; %zu unreadable, %zu warnings)\n", corpus.files.size(),
+                per_split[0], per_split[1], per_split[2], corpus.errors.size(), warnings);
     std::printf("notes       %zu (drums dropped)\n", corpus.note_count());
     std::printf("music       %.1f minutes\n", seconds / 60);
     std::printf("seed        %zu tokens, vocabulary %zu (min count %zu, %zu tokens cut)\n", seed.token_count(),

@@ -43,7 +43,8 @@ std::string show(const io::OscMessage& message) {
     std::string line = message.address;
     for (const auto& argument : message.arguments) {
         line += ' ';
-        if (auto* i = std::get_if<std::int32_t>(&argument)) line += std::to_string(*i);
+        if (auto* i = std::get_if<std::int32_t>(&argument))
+            line += std::to_string(*i);
         else if (auto* f = std::get_if<float>(&argument)) {
             char text[32];
             std::snprintf(text, sizeof text, "%g", *f);
@@ -84,10 +85,13 @@ int run_ctl(const CtlCommand& command) {
         auto size = ::recv(fd, buffer.data(), buffer.size(), 0);
         if (size <= 0) continue;
         try {
-            for (const auto& reply : io::decode_osc(std::span<const std::uint8_t>(buffer.data(), static_cast<std::size_t>(size)))) {
+            for (const auto& reply :
+                 io::decode_osc(std::span<const std::uint8_t>(buffer.data(), static_cast<std::size_t>(size)))) {
                 ++replies;
-                if (reply.address == "/kanade/fail") ++failures, std::cerr << show(reply) << "\n";
-                else std::cout << show(reply) << "\n";
+                if (reply.address == "/kanade/fail")
+                    ++failures, std::cerr << show(reply) << "\n";
+                else
+                    std::cout << show(reply) << "\n";
             }
         } catch (const io::OscDecodeError& error) {
             std::cerr << "kanade ctl: unreadable reply: " << error.what() << "\n";
@@ -109,11 +113,13 @@ void add_ctl_command(CLI::App& app) {
     ctl->add_option("--host", command->host, "where kanaded listens")->capture_default_str();
     ctl->add_option("--port", command->port, "its OSC port")->capture_default_str();
     ctl->add_option("--wait", command->wait, "seconds to wait for replies")->capture_default_str();
-    ctl->add_option("--count", command->count, "stop after this many replies (exit 3 if none came)")->capture_default_str();
+    ctl->add_option("--count", command->count, "stop after this many replies (exit 3 if none came)")
+        ->capture_default_str();
     ctl->callback([command] {
         int code = run_ctl(*command);
-        if (code != exit_code::ok) throw CommandError(code == exit_code::failure ? "kanaded refused the command"
-                                                                                 : "no reply from kanaded", code);
+        if (code != exit_code::ok)
+            throw CommandError(code == exit_code::failure ? "kanaded refused the command" : "no reply from kanaded",
+                               code);
     });
 }
 

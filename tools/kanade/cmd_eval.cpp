@@ -53,7 +53,8 @@ void write_result(util::JsonWriter& json, const model::EvalResult& result, const
 // files unless --order is given, and scores the files of --split. With --model, the
 // model's tokenizer and vocabulary are used, so both are scored on the same tokens.
 void run_baseline(const EvalCommand& command) {
-    auto files = music::find_midi_files(std::vector<std::filesystem::path>(command.inputs.begin(), command.inputs.end()));
+    auto files =
+        music::find_midi_files(std::vector<std::filesystem::path>(command.inputs.begin(), command.inputs.end()));
     auto corpus = music::load_corpus(files);
     if (!corpus.errors.empty()) throw CommandError(corpus.errors.front());
     std::string tokenizer_name = command.tokens;
@@ -70,7 +71,9 @@ void run_baseline(const EvalCommand& command) {
     auto tokenizer = music::make_tokenizer(tokenizer_name, grid);
     auto tokens = music::tokenize_corpus(corpus, *tokenizer, options);
     auto train = model::split_sequences(tokens, music::Split::train);
-    if (train.empty()) throw CommandError("the n-gram baseline needs training files among the inputs (see kanade corpus stats --list)");
+    if (train.empty())
+        throw CommandError(
+            "the n-gram baseline needs training files among the inputs (see kanade corpus stats --list)");
     const int vocab_size = static_cast<int>(tokens.vocabulary.size());
 
     std::vector<music::TokenizedFile> valid, evaluated;
@@ -106,7 +109,9 @@ void run_baseline(const EvalCommand& command) {
         .field("tokenizer", tokenizer_name)
         .field("split", command.split);
     write_result(json, result, tokens.vocabulary, tokenizer_name);
-    json.field("order", order).field("vocabulary", vocab_size).field("train_tokens", tokens.token_count(music::Split::train));
+    json.field("order", order)
+        .field("vocabulary", vocab_size)
+        .field("train_tokens", tokens.token_count(music::Split::train));
     json.key("valid_nll_by_order").begin_array();
     for (double nll : valid_nll) json.value(nll);
     json.end_array().end_object();
@@ -117,9 +122,11 @@ void run_eval(const EvalCommand& command) {
     if (!command.baseline.empty()) return run_baseline(command);
     if (command.model_path.empty()) throw CommandError("give --model M, or --baseline ngram", exit_code::usage);
     auto model = model::load_model(command.model_path);
-    auto files = music::find_midi_files(std::vector<std::filesystem::path>(command.inputs.begin(), command.inputs.end()));
+    auto files =
+        music::find_midi_files(std::vector<std::filesystem::path>(command.inputs.begin(), command.inputs.end()));
     if (command.split != "all") {
-        std::erase_if(files, [&](const auto& file) { return music::split_name(music::split_of(file)) != command.split; });
+        std::erase_if(files,
+                      [&](const auto& file) { return music::split_name(music::split_of(file)) != command.split; });
     }
     if (files.empty()) throw CommandError("no MIDI files to evaluate (split " + command.split + ")");
     auto choice = model::choose_device(command.device);
@@ -141,27 +148,38 @@ void run_eval(const EvalCommand& command) {
 
 void add_eval_command(CLI::App& app) {
     auto command = std::make_shared<EvalCommand>();
-    auto* eval = app.add_subcommand("eval", "Held-out metrics of a model, or of an n-gram baseline, as JSON (NLL, accuracy, perplexity)");
+    auto* eval = app.add_subcommand(
+        "eval", "Held-out metrics of a model, or of an n-gram baseline, as JSON (NLL, accuracy, perplexity)");
     eval->add_option("--model,-m", command->model_path, "model file (with --baseline: use its tokens and vocabulary)")
         ->check(CLI::ExistingFile);
     eval->add_option("files", command->inputs, "MIDI files or folders")->required();
     eval->add_option("--split", command->split, "only files of this split: all, train, valid or test")
-        ->capture_default_str()->check(CLI::IsMember({"all", "train", "valid", "test"}));
+        ->capture_default_str()
+        ->check(CLI::IsMember({"all", "train", "valid", "test"}));
     eval->add_option("--device", command->device, "auto, cpu or cuda[:N]")->capture_default_str();
-    eval->add_option("--batch", command->batch, "windows per forward pass")->capture_default_str()->check(CLI::Range(1, 65536));
+    eval->add_option("--batch", command->batch, "windows per forward pass")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 65536));
     eval->add_option("--precision", command->precision,
                      "CPU inference precision: float32, float16 (weights) or bfloat16 (weights and products' inputs)")
-        ->capture_default_str()->check(CLI::IsMember({"float32", "float16", "bfloat16"}));
-    eval->add_option("--baseline", command->baseline, "score a model with no network instead: ngram (counted on the training files)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"float32", "float16", "bfloat16"}));
+    eval->add_option("--baseline", command->baseline,
+                     "score a model with no network instead: ngram (counted on the training files)")
         ->check(CLI::IsMember({"ngram"}));
     eval->add_option("--tokens", command->tokens, "baseline without --model: seed or kanade tokens")
-        ->capture_default_str()->check(CLI::IsMember({"seed", "kanade"}));
+        ->capture_default_str()
+        ->check(CLI::IsMember({"seed", "kanade"}));
     eval->add_option("--order", command->order, "baseline: n-gram order (0: the best on the validation files)")
-        ->capture_default_str()->check(CLI::Range(0, 16));
+        ->capture_default_str()
+        ->check(CLI::Range(0, 16));
     eval->add_option("--max-order", command->max_order, "baseline: highest order tried on the validation files")
-        ->capture_default_str()->check(CLI::Range(1, 16));
-    eval->add_option("--transpose", command->transpose, "baseline: also count training copies moved by -N..+N semitones")
-        ->capture_default_str()->check(CLI::Range(0, 12));
+        ->capture_default_str()
+        ->check(CLI::Range(1, 16));
+    eval->add_option("--transpose", command->transpose,
+                     "baseline: also count training copies moved by -N..+N semitones")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 12));
     eval->add_option("--min-count", command->min_count, "baseline, seed tokens without --model: cut rarer tokens")
         ->capture_default_str();
     eval->callback([command] { run_eval(*command); });

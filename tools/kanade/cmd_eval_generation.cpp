@@ -44,7 +44,10 @@ class PieceGenerator {
 public:
     PieceGenerator(model::Model& model, const music::Tokenizer& tokenizer, const EvalGenerationCommand& command,
                    torch::Device device)
-        : model_(model), tokenizer_(tokenizer), command_(command), device_(device),
+        : model_(model),
+          tokenizer_(tokenizer),
+          command_(command),
+          device_(device),
           mask_(model.vocabulary, model.tokenizer) {
         constraints_.density = command.density;
         constraints_.energy = command.energy;
@@ -55,9 +58,8 @@ public:
         torch::NoGradGuard no_grad;
         engine::Sampler sampler(seed);
         const auto window = static_cast<std::size_t>(model_.config.window);
-        std::vector<int> context(prompt.size() > window ? prompt.end() - static_cast<std::ptrdiff_t>(window)
-                                                        : prompt.begin(),
-                                 prompt.end());
+        std::vector<int> context(
+            prompt.size() > window ? prompt.end() - static_cast<std::ptrdiff_t>(window) : prompt.begin(), prompt.end());
         auto state = model_.network->initial_state(1);
         torch::Tensor logits;
         if (streaming()) {
@@ -81,8 +83,10 @@ public:
             if (next < 0) break;
             generated.push_back(next);
             const auto& token = model_.vocabulary.token(next);
-            if (!token.empty() && token[0] == 'W') pending_notes = 0;
-            else if (!token.empty() && token[0] == 'P') ++pending_notes;
+            if (!token.empty() && token[0] == 'W')
+                pending_notes = 0;
+            else if (!token.empty() && token[0] == 'P')
+                ++pending_notes;
             if (streaming()) {
                 logits = step(next, state);
             } else {
@@ -219,7 +223,8 @@ void run_eval_generation(const EvalGenerationCommand& command) {
             char name[64];
             std::snprintf(name, sizeof name, "piece-%02d-seed-%llu.mid", piece,
                           static_cast<unsigned long long>(piece_seed));
-            midi::write_smf(midi::notes_to_file(notes, file_options), std::filesystem::path(command.save_pieces) / name);
+            midi::write_smf(midi::notes_to_file(notes, file_options),
+                            std::filesystem::path(command.save_pieces) / name);
         }
     }
 
@@ -281,30 +286,41 @@ void run_eval_generation(const EvalGenerationCommand& command) {
 
 void add_eval_generation_command(CLI::App& app) {
     auto command = std::make_shared<EvalGenerationCommand>();
-    auto* sub = app.add_subcommand("eval-generation",
-                                   "Music statistics of generated pieces against real ones (Yang & Lerch), JSON and SVG");
+    auto* sub = app.add_subcommand(
+        "eval-generation", "Music statistics of generated pieces against real ones (Yang & Lerch), JSON and SVG");
     sub->add_option("--model,-m", command->model_path, "model file")->required()->check(CLI::ExistingFile);
     sub->add_option("corpus", command->corpus, "MIDI files or folders holding the real pieces")->capture_default_str();
-    sub->add_option("--split", command->split, "the real pieces: files of this split")->capture_default_str()
+    sub->add_option("--split", command->split, "the real pieces: files of this split")
+        ->capture_default_str()
         ->check(CLI::IsMember({"train", "valid", "test"}));
-    sub->add_option("--pieces,-n", command->pieces, "pieces to generate")->capture_default_str()->check(CLI::Range(2, 100000));
-    sub->add_option("--length", command->length_steps, "length of every piece in grid steps")->capture_default_str()
+    sub->add_option("--pieces,-n", command->pieces, "pieces to generate")
+        ->capture_default_str()
+        ->check(CLI::Range(2, 100000));
+    sub->add_option("--length", command->length_steps, "length of every piece in grid steps")
+        ->capture_default_str()
         ->check(CLI::Range(4, 100000));
     sub->add_option("--seed", command->seed, "seed of the first piece (piece i uses seed + i)")->capture_default_str();
-    sub->add_option("--temperature", command->sampling.temperature, "0: argmax")->capture_default_str()
+    sub->add_option("--temperature", command->sampling.temperature, "0: argmax")
+        ->capture_default_str()
         ->check(CLI::Range(0.0, 100.0));
-    sub->add_option("--top-k", command->sampling.top_k, "sample among the k likeliest (0: all)")->capture_default_str()
+    sub->add_option("--top-k", command->sampling.top_k, "sample among the k likeliest (0: all)")
+        ->capture_default_str()
         ->check(CLI::Range(0, 1000000));
-    sub->add_option("--top-p", command->sampling.top_p, "nucleus sampling mass")->capture_default_str()
+    sub->add_option("--top-p", command->sampling.top_p, "nucleus sampling mass")
+        ->capture_default_str()
         ->check(CLI::Range(0.0, 1.0));
-    sub->add_option("--mode", command->mode, "streaming (as the daemon) or faithful")->capture_default_str()
+    sub->add_option("--mode", command->mode, "streaming (as the daemon) or faithful")
+        ->capture_default_str()
         ->check(CLI::IsMember({"faithful", "streaming"}));
     sub->add_option("--density", command->density, "the daemon's density constraint (>1 fewer rests)")
-        ->capture_default_str()->check(CLI::Range(0.01, 100.0));
+        ->capture_default_str()
+        ->check(CLI::Range(0.01, 100.0));
     sub->add_option("--energy", command->energy, "the daemon's energy constraint, -1 calm .. 1 driving")
-        ->capture_default_str()->check(CLI::Range(-1.0, 1.0));
+        ->capture_default_str()
+        ->check(CLI::Range(-1.0, 1.0));
     sub->add_option("--max-polyphony", command->max_polyphony, "the daemon's limit on notes starting together")
-        ->capture_default_str()->check(CLI::Range(1, 128));
+        ->capture_default_str()
+        ->check(CLI::Range(1, 128));
     sub->add_option("--plot", command->plot, "SVG picture to write (\"\": none)")->capture_default_str();
     sub->add_option("--save-pieces", command->save_pieces, "write each generated piece as MIDI into this folder");
     sub->add_option("--device", command->device, "auto, cpu or cuda[:N]")->capture_default_str();

@@ -35,7 +35,7 @@ void run_eval_transcription(const EvalTranscriptionCommand& command) {
     auto transcriber = transcribe::make_transcriber(command.transcriber);
     io::RenderOptions render;
     render.sample_rate = transcriber->sample_rate();  // FluidSynth renders at the backend's rate
-    render.program_override = 0;                       // piano, as the figures are
+    render.program_override = 0;                      // piano, as the figures are
     render.max_seconds = 3600;
     auto audio = io::render_to_samples(file, render);
     const auto mono = io::mix_to_mono(audio.samples, static_cast<std::size_t>(audio.channels),
@@ -72,14 +72,16 @@ void run_eval_transcription(const EvalTranscriptionCommand& command) {
 
 void add_eval_transcription_command(CLI::App& app) {
     auto command = std::make_shared<EvalTranscriptionCommand>();
-    auto* sub = app.add_subcommand("eval-transcription",
-                                   "Render a MIDI file as piano, transcribe it, print note precision/recall/F1 as JSON");
+    auto* sub = app.add_subcommand(
+        "eval-transcription", "Render a MIDI file as piano, transcribe it, print note precision/recall/F1 as JSON");
     sub->add_option("reference", command->reference, "the MIDI file")->required()->check(CLI::ExistingFile);
     add_transcriber_options(sub, command->transcriber);
-    sub->add_option("--max-seconds", command->max_seconds, "score only the start of long files")->capture_default_str()
+    sub->add_option("--max-seconds", command->max_seconds, "score only the start of long files")
+        ->capture_default_str()
         ->check(CLI::Range(1.0, 36000.0));
     sub->add_option("--onset-tolerance", command->onset_tolerance, "seconds between matching onsets")
-        ->capture_default_str()->check(CLI::Range(0.001, 1.0));
+        ->capture_default_str()
+        ->check(CLI::Range(0.001, 1.0));
     sub->callback([command] {
         try {
             run_eval_transcription(*command);

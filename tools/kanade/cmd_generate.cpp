@@ -31,8 +31,8 @@ struct GenerateCommand {
 
 // A window of the model's length, taken from the seed file's start or from a random
 // place in the corpus (as the student project began); none: from nothing, as the daemon.
-std::vector<int> choose_prompt(const GenerateCommand& command, const model::Model& model, const music::Tokenizer& tokenizer,
-                               std::string* described) {
+std::vector<int> choose_prompt(const GenerateCommand& command, const model::Model& model,
+                               const music::Tokenizer& tokenizer, std::string* described) {
     music::TokenizeOptions options;
     options.vocabulary = model.vocabulary;
     const auto window = static_cast<std::size_t>(model.config.window);
@@ -59,7 +59,8 @@ std::vector<int> choose_prompt(const GenerateCommand& command, const model::Mode
     std::mt19937_64 random(command.performance.seed);
     const auto* file = candidates[random() % candidates.size()];
     std::size_t start = random() % (file->ids.size() - window);
-    *described = file->path.string() + " (tokens " + std::to_string(start) + ".." + std::to_string(start + window) + ")";
+    *described =
+        file->path.string() + " (tokens " + std::to_string(start) + ".." + std::to_string(start + window) + ")";
     return {file->ids.begin() + static_cast<std::ptrdiff_t>(start),
             file->ids.begin() + static_cast<std::ptrdiff_t>(start + window)};
 }
@@ -107,38 +108,54 @@ void add_generate_command(CLI::App& app) {
     auto& settings = command->settings;
     auto& constraints = settings.constraints;
     auto& performance = command->performance;
-    auto* generate = app.add_subcommand("generate", "Render to a MIDI file what kanaded would play with these settings");
+    auto* generate =
+        app.add_subcommand("generate", "Render to a MIDI file what kanaded would play with these settings");
     generate->add_option("model", command->model_path, "model file")->required()->check(CLI::ExistingFile);
     generate->add_option("-o,--output", command->output, "MIDI file to write")->required();
     generate->add_option("-n,--steps", performance.steps, "grid steps to play (4 a beat on the shipped models)")
-        ->capture_default_str()->check(CLI::Range(1, 10'000'000));
+        ->capture_default_str()
+        ->check(CLI::Range(1, 10'000'000));
     generate->add_option("--seed-midi", command->seed_midi, "start from the start of this MIDI file");
     generate->add_option("--corpus", command->corpus, "start from a random window of this corpus");
     generate->add_option("--temperature", settings.sampling.temperature, "0: argmax (the student's generator)")
-        ->capture_default_str()->check(CLI::Range(0.0, engine::max_temperature));
-    generate->add_option("--top-k", settings.sampling.top_k, "sample among the k likeliest (0: all)")->capture_default_str()
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, engine::max_temperature));
+    generate->add_option("--top-k", settings.sampling.top_k, "sample among the k likeliest (0: all)")
+        ->capture_default_str()
         ->check(CLI::Range(0, 1000000));
-    generate->add_option("--top-p", settings.sampling.top_p, "nucleus sampling mass")->capture_default_str()
+    generate->add_option("--top-p", settings.sampling.top_p, "nucleus sampling mass")
+        ->capture_default_str()
         ->check(CLI::Range(0.0, 1.0));
     generate->add_option("--scale", command->scale, "key/scale mask, e.g. \"C major\"")->capture_default_str();
-    generate->add_option("--lowest-pitch", constraints.lowest_pitch, "lowest MIDI note")->capture_default_str()
+    generate->add_option("--lowest-pitch", constraints.lowest_pitch, "lowest MIDI note")
+        ->capture_default_str()
         ->check(CLI::Range(0, 127));
-    generate->add_option("--highest-pitch", constraints.highest_pitch, "highest MIDI note")->capture_default_str()
+    generate->add_option("--highest-pitch", constraints.highest_pitch, "highest MIDI note")
+        ->capture_default_str()
         ->check(CLI::Range(0, 127));
-    generate->add_option("--polyphony", constraints.max_polyphony, "notes starting on one step")->capture_default_str()
+    generate->add_option("--polyphony", constraints.max_polyphony, "notes starting on one step")
+        ->capture_default_str()
         ->check(CLI::Range(1, 12));
-    generate->add_option("--energy", constraints.energy, "-1 calm .. 1 driving")->capture_default_str()
+    generate->add_option("--energy", constraints.energy, "-1 calm .. 1 driving")
+        ->capture_default_str()
         ->check(CLI::Range(-1.0, 1.0));
-    generate->add_option("--density", constraints.density, ">1 fewer rests, <1 more")->capture_default_str()
+    generate->add_option("--density", constraints.density, ">1 fewer rests, <1 more")
+        ->capture_default_str()
         ->check(CLI::Range(0.01, 100.0));
-    generate->add_option("--max-note-steps", performance.max_note_steps, "no note sounds longer")->capture_default_str()
+    generate->add_option("--max-note-steps", performance.max_note_steps, "no note sounds longer")
+        ->capture_default_str()
         ->check(CLI::Range(1, 256));
     generate->add_option("--seed", performance.seed, "random seed (kanaded's engine.seed)")->capture_default_str();
-    generate->add_option("--mode", command->mode, "streaming (kanaded's default) or faithful")->capture_default_str()
+    generate->add_option("--mode", command->mode, "streaming (kanaded's default) or faithful")
+        ->capture_default_str()
         ->check(CLI::IsMember({"faithful", "streaming"}));
     generate->add_option("--device", command->device, "auto, cpu or cuda[:N]")->capture_default_str();
-    generate->add_option("--bpm", command->bpm, "tempo of the written file")->capture_default_str()->check(CLI::Range(10.0, 400.0));
-    generate->add_option("--program", command->program, "General MIDI program")->capture_default_str()->check(CLI::Range(0, 127));
+    generate->add_option("--bpm", command->bpm, "tempo of the written file")
+        ->capture_default_str()
+        ->check(CLI::Range(10.0, 400.0));
+    generate->add_option("--program", command->program, "General MIDI program")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 127));
     generate->add_flag("--include-seed", command->include_seed, "write the seed window before the new music");
     generate->callback([command] { run_generate(*command); });
 }

@@ -38,8 +38,8 @@ void read_signatures(const midi::File& file, notate::LilypondOptions& options) {
                     options.time_numerator = numerator;
                     options.time_denominator = denominator;
                 } else {
-                    std::cerr << "kanade: warning: time signature " << numerator << "/" << (1 << std::min<int>(event.data[1], 30))
-                              << " cannot be written; using 4/4\n";
+                    std::cerr << "kanade: warning: time signature " << numerator << "/"
+                              << (1 << std::min<int>(event.data[1], 30)) << " cannot be written; using 4/4\n";
                 }
             }
             if (event.meta_type == midi::meta::key_signature && !have_key && event.data.size() >= 2) {
@@ -74,9 +74,7 @@ void run_notate(const NotateCommand& command) {
 
     auto result = notate::notate(notes, command.output_stem, options, !command.no_render);
     switch (result.status) {
-        case notate::NotationStatus::rendered:
-            std::cout << result.message << "\n";
-            return;
+        case notate::NotationStatus::rendered: std::cout << result.message << "\n"; return;
         case notate::NotationStatus::not_asked:
             std::cout << result.message << "\n";
             if (!util::program_available("lilypond"))

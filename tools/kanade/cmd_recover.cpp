@@ -37,7 +37,9 @@ void run_recover(const RecoverCommand& command) {
 void add_recover_command(CLI::App& app) {
     auto command = std::make_shared<RecoverCommand>();
     auto* recover = app.add_subcommand("recover", "Rebuild a recording's MIDI file from its journal (STEM.jsonl)");
-    recover->add_option("journal", command->journal, "the recording's STEM.jsonl")->required()->check(CLI::ExistingFile);
+    recover->add_option("journal", command->journal, "the recording's STEM.jsonl")
+        ->required()
+        ->check(CLI::ExistingFile);
     recover->add_option("-o,--output", command->output, "MIDI file to write (default: STEM.mid beside the journal)");
     recover->callback([command] { run_recover(*command); });
 }

@@ -39,8 +39,7 @@ void run_render(RenderCommand& command) {
     double peak_db = result.peak > 0 ? 20 * std::log10(result.peak) : -INFINITY;
     std::printf("wrote %s: %.1f s of audio at %d Hz, peak %.1f dBFS%s; %.2f s wall, %.1fx real time\n",
                 command.output.c_str(), result.seconds, command.options.sample_rate, peak_db,
-                result.peak > 1.0f ? " (clipped: lower --gain)" : "", wall,
-                wall > 0 ? result.seconds / wall : 0.0);
+                result.peak > 1.0f ? " (clipped: lower --gain)" : "", wall, wall > 0 ? result.seconds / wall : 0.0);
 }
 
 }  // namespace

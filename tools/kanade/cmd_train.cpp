@@ -41,9 +41,11 @@ void add_train_command(CLI::App& app) {
     auto* train = app.add_subcommand("train", "Train a model on MIDI files (CPU or CUDA)");
     train->add_option("corpus", command->inputs, "MIDI files or folders")->required();
     train->add_option("-o,--output", command->output, "model file to write")->required();
-    train->add_option("--tokenizer", o.tokenizer, "seed or kanade")->check(CLI::IsMember({"seed", "kanade"}))
+    train->add_option("--tokenizer", o.tokenizer, "seed or kanade")
+        ->check(CLI::IsMember({"seed", "kanade"}))
         ->capture_default_str();
-    train->add_option("--arch", o.network.arch, "seed or kanade")->check(CLI::IsMember({"seed", "kanade"}))
+    train->add_option("--arch", o.network.arch, "seed or kanade")
+        ->check(CLI::IsMember({"seed", "kanade"}))
         ->capture_default_str();
     train->add_option("--hidden", o.network.hidden, "LSTM units per layer")->capture_default_str();
     train->add_option("--layers", o.network.layers, "LSTM layers (kanade)")->capture_default_str();
@@ -57,12 +59,14 @@ void add_train_command(CLI::App& app) {
     train->add_option("--epochs", o.epochs, "passes over the training windows")->capture_default_str();
     train->add_option("--batch", o.batch, "windows per batch")->capture_default_str();
     train->add_option("--lr", o.learning_rate, "Adam learning rate")->capture_default_str();
-    train->add_option("--stride", o.stride, "tokens between training windows (0: half a window)")->capture_default_str();
+    train->add_option("--stride", o.stride, "tokens between training windows (0: half a window)")
+        ->capture_default_str();
     train->add_option("--seed", o.seed, "random seed (runs are deterministic for a seed)")->capture_default_str();
     train->add_option("--device", o.device, "auto, cpu or cuda[:N]")->capture_default_str();
     train->add_option("--threads", o.threads, "CPU threads (0: libtorch default)")->capture_default_str();
     train->add_option("--max-minutes", o.max_minutes, "stop with a checkpoint after this long")->capture_default_str();
-    train->add_option("--checkpoint-minutes", o.checkpoint_minutes, "minutes between checkpoints")->capture_default_str();
+    train->add_option("--checkpoint-minutes", o.checkpoint_minutes, "minutes between checkpoints")
+        ->capture_default_str();
     train->add_flag("--resume", o.resume, "continue from OUTPUT.ckpt if it exists");
     train->add_flag("-q,--quiet", o.quiet, "no progress bar");
     train->callback([command] { run_train(*command); });

@@ -27,7 +27,8 @@ void add_transcribe_options(CLI::App* sub, TranscribeCommand& command) {
 }
 
 void report(const TranscribeFilesSummary& summary) {
-    std::fprintf(stderr, "kanade: %zu transcribed, %zu already done, %zu failed; %.1f s of audio in %.1f s (%.1fx real time)\n",
+    std::fprintf(stderr,
+                 "kanade: %zu transcribed, %zu already done, %zu failed; %.1f s of audio in %.1f s (%.1fx real time)\n",
                  summary.transcribed, summary.skipped, summary.failed, summary.audio_seconds, summary.seconds,
                  summary.seconds > 0 ? summary.audio_seconds / summary.seconds : 0.0);
     if (summary.failed > 0)
@@ -61,7 +62,8 @@ void add_transcribe_command(CLI::App& app) {
     // `kanade corpus add`: the corpus command exists already (it needs no audio).
     auto* corpus = app.get_subcommand("corpus");
     auto add = std::make_shared<TranscribeCommand>();
-    auto* corpus_add = corpus->add_subcommand("add", "Transcribe a folder of recordings into a MIDI corpus for kanade train");
+    auto* corpus_add =
+        corpus->add_subcommand("add", "Transcribe a folder of recordings into a MIDI corpus for kanade train");
     corpus_add->add_option("audio", add->input, "a folder of recordings (or one file)")->required();
     corpus_add->add_option("--to", add->output, "the corpus folder (created if needed)")->required();
     add_transcribe_options(corpus_add, *add);

@@ -40,8 +40,8 @@ void add_eval_command(CLI::App& app);
 void add_eval_generation_command(CLI::App& app);
 void add_notate_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
-void add_render_command(CLI::App& app);  // only with KANADE_WITH_IO
-void add_ctl_command(CLI::App& app);     // only with KANADE_WITH_IO
+void add_render_command(CLI::App& app);   // only with KANADE_WITH_IO
+void add_ctl_command(CLI::App& app);      // only with KANADE_WITH_IO
 void add_recover_command(CLI::App& app);  // only with KANADE_WITH_IO
 // `transcribe` and `corpus add` (after add_corpus_command); only with KANADE_WITH_IO.
 void add_transcribe_command(CLI::App& app);

@@ -17,7 +17,8 @@ namespace fs = std::filesystem;
 
 std::string lower_extension(const fs::path& path) {
     auto extension = path.extension().string();
-    std::transform(extension.begin(), extension.end(), extension.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(extension.begin(), extension.end(), extension.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     return extension;
 }
 
@@ -42,7 +43,8 @@ double transcribe_one(const fs::path& input, const fs::path& output, const Trans
         frames_read = std::min(total_frames, frames_read + block);
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         if (!options.quiet)
-            progress.update(frames_read, rate_text(static_cast<double>(frames_read) / reader.info().sample_rate, elapsed));
+            progress.update(frames_read,
+                            rate_text(static_cast<double>(frames_read) / reader.info().sample_rate, elapsed));
     }
     auto notes = transcriber->finish();
     midi::NotesToFile file_options;
@@ -75,7 +77,8 @@ TranscribeFilesSummary transcribe_files(const fs::path& input, const fs::path& o
                                         const TranscribeFilesOptions& options) {
     std::vector<std::pair<fs::path, fs::path>> jobs;
     if (fs::is_directory(input)) {
-        for (const auto& entry : fs::recursive_directory_iterator(input, fs::directory_options::skip_permission_denied)) {
+        for (const auto& entry :
+             fs::recursive_directory_iterator(input, fs::directory_options::skip_permission_denied)) {
             if (!entry.is_regular_file() || !is_audio_file(entry.path())) continue;
             auto relative = fs::relative(entry.path(), input);
             jobs.emplace_back(entry.path(), (output / relative).replace_extension(".mid"));

@@ -16,11 +16,11 @@ struct InferenceCase {
     engine::InferenceMode mode = engine::InferenceMode::faithful;
     std::string device = "cpu";  // "cpu" or "cuda"
     int batch = 1;
-    int steps = 1000;             // measured steps (after a few warm-up ones)
-    double max_seconds = 0;       // > 0: stop a slow row early, after at least 100 steps
-    bool packed = true;           // false: libtorch's modules (the reference path)
+    int steps = 1000;        // measured steps (after a few warm-up ones)
+    double max_seconds = 0;  // > 0: stop a slow row early, after at least 100 steps
+    bool packed = true;      // false: libtorch's modules (the reference path)
     model::InferencePrecision precision = model::InferencePrecision::float32;
-    int threads = 1;              // 2: the packed path's two-thread recurrence (RecurrenceTeam)
+    int threads = 1;  // 2: the packed path's two-thread recurrence (RecurrenceTeam)
 };
 
 // Per-step latency of `model` on random tokens of its vocabulary: the forward pass and

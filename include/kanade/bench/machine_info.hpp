@@ -10,7 +10,7 @@ struct MachineInfo {
     std::string cpu_model;
     std::string cpu_features;  // the vector instructions the kernels may use, e.g. "avx2 fma f16c avx512f"
     unsigned cores = 0;
-    std::string gpu;            // "" when CUDA is not available
+    std::string gpu;  // "" when CUDA is not available
     int cuda_devices = 0;
     std::string torch_version;  // e.g. "1.13.1"
     std::string build_type;     // CMAKE_BUILD_TYPE of this build

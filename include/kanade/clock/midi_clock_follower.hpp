@@ -17,8 +17,8 @@ inline constexpr int midi_clock_ticks_per_beat = 24;
 inline constexpr int midi_ticks_per_song_position = 6;  // Song Position counts sixteenth notes
 
 struct ClockFollowerConfig {
-    int steps_per_beat = 4;       // our grid; must divide 24 for phase locking
-    double smoothing = 0.1;       // weight of each new tick interval in the running mean
+    int steps_per_beat = 4;              // our grid; must divide 24 for phase locking
+    double smoothing = 0.1;              // weight of each new tick interval in the running mean
     double min_bpm = 20, max_bpm = 400;  // intervals outside this range are ignored (gaps, bursts)
 };
 
@@ -40,7 +40,7 @@ public:
     // Song Position (0xF2) are ignored.
     ClockFollowerUpdate feed(const midi::Message& message);
 
-    double bpm() const;                  // 0 until two ticks have come
+    double bpm() const;  // 0 until two ticks have come
     bool playing() const { return playing_; }
     std::int64_t song_tick() const { return song_tick_; }  // ticks since the song's start
     bool phase_locking() const { return ticks_per_step_ > 0; }

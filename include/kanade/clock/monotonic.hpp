@@ -18,8 +18,7 @@ inline std::int64_t monotonic_ns() {
 // resuming after signals.
 inline void sleep_until_ns(std::int64_t deadline_ns) {
     timespec when{static_cast<time_t>(deadline_ns / 1'000'000'000), static_cast<long>(deadline_ns % 1'000'000'000)};
-    while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &when, nullptr) == EINTR) {
-    }
+    while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &when, nullptr) == EINTR) {}
 }
 
 }  // namespace kanade::clock

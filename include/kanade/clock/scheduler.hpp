@@ -31,7 +31,7 @@ struct SchedulerConfig {
     int steps_per_beat = 4;
     MissPolicy miss_policy = MissPolicy::rest;
     int max_note_steps = default_max_note_steps;  // no note sounds longer: nothing can hang
-    bool realtime_priority = true; // ask for SCHED_FIFO; reported when refused
+    bool realtime_priority = true;                // ask for SCHED_FIFO; reported when refused
     int priority = 70;
     // Send MIDI beat clock (24 per quarter, Start/Stop/Continue, Song Position) to the
     // outputs' clock(). Needs steps_per_beat to divide 24.
@@ -39,8 +39,8 @@ struct SchedulerConfig {
 };
 
 struct SchedulerStats {
-    std::uint64_t steps = 0;        // steps played since start
-    std::uint64_t late_steps = 0;   // steps whose plan was not ready (per session)
+    std::uint64_t steps = 0;       // steps played since start
+    std::uint64_t late_steps = 0;  // steps whose plan was not ready (per session)
     std::uint64_t notes = 0;
     std::uint64_t dropped_human = 0;
     double timing_p50_ms = 0, timing_p99_ms = 0, timing_max_ms = 0;  // wake-up minus deadline
@@ -50,7 +50,8 @@ struct SchedulerStats {
 class Scheduler {
 public:
     // `source` and `step_clock` must outlive the scheduler; source's session count is fixed.
-    Scheduler(const SchedulerConfig& config, StepSource& source, StepClock& step_clock, std::vector<NoteOutput*> outputs);
+    Scheduler(const SchedulerConfig& config, StepSource& source, StepClock& step_clock,
+              std::vector<NoteOutput*> outputs);
     ~Scheduler();
 
     void start();
@@ -128,7 +129,7 @@ private:
     std::array<std::atomic<std::int32_t>, timing_slots> lateness_us_{};
     std::atomic<std::uint64_t> lateness_count_{0};
     bool realtime_ = false;
-    std::string realtime_report_;     // written once by the thread, before reported_
+    std::string realtime_report_;  // written once by the thread, before reported_
     std::atomic<bool> reported_{false};
     std::thread thread_;
 };

@@ -26,8 +26,7 @@ public:
     // True when the clock moved (since the last wait), false after `timeout`.
     bool wait_for(std::chrono::microseconds timeout) {
         if (!moved_.try_acquire_for(timeout)) return false;
-        while (moved_.try_acquire()) {
-        }
+        while (moved_.try_acquire()) {}
         return true;
     }
 

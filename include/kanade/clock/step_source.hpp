@@ -13,8 +13,8 @@ namespace kanade::clock {
 class StepSource {
 public:
     virtual ~StepSource() = default;
-    virtual std::size_t session_count() const = 0;  // fixed once the scheduler runs
-    virtual PlanQueue& plans(int session) = 0;       // the scheduler is its one consumer
+    virtual std::size_t session_count() const = 0;      // fixed once the scheduler runs
+    virtual PlanQueue& plans(int session) = 0;          // the scheduler is its one consumer
     virtual bool expects_plans(int session) const = 0;  // real-time safe
 };
 

@@ -14,13 +14,13 @@
 namespace kanade::engine {
 
 struct Constraints {
-    int lowest_pitch = 21;   // the piano's range by default
+    int lowest_pitch = 21;  // the piano's range by default
     int highest_pitch = 108;
-    int scale_root = -1;            // pitch class 0..11; -1: any note
+    int scale_root = -1;               // pitch class 0..11; -1: any note
     std::uint16_t scale_mask = 0xFFF;  // bit i: pitch class (root + i) allowed
-    int max_polyphony = 6;          // notes starting on one step
-    double density = 1.0;           // >1: fewer rests, <1: more (kanade tokens)
-    double repetition_penalty = 1.0;  // >1 discourages the notes of the last few steps
+    int max_polyphony = 6;             // notes starting on one step
+    double density = 1.0;              // >1: fewer rests, <1: more (kanade tokens)
+    double repetition_penalty = 1.0;   // >1 discourages the notes of the last few steps
     // -1..1: tilts dynamics, rests and note lengths together (kanade tokens) or chord
     // size (seed tokens); 0 leaves the model's distribution alone.
     double energy = 0.0;

@@ -38,17 +38,16 @@ struct InferenceStats {
     std::uint64_t forward_passes = 0;
     std::uint64_t stale_plans = 0;  // finished after their step had passed
     std::uint64_t tokens = 0;
-    std::uint64_t failures = 0;  // forward passes that threw (the worker went on)
+    std::uint64_t failures = 0;             // forward passes that threw (the worker went on)
     std::uint64_t dropped_human_notes = 0;  // the player's notes the input queue had no room for
-    std::string last_failure;    // what the latest one said
-    std::string device;          // where inference runs now ("cpu", "cuda:0")
+    std::string last_failure;               // what the latest one said
+    std::string device;                     // where inference runs now ("cpu", "cuda:0")
 };
 
 class InferenceService final : public clock::StepSource {
 public:
     // Session i samples with seed + i, so a session plays the same notes alone or batched.
-    InferenceService(std::shared_ptr<model::Model> model, torch::Device device, InferenceMode mode,
-                     std::uint64_t seed);
+    InferenceService(std::shared_ptr<model::Model> model, torch::Device device, InferenceMode mode, std::uint64_t seed);
     ~InferenceService() override;
 
     // Before start() only.
@@ -106,18 +105,18 @@ private:
     struct Session {
         SessionSettings settings;
         std::unique_ptr<PlanQueue> queue = std::make_unique<PlanQueue>();
-        std::deque<int> window;  // the last `window` tokens, human and machine
+        std::deque<int> window;       // the last `window` tokens, human and machine
         model::RecurrentState state;  // streaming: after every token of the window
         bool state_valid = false;
         std::vector<float> next_logits;  // streaming: the state's prediction of the next token
         int last_token = -1;
         std::unique_ptr<StepDecoder> decoder;
         Sampler sampler;
-        bool generating = false;           // free/accompany: always; call-response: while answering
+        bool generating = false;             // free/accompany: always; call-response: while answering
         std::atomic<bool> expecting{false};  // generating and caught up: read by the scheduler
         std::int64_t answer_end_step = -1;
         bool must_start_note = false;
-        std::vector<HumanNote> phrase;     // call-response: the call being played
+        std::vector<HumanNote> phrase;  // call-response: the call being played
         std::int64_t last_human_step = -1;
         std::atomic<bool> phrase_end_requested{false};  // set by any thread, taken by the worker
         std::vector<int> prompt;
@@ -149,7 +148,7 @@ private:
     clock::SpscQueue<HumanEvent, 4096> human_events_;
     std::atomic<std::uint64_t> dropped_human_notes_{0};
 
-    mutable std::mutex mutex_;  // guards settings, human input, model swap, stats (never the scheduler)
+    mutable std::mutex mutex_;                // guards settings, human input, model swap, stats (never the scheduler)
     clock::StepClock* step_clock_ = nullptr;  // the worker thread's, from start()
     std::atomic<bool> stopping_{false};
     bool was_running_ = false;

@@ -17,9 +17,9 @@ namespace kanade::engine {
 struct OfflinePerformance {
     std::int64_t steps = 256;  // grid steps to play (steps_per_beat of the model's grid)
     InferenceMode mode = InferenceMode::streaming;
-    std::uint64_t seed = 1;     // the daemon's engine.seed
+    std::uint64_t seed = 1;  // the daemon's engine.seed
     int max_note_steps = clock::default_max_note_steps;
-    std::vector<int> prompt;    // the window to start from; empty: from nothing, as the daemon
+    std::vector<int> prompt;  // the window to start from; empty: from nothing, as the daemon
 };
 
 // The notes played on steps 0..steps-1, in beats from step 0.

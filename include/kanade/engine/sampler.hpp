@@ -27,8 +27,7 @@ public:
 
     // `mask`, when given, has one entry per logit; false entries can never be drawn.
     // Returns -1 only if every entry is masked out.
-    int sample(std::span<const float> logits, const SamplingOptions& options,
-               std::span<const bool> mask = {});
+    int sample(std::span<const float> logits, const SamplingOptions& options, std::span<const bool> mask = {});
 
     // The probabilities `sample` draws from, after temperature, top-k and top-p.
     std::vector<double> distribution(std::span<const float> logits, const SamplingOptions& options,

@@ -18,11 +18,11 @@ struct SessionSettings {
     Mode mode = Mode::free;
     SamplingOptions sampling{1.0, 0, 0.95};
     Constraints constraints;
-    int output_channel = 0;          // 0..15
+    int output_channel = 0;            // 0..15
     int phrase_end_silence_steps = 8;  // call-response: this much silence ends a phrase
-    int phrase_end_controller = 64;  // ... or this controller (the sustain pedal) released; -1: off
-    int answer_steps = 0;            // 0: as long as the call
-    int lookahead_steps = 2;         // how far ahead of the clock plans are made
+    int phrase_end_controller = 64;    // ... or this controller (the sustain pedal) released; -1: off
+    int answer_steps = 0;              // 0: as long as the call
+    int lookahead_steps = 2;           // how far ahead of the clock plans are made
     // A player's note held longer than this counts as released: a keyboard unplugged
     // mid-note must not keep call-and-response waiting for ever.
     int max_held_steps = clock::default_max_note_steps;

@@ -45,10 +45,10 @@ Spread spread_of(const std::vector<double>& values);
 
 struct FeatureComparison {
     Feature feature = Feature::pitch_count;
-    std::vector<double> real_mean, generated_mean;  // per component of the feature
+    std::vector<double> real_mean, generated_mean;           // per component of the feature
     std::vector<double> intra_real, intra_generated, inter;  // distances
-    double overlap_real = 0;       // intra-set (real) against inter-set
-    double overlap_generated = 0;  // intra-set (generated) against inter-set
+    double overlap_real = 0;                                 // intra-set (real) against inter-set
+    double overlap_generated = 0;                            // intra-set (generated) against inter-set
     // The figure reported: the mean of the two areas.
     double overlap() const { return (overlap_real + overlap_generated) / 2; }
 };

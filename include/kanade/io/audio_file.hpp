@@ -21,11 +21,11 @@ public:
 };
 
 struct AudioFileInfo {
-    int sample_rate = 0;      // of the file
+    int sample_rate = 0;  // of the file
     int channels = 0;
     std::int64_t frames = 0;  // of the file (may be approximate for MP3)
     double seconds = 0;
-    std::string format;       // e.g. "FLAC (Free Lossless Audio Codec)"
+    std::string format;  // e.g. "FLAC (Free Lossless Audio Codec)"
 };
 
 class AudioFileReader {

@@ -43,7 +43,7 @@ public:
     AudioOutput& operator=(const AudioOutput&) = delete;
 
     std::string description() const;  // one line for the log
-    std::string backend() const;       // "portaudio", "jack", "wav" or "none"
+    std::string backend() const;      // "portaudio", "jack", "wav" or "none"
 
     // The scheduler thread only: no locks, no allocation, never blocks. Note on/off,
     // control change (all-notes-off included), program change, pressure, pitch bend; other

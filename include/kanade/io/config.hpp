@@ -18,19 +18,19 @@ namespace kanade::io {
 struct DaemonConfig {
     struct Model {
         std::string path = "models/default.kmodel";
-        std::string device = "auto";  // auto, cpu, cuda[:N]
-        int threads = 0;              // CPU threads for inference (0: libtorch default)
+        std::string device = "auto";         // auto, cpu, cuda[:N]
+        int threads = 0;                     // CPU threads for inference (0: libtorch default)
         std::string precision = "bfloat16";  // CPU inference: bfloat16, float16 or float32 (falls back in that order)
     } model;
     struct Engine {
-        std::string mode = "free";    // free, call-response, accompany
+        std::string mode = "free";            // free, call-response, accompany
         std::string inference = "streaming";  // streaming or faithful
         double temperature = engine::SessionSettings{}.sampling.temperature;
         int top_k = engine::SessionSettings{}.sampling.top_k;
         double top_p = engine::SessionSettings{}.sampling.top_p;
-        std::uint64_t seed = 0;       // 0: a new seed each start
-        std::string seed_midi;        // free mode: start from this MIDI file ("": corpus/model)
-        int sessions = 1;             // voices, one per MIDI channel from midi.channel on
+        std::uint64_t seed = 0;           // 0: a new seed each start
+        std::string seed_midi;            // free mode: start from this MIDI file ("": corpus/model)
+        int sessions = 1;                 // voices, one per MIDI channel from midi.channel on
         std::string scale = "chromatic";  // e.g. "C major", "a minor"
         int lowest_pitch = engine::Constraints{}.lowest_pitch;
         int highest_pitch = engine::Constraints{}.highest_pitch;
@@ -39,9 +39,10 @@ struct DaemonConfig {
         double repetition_penalty = engine::Constraints{}.repetition_penalty;
         double energy = engine::Constraints{}.energy;
         int max_note_steps = clock::default_max_note_steps;  // no note sounds longer than this
-        std::string miss_policy = "rest";  // rest, hold or repeat when a step is not ready
+        std::string miss_policy = "rest";                    // rest, hold or repeat when a step is not ready
         int phrase_end_silence_steps = engine::SessionSettings{}.phrase_end_silence_steps;  // silence that ends a call
-        int phrase_end_controller = engine::SessionSettings{}.phrase_end_controller;  // ... or this controller released (-1: off)
+        int phrase_end_controller =
+            engine::SessionSettings{}.phrase_end_controller;        // ... or this controller released (-1: off)
         int answer_steps = engine::SessionSettings{}.answer_steps;  // 0: as long as the call
         int lookahead_steps = engine::SessionSettings{}.lookahead_steps;
     } engine;
@@ -55,9 +56,9 @@ struct DaemonConfig {
     struct Midi {
         std::string backend = "auto";  // auto, alsa, jack, none
         std::string port_name = "kanade";
-        std::string connect_in;        // pattern of hardware ports to connect to our input
+        std::string connect_in;  // pattern of hardware ports to connect to our input
         std::string connect_out;
-        int channel = 1;               // 1..16, the channel notes go out on
+        int channel = 1;  // 1..16, the channel notes go out on
     } midi;
     struct Audio {
         std::string backend = "auto";  // auto, portaudio, jack, none, or a FILE.wav

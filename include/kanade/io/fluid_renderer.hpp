@@ -20,11 +20,11 @@ inline constexpr int render_channels = synth_channels;
 
 struct RenderOptions {
     std::filesystem::path soundfont = default_soundfont;
-    int sample_rate = 44100;              // min_sample_rate..max_sample_rate
+    int sample_rate = 44100;  // min_sample_rate..max_sample_rate
     // FluidSynth's master gain, 0..max_gain. Its own default, 0.2, leaves headroom for a full
     // GM arrangement: at 0.5 most of the openmsx corpus clips, by up to 10 dB.
     double gain = 0.2;
-    double tail_seconds = 2.0;            // rendered after the last event, so releases ring out
+    double tail_seconds = 2.0;  // rendered after the last event, so releases ring out
     // A file whose events lie about its length must not make an endless render.
     double max_seconds = 3600;
     std::optional<int> program_override;  // every melodic channel plays this GM program (0: piano)
@@ -34,7 +34,7 @@ struct RenderOptions {
 };
 
 struct RenderResult {
-    double seconds = 0;      // length of the audio
+    double seconds = 0;  // length of the audio
     std::size_t frames = 0;
     float peak = 0;          // largest absolute sample; above 1 means the WAV is clipped
     std::size_t events = 0;  // channel and sysex events sent to the synthesizer
@@ -57,7 +57,6 @@ struct RenderedAudio {
 RenderedAudio render_to_samples(const midi::File& file, const RenderOptions& options = {});
 
 // A 16-bit stereo WAV, written atomically (nothing appears under `wav` on failure).
-RenderResult render_to_wav(const midi::File& file, const std::filesystem::path& wav,
-                           const RenderOptions& options = {});
+RenderResult render_to_wav(const midi::File& file, const std::filesystem::path& wav, const RenderOptions& options = {});
 
 }  // namespace kanade::io

@@ -59,8 +59,8 @@ public:
     bool maintain();
 
     struct Counters {
-        std::uint64_t received = 0;  // queued for pop_input()
-        std::uint64_t sent = 0;      // written to the output port
+        std::uint64_t received = 0;       // queued for pop_input()
+        std::uint64_t sent = 0;           // written to the output port
         std::uint64_t input_dropped = 0;  // input queue overflow: counted, not fatal
         std::uint64_t output_dropped = 0;
         std::uint64_t sysex_dropped = 0;  // SysEx messages (kanade does not take them), each once

@@ -75,20 +75,20 @@ public:
 
     void stop();  // final flush, files closed, STEM.mid made; idempotent
 
-    std::filesystem::path midi_path() const;  // STEM.mid, there once stop() made it
+    std::filesystem::path midi_path() const;     // STEM.mid, there once stop() made it
     std::filesystem::path segment_path() const;  // the segment being written (the last, after stop())
     std::filesystem::path log_path() const;
     std::int64_t start_ns() const;  // CLOCK_MONOTONIC time of the recording's time 0
 
     struct Counters {
-        std::uint64_t events = 0;        // accepted by push()
-        std::uint64_t dropped = 0;       // refused by push()
-        std::uint64_t flushes = 0;       // flushes that wrote everything they had
-        std::uint64_t write_errors = 0;  // flushes that failed somewhere (retried next time), or STEM.mid not made
-        std::uint64_t held_events = 0;   // events held in memory: the current segment's
+        std::uint64_t events = 0;            // accepted by push()
+        std::uint64_t dropped = 0;           // refused by push()
+        std::uint64_t flushes = 0;           // flushes that wrote everything they had
+        std::uint64_t write_errors = 0;      // flushes that failed somewhere (retried next time), or STEM.mid not made
+        std::uint64_t held_events = 0;       // events held in memory: the current segment's
         std::uint64_t last_flush_bytes = 0;  // bytes the latest flush wrote (journal and segments)
-        std::uint64_t segments = 0;      // segment files begun
-        std::uint64_t last_flush_us = 0;  // how long the latest flush took (final assembly included)
+        std::uint64_t segments = 0;          // segment files begun
+        std::uint64_t last_flush_us = 0;     // how long the latest flush took (final assembly included)
     };
     Counters counters() const;
     std::string last_error() const;  // "" until a write fails; the latest failure after

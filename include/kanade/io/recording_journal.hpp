@@ -26,9 +26,9 @@ namespace kanade::io {
 
 inline constexpr std::uint16_t recording_ticks_per_quarter = 960;
 
-std::int64_t microseconds_of(std::int64_t ns);  // rounded to nearest
+std::int64_t microseconds_of(std::int64_t ns);              // rounded to nearest
 std::uint64_t recording_tick(std::int64_t since_start_us);  // 0 before the start
-std::string journal_seconds(std::int64_t since_start_us);  // "12.345678", the "t" of a line
+std::string journal_seconds(std::int64_t since_start_us);   // "12.345678", the "t" of a line
 
 // `{"t":...,"part":...,"msg":[...]}`, without the line break.
 std::string journal_event_line(std::int64_t since_start_us, Part part, const midi::Message& message);
@@ -112,7 +112,8 @@ JournalSummary midi_from_journal(const std::filesystem::path& journal_path, cons
 // ---- templates
 
 inline bool is_complete_channel_message(const midi::Message& message) {
-    return message.bytes[0] >= 0x80 && message.bytes[0] <= 0xEF && message.size >= 1 + channel_data_bytes(message.bytes[0]);
+    return message.bytes[0] >= 0x80 && message.bytes[0] <= 0xEF &&
+           message.size >= 1 + channel_data_bytes(message.bytes[0]);
 }
 
 template <typename Closed>

@@ -48,8 +48,7 @@ private:
 };
 
 // Throws std::runtime_error naming the file on any failure.
-void write_wav(const std::filesystem::path& path, std::span<const float> samples, int channels,
-               int sample_rate);
+void write_wav(const std::filesystem::path& path, std::span<const float> samples, int channels, int sample_rate);
 WavData read_wav(const std::filesystem::path& path);
 
 }  // namespace kanade::io

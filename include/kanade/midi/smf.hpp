@@ -34,8 +34,8 @@ struct Event {
     EventKind kind = EventKind::channel;
     // channel: the full status byte 0x80..0xEF; meta: 0xFF; sysex: 0xF0 or 0xF7.
     std::uint8_t status = 0;
-    std::uint8_t meta_type = 0;       // meta events only
-    std::vector<std::uint8_t> data;   // channel: 1 or 2 data bytes; meta/sysex: payload
+    std::uint8_t meta_type = 0;      // meta events only
+    std::vector<std::uint8_t> data;  // channel: 1 or 2 data bytes; meta/sysex: payload
 
     std::uint8_t channel() const { return status & 0x0F; }
     std::uint8_t command() const { return status & 0xF0; }
@@ -105,8 +105,7 @@ struct ReadResult {
 // translation units (std::span is C++20): the fuzz harnesses that compile libtorch's
 // headers as C++17 for clang 14 include this header but never call it.
 #ifdef __cpp_lib_span
-ReadResult parse_smf(std::span<const std::uint8_t> bytes, std::string_view name,
-                     const ReadLimits& limits = {});
+ReadResult parse_smf(std::span<const std::uint8_t> bytes, std::string_view name, const ReadLimits& limits = {});
 #endif
 ReadResult read_smf(const std::filesystem::path& path, const ReadLimits& limits = {});
 

@@ -20,8 +20,8 @@ struct EvalResult {
     double nll = 0;                  // mean negative log-likelihood per token (nats)
     double accuracy = 0;             // argmax == truth
     double perplexity = 0;
-    double nll_per_note = 0;         // total NLL / note events (onsets)
-    double nll_per_second = 0;       // total NLL / seconds of music
+    double nll_per_note = 0;              // total NLL / note events (onsets)
+    double nll_per_second = 0;            // total NLL / seconds of music
     double note_events = 0, seconds = 0;  // in the evaluated files
     std::vector<double> nll_by_token;     // total NLL of the predictions of each token id
 };

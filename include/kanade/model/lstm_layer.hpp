@@ -14,8 +14,9 @@ public:
     LstmLayerImpl(std::int64_t input_size, std::int64_t hidden_size);
 
     // x [B,T,in] -> (y [B,T,H], (h [B,H], c [B,H])); state may be undefined (zeros).
-    std::pair<torch::Tensor, std::pair<torch::Tensor, torch::Tensor>> forward(
-        const torch::Tensor& x, const torch::Tensor& h0 = {}, const torch::Tensor& c0 = {});
+    std::pair<torch::Tensor, std::pair<torch::Tensor, torch::Tensor>> forward(const torch::Tensor& x,
+                                                                              const torch::Tensor& h0 = {},
+                                                                              const torch::Tensor& c0 = {});
     // x [B,in]; h, c [B,H] updated in place of the references.
     torch::Tensor step(const torch::Tensor& x, torch::Tensor& h, torch::Tensor& c);
 

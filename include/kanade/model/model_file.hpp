@@ -26,7 +26,6 @@
 
 namespace kanade::model {
 
-
 struct Model {
     NetworkConfig config;
     std::string tokenizer = "kanade";

@@ -35,8 +35,8 @@ class NetworkImpl : public torch::nn::Module {
 public:
     explicit NetworkImpl(const NetworkConfig& config);
 
-    torch::Tensor forward(const torch::Tensor& ids);  // [B,T] int64 -> [B,T,V]
-    torch::Tensor forward_last(const torch::Tensor& ids);  // [B,T] -> [B,V], the last position
+    torch::Tensor forward(const torch::Tensor& ids);                      // [B,T] int64 -> [B,T,V]
+    torch::Tensor forward_last(const torch::Tensor& ids);                 // [B,T] -> [B,V], the last position
     torch::Tensor step(const torch::Tensor& ids, RecurrentState& state);  // [B] -> [B,V]
     RecurrentState initial_state(std::int64_t batch) const;
 

@@ -13,11 +13,11 @@ struct NetworkConfig {
     std::string arch = "kanade";  // "seed" or "kanade"
     int vocab_size = 0;
     int hidden = 512;
-    int layers = 2;               // seed: always 2
-    int embedding = 128;          // kanade only
+    int layers = 2;       // seed: always 2
+    int embedding = 128;  // kanade only
     double dropout = 0.3;
     std::string activation = "relu";  // seed: between the two LSTMs ("linear" for none)
-    int window = 40;              // context length the network was trained on
+    int window = 40;                  // context length the network was trained on
 
     // Throws std::invalid_argument naming the first value out of range.
     void validate() const;

@@ -59,7 +59,7 @@ struct OrderChoice {
     int order = 1;
     std::vector<double> valid_nll;  // [order - 1]
 };
-OrderChoice choose_ngram_order(const std::vector<std::vector<int>>& train, const std::vector<music::TokenizedFile>& valid,
-                               int vocab_size, int max_order);
+OrderChoice choose_ngram_order(const std::vector<std::vector<int>>& train,
+                               const std::vector<music::TokenizedFile>& valid, int vocab_size, int max_order);
 
 }  // namespace kanade::model

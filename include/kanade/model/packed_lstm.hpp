@@ -32,7 +32,7 @@ struct LstmWeights {
         torch::Tensor weight_ih, weight_hh, bias;  // [4H, in], [4H, H], [4H] (gates i, f, g, o)
     };
     std::vector<Layer> layers;
-    std::string between_layers = "linear";  // "relu", "tanh" or "linear" (dropout: off in inference)
+    std::string between_layers = "linear";   // "relu", "tanh" or "linear" (dropout: off in inference)
     torch::Tensor dense_weight, dense_bias;  // [V, H], [V]
 };
 
@@ -59,9 +59,9 @@ public:
 
 private:
     struct Layer {
-        PackedMatrix input;      // [in, 4H], g rows doubled (layers after the first)
-        PackedMatrix recurrent;  // [H, 4H], g rows doubled
-        torch::Tensor bias;      // [4H], g doubled
+        PackedMatrix input;       // [in, 4H], g rows doubled (layers after the first)
+        PackedMatrix recurrent;   // [H, 4H], g rows doubled
+        torch::Tensor bias;       // [4H], g doubled
         SplitLayerWeights split;  // the same split for the team (threads 2)
     };
     // Runs one layer over a window from a fresh state, given its gate inputs [B, T, 4H]
@@ -82,8 +82,8 @@ private:
     torch::Tensor first_table_;  // [V, 4H]: projection + bias of each token into layer 1
     std::vector<Layer> layers_;
     std::string between_layers_;
-    PackedMatrix dense_;      // [H, V]
-    torch::Tensor dense_bias_;  // [V]
+    PackedMatrix dense_;                    // [H, V]
+    torch::Tensor dense_bias_;              // [V]
     std::unique_ptr<RecurrenceTeam> team_;  // threads 2 only
 };
 

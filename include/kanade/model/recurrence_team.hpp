@@ -24,9 +24,9 @@ namespace kanade::model {
 // One layer's weights split for the team: part k holds the columns of hidden units
 // [k H/2, (k + 1) H/2) of each gate, gate-major: [in, 4 * H/2].
 struct SplitLayerWeights {
-    PackedMatrix input[2];      // empty for a layer whose gate inputs come precomputed
-    PackedMatrix recurrent[2];  // [H, 4 * H/2]
-    std::vector<float> bias[2]; // [4 * H/2]
+    PackedMatrix input[2];       // empty for a layer whose gate inputs come precomputed
+    PackedMatrix recurrent[2];   // [H, 4 * H/2]
+    std::vector<float> bias[2];  // [4 * H/2]
     // As PackedLstm keeps them (g rows doubled): input_t [in, 4H] (undefined: none),
     // recurrent_t [H, 4H], bias [4H]; H must be even.
     static SplitLayerWeights split(const torch::Tensor& input_t, const torch::Tensor& recurrent_t,

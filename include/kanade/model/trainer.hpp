@@ -17,16 +17,16 @@ namespace kanade::model {
 struct TrainOptions {
     std::vector<std::filesystem::path> corpus;
     std::string tokenizer = "kanade";
-    NetworkConfig network;   // vocab_size is filled from the corpus
+    NetworkConfig network;  // vocab_size is filled from the corpus
     music::GridOptions grid;
     std::size_t min_count = 1;
-    int transpose = 0;       // augment training files by -N..+N semitones
+    int transpose = 0;  // augment training files by -N..+N semitones
 
     int epochs = 20;
     int batch = 64;
     double learning_rate = 1e-3;
     double clip_norm = 1.0;
-    int stride = 0;          // between training windows; 0: half a window
+    int stride = 0;  // between training windows; 0: half a window
     std::uint64_t seed = 1;
     std::string device = "auto";
     int threads = 0;
@@ -38,8 +38,8 @@ struct TrainOptions {
     std::filesystem::path csv;         // default: OUTPUT.csv
     std::filesystem::path plot;        // default: OUTPUT.svg
     bool resume = false;
-    bool quiet = false;                // no progress bar
-    std::string command_line;          // recorded in the model's info
+    bool quiet = false;        // no progress bar
+    std::string command_line;  // recorded in the model's info
 };
 
 struct EpochMetrics {
@@ -48,8 +48,8 @@ struct EpochMetrics {
     double valid_loss = 0;
     double valid_accuracy = 0;
     double valid_perplexity = 0;
-    double seconds = 0;           // wall time of this epoch
-    double tokens_per_second = 0; // training tokens
+    double seconds = 0;            // wall time of this epoch
+    double tokens_per_second = 0;  // training tokens
 };
 
 struct TrainResult {

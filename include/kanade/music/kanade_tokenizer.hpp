@@ -21,13 +21,11 @@ namespace kanade::music {
 
 class KanadeTokenizer final : public Tokenizer {
 public:
-    static constexpr int lowest_pitch = 21;   // A0
-    static constexpr int highest_pitch = 108; // C8
+    static constexpr int lowest_pitch = 21;    // A0
+    static constexpr int highest_pitch = 108;  // C8
     static constexpr int velocity_bins = 8;
     static constexpr int max_wait_steps = 16;
-    static constexpr std::array<int, 12> duration_steps() {
-        return {1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 32, 48};
-    }
+    static constexpr std::array<int, 12> duration_steps() { return {1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 32, 48}; }
 
     explicit KanadeTokenizer(GridOptions grid = {}) : Tokenizer(grid) {}
     std::string_view name() const override { return "kanade"; }
@@ -36,9 +34,9 @@ public:
     std::optional<Vocabulary> fixed_vocabulary() const override;
     std::size_t count_note_events(const std::vector<std::string>& tokens) const override;
 
-    static int velocity_bin(int velocity);   // 1..8
-    static int bin_velocity(int bin);        // the velocity a bin plays at
-    static int nearest_duration(long steps); // snapped to duration_steps()
+    static int velocity_bin(int velocity);    // 1..8
+    static int bin_velocity(int bin);         // the velocity a bin plays at
+    static int nearest_duration(long steps);  // snapped to duration_steps()
     // The number of a token with this prefix ("W4" with 'W' -> 4), if it is one.
     static std::optional<int> token_number(std::string_view token, char prefix);
 };

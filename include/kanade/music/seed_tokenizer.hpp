@@ -15,12 +15,10 @@ public:
     std::string_view name() const override { return "seed"; }
     std::vector<std::string> encode(const std::vector<midi::Note>& notes) const override;
     std::vector<midi::Note> decode(const std::vector<std::string>& tokens) const override;
-    std::size_t count_note_events(const std::vector<std::string>& tokens) const override {
-        return tokens.size();
-    }
+    std::size_t count_note_events(const std::vector<std::string>& tokens) const override { return tokens.size(); }
 
     static std::string token_for(const std::vector<int>& pitches);  // one onset's pitches
-    static std::vector<int> pitches_of(std::string_view token);      // empty if malformed
+    static std::vector<int> pitches_of(std::string_view token);     // empty if malformed
 };
 
 }  // namespace kanade::music

@@ -21,8 +21,8 @@ struct TokenizedFile {
 };
 
 struct TokenizeOptions {
-    std::size_t min_count = 1;  // seed tokenizer: cut tokens rarer than this
-    int transpose = 0;          // add training copies moved by -N..+N semitones
+    std::size_t min_count = 1;             // seed tokenizer: cut tokens rarer than this
+    int transpose = 0;                     // add training copies moved by -N..+N semitones
     std::optional<Vocabulary> vocabulary;  // use this one (a model's) instead of building one
 };
 

@@ -19,8 +19,7 @@ public:
     explicit Vocabulary(std::vector<std::string> tokens);
 
     // Every token seen at least `min_count` times, sorted.
-    static Vocabulary from_counts(const std::map<std::string, std::size_t>& counts,
-                                  std::size_t min_count = 1);
+    static Vocabulary from_counts(const std::map<std::string, std::size_t>& counts, std::size_t min_count = 1);
 
     std::size_t size() const { return tokens_.size(); }
     bool empty() const { return tokens_.empty(); }

@@ -13,24 +13,24 @@
 namespace kanade::notate {
 
 struct LilypondOptions {
-    std::string title;                   // empty: no title
+    std::string title;  // empty: no title
     std::string composer;
     int time_numerator = 4;
-    int time_denominator = 4;            // 1, 2, 4, 8 or 16
-    int key_fifths = 0;                  // -7..7, as in a MIDI key signature; < 0 spells flats
+    int time_denominator = 4;  // 1, 2, 4, 8 or 16
+    int key_fifths = 0;        // -7..7, as in a MIDI key signature; < 0 spells flats
     bool minor = false;
-    std::optional<double> tempo_bpm;     // quarter notes per minute; a \tempo mark when set
-    int split_pitch = 60;                // this pitch and above go to the treble staff
-    int max_bars = 64;                   // longer pieces are cut here, and the score says so
-    int steps_per_beat = 4;              // the quantisation grid: 1, 2, 4 (16th notes) or 8
+    std::optional<double> tempo_bpm;  // quarter notes per minute; a \tempo mark when set
+    int split_pitch = 60;             // this pitch and above go to the treble staff
+    int max_bars = 64;                // longer pieces are cut here, and the score says so
+    int steps_per_beat = 4;           // the quantisation grid: 1, 2, 4 (16th notes) or 8
 };
 
 // The score and what was left out of it.
 struct Engraving {
-    std::string source;       // LilyPond input
-    int bars = 0;             // bars written
-    int total_bars = 0;       // bars the notes would have needed
-    std::size_t notes = 0;    // notes that start inside the written bars
+    std::string source;     // LilyPond input
+    int bars = 0;           // bars written
+    int total_bars = 0;     // bars the notes would have needed
+    std::size_t notes = 0;  // notes that start inside the written bars
     bool truncated() const { return bars < total_bars; }
 };
 
@@ -67,7 +67,6 @@ struct EngraveProgram {
 // then, when `render` and lilypond is found, runs it to make STEM.pdf and STEM.png.
 // Throws only when the .ly cannot be written; lilypond's problems are in the status.
 NotationResult notate(const std::vector<midi::Note>& notes, const std::filesystem::path& output_stem,
-                      const LilypondOptions& options = {}, bool render = true,
-                      const EngraveProgram& program = {});
+                      const LilypondOptions& options = {}, bool render = true, const EngraveProgram& program = {});
 
 }  // namespace kanade::notate

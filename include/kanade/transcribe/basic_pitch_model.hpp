@@ -15,11 +15,11 @@ namespace kanade::transcribe {
 namespace basic_pitch {
 inline constexpr int sample_rate = 22050;
 inline constexpr int fft_hop = 256;
-inline constexpr int frames_per_second = sample_rate / fft_hop;  // 86, as the reference floors it
+inline constexpr int frames_per_second = sample_rate / fft_hop;   // 86, as the reference floors it
 inline constexpr int window_samples = 2 * sample_rate - fft_hop;  // 43,844
 inline constexpr int overlap_frames = 30;
-inline constexpr int edge_frames = overlap_frames / 2;             // dropped at each window edge
-inline constexpr int lead_in_samples = overlap_frames * fft_hop / 2;  // 3,840 zeros prepended
+inline constexpr int edge_frames = overlap_frames / 2;                         // dropped at each window edge
+inline constexpr int lead_in_samples = overlap_frames * fft_hop / 2;           // 3,840 zeros prepended
 inline constexpr int hop_samples = window_samples - overlap_frames * fft_hop;  // 36,164
 inline constexpr int frames_per_window = 172;
 inline constexpr int kept_frames_per_window = frames_per_window - overlap_frames;  // 142

@@ -12,21 +12,21 @@
 namespace kanade::transcribe {
 
 struct NoteDecodingOptions {
-    double onset_threshold = 0.5;   // an onset peak above this starts a note
-    double frame_threshold = 0.3;   // a note lasts while its frame activation stays above
-    int min_note_frames = 11;       // notes this short or shorter are dropped (~127.7 ms)
-    bool infer_onsets = true;       // add onsets where frame activations jump
-    double max_frequency_hz = 0;    // 0: no limit
-    double min_frequency_hz = 0;    // 0: no limit
-    bool melodia_trick = true;      // make notes of the energy left without onsets
-    int energy_tolerance = 11;      // frames allowed below the threshold inside a note
+    double onset_threshold = 0.5;  // an onset peak above this starts a note
+    double frame_threshold = 0.3;  // a note lasts while its frame activation stays above
+    int min_note_frames = 11;      // notes this short or shorter are dropped (~127.7 ms)
+    bool infer_onsets = true;      // add onsets where frame activations jump
+    double max_frequency_hz = 0;   // 0: no limit
+    double min_frequency_hz = 0;   // 0: no limit
+    bool melodia_trick = true;     // make notes of the energy left without onsets
+    int energy_tolerance = 11;     // frames allowed below the threshold inside a note
 };
 
 struct NoteEvent {
     int start_frame = 0;
     int duration_frames = 0;
-    int pitch = 0;           // MIDI
-    double amplitude = 0;    // mean frame activation over the note, 0..1
+    int pitch = 0;                 // MIDI
+    double amplitude = 0;          // mean frame activation over the note, 0..1
     std::vector<int> pitch_bends;  // per frame, in contour bins (1/3 semitone); empty if not asked
 };
 

@@ -18,7 +18,7 @@ namespace kanade::transcribe {
 struct TfjsNode {
     std::string name;
     std::string op;
-    std::vector<int> inputs;  // indices into TfjsGraphModel::nodes()
+    std::vector<int> inputs;    // indices into TfjsGraphModel::nodes()
     nlohmann::json attributes;  // the node's "attr" object as model.json has it
 };
 

@@ -19,16 +19,16 @@ struct TranscriberOptions {
     std::string backend = "basic-pitch";  // "basic-pitch" | "piano-crnn"
     // Where the backend's weights are; empty: the backend's default place.
     std::filesystem::path model_path;
-    std::string device = "cpu";           // "cpu" | "cuda" | "auto"
-    int threads = 0;                      // intra-op threads; 0: libtorch's default
+    std::string device = "cpu";  // "cpu" | "cuda" | "auto"
+    int threads = 0;             // intra-op threads; 0: libtorch's default
     // Note decoding; unset: each backend's reference value (basic-pitch 0.5 / 0.3,
     // piano-crnn 0.3 / 0.1).
     std::optional<double> onset_threshold;  // onset activation that starts a note
     std::optional<double> frame_threshold;  // frame activation that keeps it sounding
     // basic-pitch only (the reference's defaults).
-    double min_note_ms = 127.7;           // shorter notes are dropped
-    bool melodia_trick = true;            // notes from energy left without onsets
-    bool pitch_bends = false;             // basic-pitch: per-frame bends (BasicPitchTranscriber::note_events)
+    double min_note_ms = 127.7;  // shorter notes are dropped
+    bool melodia_trick = true;   // notes from energy left without onsets
+    bool pitch_bends = false;    // basic-pitch: per-frame bends (BasicPitchTranscriber::note_events)
 };
 
 // A sustain pedal held from start to end (piano-crnn's pedal model).

@@ -16,8 +16,7 @@ void write_file_atomically(const std::filesystem::path& path, std::span<const st
 #endif
 void write_file_atomically(const std::filesystem::path& path, std::string_view text);
 // For writers that stream: `fill` writes into the temporary file's stream.
-void write_file_atomically(const std::filesystem::path& path,
-                           const std::function<void(std::ostream&)>& fill);
+void write_file_atomically(const std::filesystem::path& path, const std::function<void(std::ostream&)>& fill);
 
 // The pieces, for writers that stream through their own library (libsndfile):
 // a fresh temporary name beside `path`, and fsync before the rename.

@@ -13,16 +13,16 @@
 namespace kanade::util {
 
 struct RunOptions {
-    std::filesystem::path working_directory;  // empty: the caller's
-    std::size_t max_output_bytes = 64 * 1024; // only the last bytes are kept
-    double timeout_seconds = 0;               // 0: wait as long as it takes
+    std::filesystem::path working_directory;   // empty: the caller's
+    std::size_t max_output_bytes = 64 * 1024;  // only the last bytes are kept
+    double timeout_seconds = 0;                // 0: wait as long as it takes
 };
 
 struct RunResult {
     int exit_status = 0;    // the program's exit code; 128 + N when killed by signal N
     bool signaled = false;  // killed by a signal (timeouts included)
     bool timed_out = false;
-    std::string output;     // stdout and stderr interleaved, at most max_output_bytes
+    std::string output;  // stdout and stderr interleaved, at most max_output_bytes
     bool output_truncated = false;
 
     bool succeeded() const { return !signaled && exit_status == 0; }

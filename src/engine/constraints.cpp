@@ -2,10 +2,8 @@
 
 #include "kanade/music/kanade_tokenizer.hpp"
 #include "kanade/music/pitch.hpp"
-#include "kanade/music/seed_tokenizer.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -35,21 +33,24 @@ const std::map<std::string, std::uint16_t>& scale_masks() {
 }
 
 // Louder bins gain with energy: V1 -> -1, V8 -> +1.
-float energy_slope_of_velocity(const std::string& token) {
-    auto bin = music::KanadeTokenizer::token_number(token, 'V').value_or(0);
+float energy_slope_of_velocity(int bin) {
     if (bin < 1) return 0;
     constexpr float middle = (1 + music::KanadeTokenizer::velocity_bins) / 2.0f;
     return (static_cast<float>(bin) - middle) / (middle - 1);
 }
 
 // Shorter notes gain with energy, on a log scale: a sixteenth +1 .. three bars -1.
-float energy_slope_of_duration(const std::string& token) {
-    auto steps = music::KanadeTokenizer::token_number(token, 'D').value_or(0);
+float energy_slope_of_duration(int steps) {
     if (steps < 1) return 0;
     constexpr auto lengths = music::KanadeTokenizer::duration_steps();
     const float shortest = std::log(static_cast<float>(lengths.front()));
     const float longest = std::log(static_cast<float>(lengths.back()));
     return 1 - 2 * (std::log(static_cast<float>(steps)) - shortest) / (longest - shortest);
+}
+
+// Energy favours fuller onsets (seed tokens): a lone note -0.5 .. a 4-note chord +1.
+float energy_slope_of_onset(std::size_t notes) {
+    return std::clamp((static_cast<float>(notes) - 2.0f) / 2.0f, -0.5f, 1.0f);
 }
 
 // How many nats the strongest energy (+-1) moves a token's logit: enough to shift the
@@ -88,35 +89,15 @@ std::string Constraints::scale_text() const {
     return "custom";
 }
 
-TokenMask::TokenMask(const music::Vocabulary& vocabulary, const std::string& tokenizer) : seed_(tokenizer == "seed") {
-    tokens_.resize(vocabulary.size());
-    for (std::size_t i = 0; i < vocabulary.size(); ++i) {
-        const auto& token = vocabulary.token(static_cast<int>(i));
-        auto& info = tokens_[i];
-        if (tokenizer == "seed") {
-            info.pitches = music::SeedTokenizer::pitches_of(token);
-            info.kind = info.pitches.size() == 1 && !std::isdigit(static_cast<unsigned char>(token[0])) ? Kind::note
-                                                                                                        : Kind::chord;
-            // Energy favours fuller onsets: a lone note -0.5 .. a 4-note chord +1.
-            if (!info.pitches.empty())
-                info.energy_slope = std::clamp((static_cast<float>(info.pitches.size()) - 2.0f) / 2.0f, -0.5f, 1.0f);
-            continue;
-        }
-        switch (token.empty() ? '?' : token[0]) {
-            case 'P':
-                info.kind = Kind::note;
-                info.pitches = {std::atoi(token.c_str() + 1)};
-                break;
-            case 'W': info.kind = Kind::wait; break;
-            case 'V':
-                info.kind = Kind::velocity;
-                info.energy_slope = energy_slope_of_velocity(token);
-                break;
-            case 'D':
-                info.kind = Kind::duration;
-                info.energy_slope = energy_slope_of_duration(token);
-                break;
-            default: info.kind = Kind::other;
+TokenMask::TokenMask(music::TokenTable tokens) : tokens_(std::move(tokens)), energy_slopes_(tokens_.size(), 0.0f) {
+    for (std::size_t id = 0; id < tokens_.size(); ++id) {
+        const auto& token = tokens_[static_cast<int>(id)];
+        auto& slope = energy_slopes_[id];
+        switch (token.kind) {
+            case music::TokenKind::onset: slope = energy_slope_of_onset(token.pitches.size()); break;
+            case music::TokenKind::velocity: slope = energy_slope_of_velocity(token.velocity_bin); break;
+            case music::TokenKind::duration: slope = energy_slope_of_duration(token.steps); break;
+            default: break;
         }
     }
 }
@@ -128,21 +109,22 @@ void TokenMask::apply(const Constraints& constraints, int pending_notes, bool mu
     const float wait_bias = (constraints.density > 0 ? static_cast<float>(-std::log(constraints.density)) : 0.0f) -
                             energy * energy_wait_nats;
     for (std::size_t i = 0; i < tokens_.size() && i < logits.size(); ++i) {
-        const auto& info = tokens_[i];
+        const auto& info = tokens_[static_cast<int>(i)];
         bool allowed = true;
-        logits[i] += energy * energy_nats * info.energy_slope;
-        if (info.kind == Kind::note || info.kind == Kind::chord) {
+        logits[i] += energy * energy_nats * energy_slopes_[i];
+        if (info.starts_note()) {
             for (int pitch : info.pitches) {
                 int degree = ((pitch % 12) - constraints.scale_root + 12) % 12;
                 // Seed chords carry pitch classes only: the range applies to single notes.
-                bool in_range = info.kind == Kind::chord ||
+                bool in_range = info.pitch_classes_only ||
                                 (pitch >= constraints.lowest_pitch && pitch <= constraints.highest_pitch);
                 if (!in_range || (scale_on && !(constraints.scale_mask >> degree & 1))) allowed = false;
             }
             // Kanade tokens add notes to a step one by one; a seed token is the whole onset.
-            int notes_on_step = seed_ ? static_cast<int>(info.pitches.size()) : pending_notes + 1;
+            int notes_on_step =
+                info.kind == music::TokenKind::onset ? static_cast<int>(info.pitches.size()) : pending_notes + 1;
             if (notes_on_step > std::max(1, constraints.max_polyphony)) allowed = false;
-        } else if (info.kind == Kind::wait) {
+        } else if (info.kind == music::TokenKind::wait) {
             if (must_start_note) allowed = false;
             logits[i] += wait_bias;
         }
@@ -151,8 +133,7 @@ void TokenMask::apply(const Constraints& constraints, int pending_notes, bool mu
     if (constraints.repetition_penalty > 1.0) {
         for (int id : recent_tokens) {
             if (id < 0 || static_cast<std::size_t>(id) >= tokens_.size()) continue;
-            auto kind = tokens_[static_cast<std::size_t>(id)].kind;
-            if (kind != Kind::note && kind != Kind::chord) continue;
+            if (!tokens_[id].starts_note()) continue;
             auto& logit = logits[static_cast<std::size_t>(id)];
             logit = logit > 0 ? logit / static_cast<float>(constraints.repetition_penalty)
                               : logit * static_cast<float>(constraints.repetition_penalty);

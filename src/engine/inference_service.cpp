@@ -9,7 +9,8 @@ InferenceService::InferenceService(std::shared_ptr<model::Model> model, torch::D
     : model_(std::move(model)), device_(device), mode_(mode), seed_(seed) {
     model_->network->eval();
     model_->network->to(device_);
-    mask_ = std::make_unique<TokenMask>(model_->vocabulary, model_->tokenizer);
+    tokens_ = music::TokenTable(model_->vocabulary, model_->tokenizer);
+    mask_ = std::make_unique<TokenMask>(tokens_);
     tokenizer_ = music::make_tokenizer(model_->tokenizer, model_->grid);
 }
 
@@ -20,7 +21,7 @@ int InferenceService::add_session(const SessionSettings& settings) {
     session->settings = settings;
     // Each session draws from its own generator: its notes never depend on the others'.
     session->sampler = Sampler(seed_ + sessions_.size());
-    session->decoder = std::make_unique<StepDecoder>(model_->tokenizer, model_->grid.steps_per_beat);
+    session->decoder = std::make_unique<StepDecoder>(model_->grid.steps_per_beat);
     sessions_.push_back(std::move(session));
     return static_cast<int>(sessions_.size() - 1);
 }
@@ -268,9 +269,9 @@ int InferenceService::choose_token(Session& session, std::vector<float> row, std
     if (token < 0)
         token = session.sampler.sample(row, session.settings.sampling);  // constraints left nothing: ignore them
     ++stats_.tokens;
-    const auto& text = model_->vocabulary.token(token);
-    if (!text.empty() && (text[0] == 'P' || model_->tokenizer == "seed")) session.must_start_note = false;
-    session.decoder->feed(text, [&](const StepPlan& plan) {
+    const auto& meaning = tokens_[token];
+    if (meaning.starts_note()) session.must_start_note = false;
+    session.decoder->feed(meaning, [&](const StepPlan& plan) {
         if (plan.step < now)
             ++stats_.stale_plans;
         else if (!session.queue->push(plan))
@@ -355,10 +356,11 @@ bool InferenceService::plan_ahead(std::int64_t now, bool playing) {
     if (pending_model_) {
         model_ = std::move(pending_model_);
         model_->network->to(device_);
-        mask_ = std::make_unique<TokenMask>(model_->vocabulary, model_->tokenizer);
+        tokens_ = music::TokenTable(model_->vocabulary, model_->tokenizer);
+        mask_ = std::make_unique<TokenMask>(tokens_);
         tokenizer_ = music::make_tokenizer(model_->tokenizer, model_->grid);
         for (auto& session : sessions_) {
-            session->decoder = std::make_unique<StepDecoder>(model_->tokenizer, model_->grid.steps_per_beat);
+            session->decoder = std::make_unique<StepDecoder>(model_->grid.steps_per_beat);
             session->prompt.clear();
             reset_session(*session, now);
         }

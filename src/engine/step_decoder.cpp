@@ -1,16 +1,12 @@
 #include "kanade/engine/step_decoder.hpp"
 
 #include "kanade/music/kanade_tokenizer.hpp"
-#include "kanade/music/seed_tokenizer.hpp"
 
 #include <algorithm>
-#include <charconv>
-#include <optional>
 
 namespace kanade::engine {
 
-StepDecoder::StepDecoder(std::string tokenizer, int steps_per_beat)
-    : seed_(tokenizer == "seed"), steps_per_beat_(std::max(1, steps_per_beat)) {}
+StepDecoder::StepDecoder(int steps_per_beat) : steps_per_beat_(std::max(1, steps_per_beat)) {}
 
 void StepDecoder::restart(std::int64_t step) {
     current_ = StepPlan{};
@@ -18,7 +14,7 @@ void StepDecoder::restart(std::int64_t step) {
     pending_pitch_ = -1;
 }
 
-void StepDecoder::feed(std::string_view token, const std::function<void(const StepPlan&)>& emit) {
+void StepDecoder::feed(const music::TokenMeaning& token, const std::function<void(const StepPlan&)>& emit) {
     auto advance = [&](int steps) {
         for (int i = 0; i < steps; ++i) {
             emit(current_);
@@ -27,23 +23,25 @@ void StepDecoder::feed(std::string_view token, const std::function<void(const St
             current_.step = next;
         }
     };
-    if (seed_) {
-        for (int pitch : music::SeedTokenizer::pitches_of(token))
-            current_.add({static_cast<std::uint8_t>(pitch), 100, static_cast<std::uint16_t>(steps_per_beat_)});
-        advance(steps_per_beat_);
-        return;
-    }
-    if (auto wait = music::KanadeTokenizer::token_number(token, 'W'); wait && *wait >= 1) {
-        pending_pitch_ = -1;
-        advance(std::min(*wait, music::KanadeTokenizer::max_wait_steps));
-    } else if (auto bin = music::KanadeTokenizer::token_number(token, 'V')) {
-        velocity_ = music::KanadeTokenizer::bin_velocity(*bin);
-    } else if (auto pitch = music::KanadeTokenizer::token_number(token, 'P'); pitch && *pitch >= 0 && *pitch <= 127) {
-        pending_pitch_ = *pitch;
-    } else if (auto duration = music::KanadeTokenizer::token_number(token, 'D'); duration && pending_pitch_ >= 0) {
-        current_.add({static_cast<std::uint8_t>(pending_pitch_), static_cast<std::uint8_t>(velocity_),
-                      static_cast<std::uint16_t>(std::clamp(*duration, 1, 64))});
-        pending_pitch_ = -1;
+    switch (token.kind) {
+        case music::TokenKind::onset:
+            for (int pitch : token.pitches)
+                current_.add({static_cast<std::uint8_t>(pitch), 100, static_cast<std::uint16_t>(steps_per_beat_)});
+            advance(steps_per_beat_);
+            break;
+        case music::TokenKind::wait:
+            pending_pitch_ = -1;
+            advance(std::min(token.steps, music::KanadeTokenizer::max_wait_steps));
+            break;
+        case music::TokenKind::velocity: velocity_ = token.velocity; break;
+        case music::TokenKind::pitch: pending_pitch_ = token.pitches.front(); break;
+        case music::TokenKind::duration:
+            if (pending_pitch_ < 0) break;  // a length with no note is ignored
+            current_.add({static_cast<std::uint8_t>(pending_pitch_), static_cast<std::uint8_t>(velocity_),
+                          static_cast<std::uint16_t>(std::clamp(token.steps, 1, 64))});
+            pending_pitch_ = -1;
+            break;
+        case music::TokenKind::other: break;
     }
 }
 

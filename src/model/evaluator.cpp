@@ -1,6 +1,7 @@
 #include "kanade/model/evaluator.hpp"
 
 #include "kanade/music/token_corpus.hpp"
+#include "kanade/music/token_table.hpp"
 
 #include <cmath>
 #include <stdexcept>
@@ -83,23 +84,13 @@ EvalResult evaluate(Model& model, const std::vector<std::filesystem::path>& file
     return result;
 }
 
-std::string_view token_kind(std::string_view tokenizer, std::string_view token) {
-    if (tokenizer != "kanade") return "onset";
-    switch (token.empty() ? '?' : token.front()) {
-        case 'P': return "pitch";
-        case 'D': return "duration";
-        case 'V': return "velocity";
-        case 'W': return "wait";
-        default: return "other";
-    }
-}
-
 std::map<std::string, double> nll_per_note_by_kind(const EvalResult& result, const music::Vocabulary& vocabulary,
                                                    std::string_view tokenizer) {
     const double note_events = result.note_events;
+    const music::TokenTable tokens(vocabulary, tokenizer);
     std::map<std::string, double> by_kind;
     for (std::size_t id = 0; id < result.nll_by_token.size() && id < vocabulary.size(); ++id)
-        by_kind[std::string(token_kind(tokenizer, vocabulary.token(static_cast<int>(id))))] +=
+        by_kind[std::string(music::token_kind_name(tokens[static_cast<int>(id)].kind))] +=
             note_events > 0 ? result.nll_by_token[id] / note_events : NAN;
     return by_kind;
 }

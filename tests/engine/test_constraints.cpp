@@ -23,7 +23,7 @@ struct Applied {
 
     Applied(const Constraints& constraints, int pending_notes = 0, bool must_start_note = false,
             std::vector<int> recent = {}) {
-        TokenMask token_mask(vocabulary, "kanade");
+        TokenMask token_mask(music::TokenTable(vocabulary, "kanade"));
         auto flags = std::make_unique<bool[]>(vocabulary.size());
         for (std::size_t i = 0; i < vocabulary.size(); ++i) flags[i] = true;
         token_mask.apply(constraints, pending_notes, must_start_note, recent, logits,
@@ -111,7 +111,7 @@ TEST_CASE("energy tilts dynamics, rests and lengths together, and 0 leaves the m
 
 TEST_CASE("energy on seed tokens favours fuller chords") {
     music::Vocabulary vocabulary({"0.4.7", "4.7", "C4", "D4"});
-    TokenMask token_mask(vocabulary, "seed");
+    TokenMask token_mask(music::TokenTable(vocabulary, "seed"));
     Constraints constraints;
     constraints.energy = 1;
     std::vector<float> logits(vocabulary.size(), 0.0f);
@@ -126,7 +126,7 @@ TEST_CASE("the repetition guard pulls down the notes just played, whatever their
     Constraints constraints;
     constraints.repetition_penalty = 2.0;
     music::Vocabulary vocabulary = *music::KanadeTokenizer().fixed_vocabulary();
-    TokenMask token_mask(vocabulary, "kanade");
+    TokenMask token_mask(music::TokenTable(vocabulary, "kanade"));
     std::vector<float> logits(vocabulary.size(), 0.0f);
     const int up = *vocabulary.id_of("P60"), down = *vocabulary.id_of("P64"), wait = *vocabulary.id_of("W4");
     logits[static_cast<std::size_t>(up)] = 2.0f;

@@ -191,3 +191,40 @@ TEST_CASE("kanade recover rebuilds a killed daemon's MIDI file from its journal"
     auto missing = kanade_cli({"recover", (folder / "none.jsonl").string()});
     CHECK(missing.exit_status == 2);
 }
+
+TEST_CASE("the n-gram baseline never scores a file it was counted on") {
+    const auto corpus = tiny_model().parent_path() / "corpus";
+    auto number = [](const std::string& json, const std::string& key) {
+        std::smatch match;
+        REQUIRE_MESSAGE(std::regex_search(json, match, std::regex("\"" + key + "\":([0-9.e+-]+)")), key);
+        return std::stod(match[1]);
+    };
+    // Counted on the training split of its inputs: only the others are scored.
+    auto own = kanade_cli({"eval", "--baseline", "ngram", "--order", "3", corpus.string()});
+    INFO(own.output);
+    REQUIRE(own.succeeded());
+    const double train_files = number(own.output, "train_files");
+    CHECK(train_files > 0);
+    CHECK(number(own.output, "excluded_files") == train_files);
+    CHECK(number(own.output, "files") == 12 - train_files);
+    CHECK(own.output.find("left out: the baseline was counted on them") != std::string::npos);
+    CHECK(own.output.find("\"counted_on\":\"the training split of the inputs\"") != std::string::npos);
+    // Asked for the training files alone: refused, naming why.
+    auto train_only = kanade_cli({"eval", "--baseline", "ngram", "--order", "3", "--split", "train", corpus.string()});
+    CHECK(train_only.exit_status == 1);
+    CHECK(train_only.output.find("counted on") != std::string::npos);
+
+    // --train CORPUS scores FILES elsewhere, all of them.
+    test::TemporaryFolder folder;
+    test::write_tiny_corpus(folder / "other", 5, 48);
+    for (const auto& entry : std::filesystem::directory_iterator(folder / "other"))
+        std::filesystem::rename(entry.path(), folder / "other" / ("other-" + entry.path().filename().string()));
+    auto separate = kanade_cli(
+        {"eval", "--baseline", "ngram", "--order", "3", "--train", corpus.string(), "--", (folder / "other").string()});
+    INFO(separate.output);
+    REQUIRE(separate.succeeded());
+    CHECK(number(separate.output, "files") == 5);
+    CHECK(number(separate.output, "excluded_files") == 0);
+    CHECK(number(separate.output, "train_files") == train_files);
+    CHECK(separate.output.find("\"counted_on\":\"--train\"") != std::string::npos);
+}

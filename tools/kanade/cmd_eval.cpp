@@ -1,6 +1,7 @@
 // kanade eval --model M FILES...: held-out metrics as one JSON object on stdout.
-// kanade eval --baseline ngram FILES...: the same metrics of an n-gram model counted on
-// the training files among FILES (its order tuned on the validation files).
+// kanade eval --baseline ngram [--train CORPUS...] FILES...: the same metrics of an n-gram
+// model counted on the training files of CORPUS (or of FILES), its order tuned on their
+// validation files, scoring only files it was not counted on.
 #include "commands.hpp"
 
 #include "kanade/model/device.hpp"
@@ -10,6 +11,7 @@
 #include "kanade/util/json_writer.hpp"
 
 #include <iostream>
+#include <set>
 
 namespace kanade::cli {
 namespace {
@@ -23,6 +25,7 @@ struct EvalCommand {
     std::string precision = "float32";
     // The n-gram baseline.
     std::string baseline;
+    std::vector<std::string> train;  // count it on these (their training files) instead of on FILES
     std::string tokens = "kanade";
     int order = 0;  // 0: the best on the validation files
     int max_order = 12;
@@ -49,13 +52,23 @@ void write_result(util::JsonWriter& json, const model::EvalResult& result, const
     json.end_object();
 }
 
-// Counts the n-gram model on the training files, tunes its order on the validation
-// files unless --order is given, and scores the files of --split. With --model, the
-// model's tokenizer and vocabulary are used, so both are scored on the same tokens.
+std::filesystem::path canonical_or_same(const std::filesystem::path& path) {
+    std::error_code ignored;
+    auto canonical = std::filesystem::weakly_canonical(path, ignored);
+    return canonical.empty() ? path : canonical;
+}
+
+// Counts the n-gram model on the training files of --train (or, without it, of FILES),
+// tunes its order on the validation files of the same, and scores the files of FILES in
+// --split that it was not counted on: a baseline never scores its own training data.
+// With --model, the model's tokenizer and vocabulary are used, so both are scored on the
+// same tokens.
 void run_baseline(const EvalCommand& command) {
-    auto files =
-        music::find_midi_files(std::vector<std::filesystem::path>(command.inputs.begin(), command.inputs.end()));
-    auto corpus = music::load_corpus(files);
+    const bool separate = !command.train.empty();
+    auto paths = [](const std::vector<std::string>& inputs) {
+        return music::find_midi_files(std::vector<std::filesystem::path>(inputs.begin(), inputs.end()));
+    };
+    auto corpus = music::load_corpus(paths(separate ? command.train : command.inputs));
     if (!corpus.errors.empty()) throw CommandError(corpus.errors.front());
     std::string tokenizer_name = command.tokens;
     music::TokenizeOptions options;
@@ -72,17 +85,47 @@ void run_baseline(const EvalCommand& command) {
     auto tokens = music::tokenize_corpus(corpus, *tokenizer, options);
     auto train = model::split_sequences(tokens, music::Split::train);
     if (train.empty())
-        throw CommandError(
-            "the n-gram baseline needs training files among the inputs (see kanade corpus stats --list)");
+        throw CommandError("the n-gram baseline needs training files among " +
+                           std::string(separate ? "--train" : "the inputs") + " (see kanade corpus stats --list)");
     const int vocab_size = static_cast<int>(tokens.vocabulary.size());
-
-    std::vector<music::TokenizedFile> valid, evaluated;
-    for (auto& file : tokens.files) {
-        if (file.transposed != 0) continue;
-        if (file.split == music::Split::valid) valid.push_back(file);
-        if (in_split(command.split, file.split)) evaluated.push_back(file);
+    std::set<std::filesystem::path> counted;
+    std::vector<music::TokenizedFile> valid;
+    for (const auto& file : tokens.files) {
+        if (file.split == music::Split::train) counted.insert(canonical_or_same(file.path));
+        if (file.split == music::Split::valid && file.transposed == 0) valid.push_back(file);
     }
-    if (evaluated.empty()) throw CommandError("no MIDI files to evaluate (split " + command.split + ")");
+
+    // What is scored: FILES in --split, less every file the counts came from.
+    music::Corpus scored_corpus;
+    if (separate) {
+        scored_corpus = music::load_corpus(paths(command.inputs));
+        if (!scored_corpus.errors.empty()) throw CommandError(scored_corpus.errors.front());
+    } else {
+        scored_corpus = corpus;
+    }
+    std::size_t excluded = 0;
+    std::erase_if(scored_corpus.files, [&](const auto& file) {
+        if (!in_split(command.split, file.split)) return true;
+        const bool was_counted = counted.contains(canonical_or_same(file.path));
+        excluded += was_counted;
+        return was_counted;
+    });
+    if (scored_corpus.files.empty())
+        throw CommandError(excluded > 0
+                               ? "every file to score (split " + command.split +
+                                     ") is one the baseline was counted on: give other files, or --train CORPUS"
+                               : "no MIDI files to evaluate (split " + command.split + ")");
+    if (excluded > 0)
+        std::cerr << "kanade eval: " << excluded
+                  << " of the files to score were left out: the baseline was counted on them\n";
+    music::TokenizeOptions scoring = options;
+    scoring.transpose = 0;
+    scoring.vocabulary = tokens.vocabulary;
+    auto scored_tokens = music::tokenize_corpus(scored_corpus, *tokenizer, scoring);
+    std::vector<music::TokenizedFile> evaluated;
+    for (auto& file : scored_tokens.files)
+        if (file.transposed == 0) evaluated.push_back(std::move(file));
+
     int order = command.order;
     std::vector<double> valid_nll;
     if (order == 0) {
@@ -93,14 +136,7 @@ void run_baseline(const EvalCommand& command) {
     }
     model::NgramModel ngram(train, vocab_size, order);
     auto result = model::evaluate_ngram(ngram, evaluated);
-    // Tokens outside the vocabulary, counted over the evaluated files only.
-    music::TokenizeOptions recount = options;
-    recount.transpose = 0;
-    recount.vocabulary = tokens.vocabulary;
-    music::Corpus evaluated_corpus;
-    for (const auto& file : corpus.files)
-        if (in_split(command.split, file.split)) evaluated_corpus.files.push_back(file);
-    result.skipped_tokens = music::tokenize_corpus(evaluated_corpus, *tokenizer, recount).skipped_tokens;
+    result.skipped_tokens = scored_tokens.skipped_tokens;  // outside the vocabulary, over the scored files
 
     util::JsonWriter json;
     json.begin_object()
@@ -111,7 +147,10 @@ void run_baseline(const EvalCommand& command) {
     write_result(json, result, tokens.vocabulary, tokenizer_name);
     json.field("order", order)
         .field("vocabulary", vocab_size)
-        .field("train_tokens", tokens.token_count(music::Split::train));
+        .field("train_files", counted.size())
+        .field("train_tokens", tokens.token_count(music::Split::train))
+        .field("counted_on", separate ? "--train" : "the training split of the inputs")
+        .field("excluded_files", excluded);
     json.key("valid_nll_by_order").begin_array();
     for (double nll : valid_nll) json.value(nll);
     json.end_array().end_object();
@@ -167,6 +206,9 @@ void add_eval_command(CLI::App& app) {
     eval->add_option("--baseline", command->baseline,
                      "score a model with no network instead: ngram (counted on the training files)")
         ->check(CLI::IsMember({"ngram"}));
+    eval->add_option("--train", command->train,
+                     "baseline: count it on the training files of this corpus, then score FILES (never a file "
+                     "it was counted on)");
     eval->add_option("--tokens", command->tokens, "baseline without --model: seed or kanade tokens")
         ->capture_default_str()
         ->check(CLI::IsMember({"seed", "kanade"}));

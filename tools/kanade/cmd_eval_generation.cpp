@@ -48,7 +48,8 @@ public:
           tokenizer_(tokenizer),
           command_(command),
           device_(device),
-          mask_(model.vocabulary, model.tokenizer) {
+          tokens_(model.vocabulary, model.tokenizer),
+          mask_(tokens_) {
         constraints_.density = command.density;
         constraints_.energy = command.energy;
         constraints_.max_polyphony = command.max_polyphony;
@@ -82,10 +83,10 @@ public:
             int next = sampler.sample(row, command_.sampling, std::span<const bool>(mask.get(), row.size()));
             if (next < 0) break;
             generated.push_back(next);
-            const auto& token = model_.vocabulary.token(next);
-            if (!token.empty() && token[0] == 'W')
+            const auto kind = tokens_[next].kind;
+            if (kind == music::TokenKind::wait)
                 pending_notes = 0;
-            else if (!token.empty() && token[0] == 'P')
+            else if (kind == music::TokenKind::pitch)
                 ++pending_notes;
             if (streaming()) {
                 logits = step(next, state);
@@ -124,6 +125,7 @@ private:
     const music::Tokenizer& tokenizer_;
     const EvalGenerationCommand& command_;
     torch::Device device_;
+    music::TokenTable tokens_;
     engine::TokenMask mask_;
     engine::Constraints constraints_;
     std::size_t tokens_generated_ = 0;

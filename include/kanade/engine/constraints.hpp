@@ -4,7 +4,7 @@
 // repetition guard. They shape what the model plays without retraining.
 #pragma once
 
-#include "kanade/music/vocabulary.hpp"
+#include "kanade/music/token_table.hpp"
 
 #include <cstdint>
 #include <span>
@@ -34,7 +34,7 @@ struct Constraints {
 // Knows what each token of a vocabulary means, to mask and bias logits quickly.
 class TokenMask {
 public:
-    TokenMask(const music::Vocabulary& vocabulary, const std::string& tokenizer);
+    explicit TokenMask(music::TokenTable tokens);
 
     // Sets mask[i] false for tokens the constraints forbid; biases logits in place.
     // `pending_notes`: notes already on the current step; `must_start_note`: forbid
@@ -43,14 +43,8 @@ public:
                std::span<const int> recent_tokens, std::span<float> logits, std::span<bool> mask) const;
 
 private:
-    enum class Kind : std::uint8_t { note, chord, wait, velocity, duration, other };
-    struct TokenInfo {
-        Kind kind = Kind::other;
-        std::vector<int> pitches;
-        float energy_slope = 0;  // -1..1: how much energy favours this token
-    };
-    std::vector<TokenInfo> tokens_;
-    bool seed_;
+    music::TokenTable tokens_;
+    std::vector<float> energy_slopes_;  // per token, -1..1: how much energy favours it
 };
 
 }  // namespace kanade::engine

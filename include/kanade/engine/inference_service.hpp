@@ -138,6 +138,7 @@ private:
 
     std::shared_ptr<model::Model> model_;
     std::shared_ptr<model::Model> pending_model_;
+    music::TokenTable tokens_;  // what the current model's tokens mean
     std::unique_ptr<TokenMask> mask_;
     std::unique_ptr<music::Tokenizer> tokenizer_;  // encodes the player's notes
     torch::Device device_;

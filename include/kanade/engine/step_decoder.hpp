@@ -1,13 +1,13 @@
 // Turns the model's tokens, one at a time, into step plans on the grid: the streaming
-// counterpart of Tokenizer::decode. A kanade token stream says itself when time moves
-// (W tokens); a seed token is one onset a quarter note long, as the student model played.
+// counterpart of Tokenizer::decode, reading what each token means from its TokenTable. A
+// kanade token stream says itself when time moves (waits); a seed token is one onset a
+// quarter note long, as the student model played.
 #pragma once
 
 #include "kanade/clock/step_plan.hpp"
+#include "kanade/music/token_table.hpp"
 
 #include <functional>
-#include <string>
-#include <string_view>
 
 namespace kanade::engine {
 
@@ -18,11 +18,11 @@ using clock::StepPlan;
 
 class StepDecoder {
 public:
-    StepDecoder(std::string tokenizer, int steps_per_beat);
+    explicit StepDecoder(int steps_per_beat);
 
     // Feeds one token. Each step the token stream moves past is handed to `emit`,
     // notes or empty (a rest), in order.
-    void feed(std::string_view token, const std::function<void(const StepPlan&)>& emit);
+    void feed(const music::TokenMeaning& token, const std::function<void(const StepPlan&)>& emit);
 
     // The step the next token's notes would start on.
     std::int64_t current_step() const { return current_.step; }
@@ -32,7 +32,6 @@ public:
     int pending_notes() const { return current_.count; }
 
 private:
-    bool seed_;
     int steps_per_beat_;
     int velocity_ = 88;
     int pending_pitch_ = -1;

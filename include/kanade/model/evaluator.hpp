@@ -26,11 +26,8 @@ struct EvalResult {
     std::vector<double> nll_by_token;     // total NLL of the predictions of each token id
 };
 
-// What part of the music a token says: "pitch", "duration", "velocity" or "wait" for
-// kanade tokens, "onset" for seed tokens (pitch alone, timing thrown away).
-std::string_view token_kind(std::string_view tokenizer, std::string_view token);
-
-// nll_per_note split by token kind: where the nats of each note event go.
+// nll_per_note split by token kind (music::TokenTable: "pitch", "duration", "velocity",
+// "wait" for kanade tokens, "onset" for seed tokens): where the nats of each note event go.
 std::map<std::string, double> nll_per_note_by_kind(const EvalResult& result, const music::Vocabulary& vocabulary,
                                                    std::string_view tokenizer);
 

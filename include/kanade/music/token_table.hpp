@@ -1,0 +1,52 @@
+// What each token id of a model's vocabulary means, read once from its text by the rules
+// of the tokenizer that made it: the step decoder, the output masks, the evaluator and the
+// daemon read this table, never the token text.
+//
+//   kanade tokens  P60 (a note's pitch; its duration follows), D4 (that note's length in
+//                  steps), V5 (the velocity bin of the notes that follow), W2 (time moves
+//                  on two steps)
+//   seed tokens    E4, 4.7.11 (an onset: the note or chord starts, a quarter note long,
+//                  and a quarter note passes; a chord carries pitch classes only)
+#pragma once
+
+#include "kanade/music/vocabulary.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kanade::music {
+
+enum class TokenKind : std::uint8_t { pitch, onset, duration, velocity, wait, other };
+std::string_view token_kind_name(TokenKind kind);  // "pitch", "onset", ...
+
+struct TokenMeaning {
+    TokenKind kind = TokenKind::other;
+    std::vector<int> pitches;         // pitch: one; onset: the note's or the chord's
+    bool pitch_classes_only = false;  // an onset whose octave is not known (a seed chord)
+    int steps = 0;                    // duration, wait: grid steps
+    int velocity_bin = 0;             // velocity: 1..KanadeTokenizer::velocity_bins
+    int velocity = 0;                 // velocity: the MIDI velocity the bin plays at
+
+    // Whether the token starts a note (a call-and-response answer must begin with one).
+    bool starts_note() const { return kind == TokenKind::pitch || kind == TokenKind::onset; }
+};
+
+class TokenTable {
+public:
+    TokenTable() = default;
+    // `tokenizer`: "kanade" or "seed", as the model file names it.
+    TokenTable(const Vocabulary& vocabulary, std::string_view tokenizer);
+
+    const TokenMeaning& operator[](int id) const { return meanings_.at(static_cast<std::size_t>(id)); }
+    std::size_t size() const { return meanings_.size(); }
+
+    // One token's meaning from its text alone.
+    static TokenMeaning meaning_of(std::string_view token, std::string_view tokenizer);
+
+private:
+    std::vector<TokenMeaning> meanings_;
+};
+
+}  // namespace kanade::music

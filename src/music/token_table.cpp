@@ -1,0 +1,55 @@
+#include "kanade/music/token_table.hpp"
+
+#include "kanade/music/kanade_tokenizer.hpp"
+#include "kanade/music/seed_tokenizer.hpp"
+
+#include <cctype>
+
+namespace kanade::music {
+
+std::string_view token_kind_name(TokenKind kind) {
+    switch (kind) {
+        case TokenKind::pitch: return "pitch";
+        case TokenKind::onset: return "onset";
+        case TokenKind::duration: return "duration";
+        case TokenKind::velocity: return "velocity";
+        case TokenKind::wait: return "wait";
+        case TokenKind::other: break;
+    }
+    return "other";
+}
+
+TokenMeaning TokenTable::meaning_of(std::string_view token, std::string_view tokenizer) {
+    TokenMeaning meaning;
+    if (tokenizer == "seed") {
+        meaning.pitches = SeedTokenizer::pitches_of(token);
+        if (meaning.pitches.empty()) return meaning;
+        meaning.kind = TokenKind::onset;
+        // "E4" names its octave; "4.7.11" is pitch classes in normal order.
+        meaning.pitch_classes_only = std::isdigit(static_cast<unsigned char>(token.front())) != 0;
+        return meaning;
+    }
+    if (auto pitch = KanadeTokenizer::token_number(token, 'P'); pitch && *pitch >= 0 && *pitch <= 127) {
+        meaning.kind = TokenKind::pitch;
+        meaning.pitches = {*pitch};
+    } else if (auto steps = KanadeTokenizer::token_number(token, 'D'); steps && *steps >= 1) {
+        meaning.kind = TokenKind::duration;
+        meaning.steps = *steps;
+    } else if (auto bin = KanadeTokenizer::token_number(token, 'V'); bin && *bin >= 1) {
+        meaning.kind = TokenKind::velocity;
+        meaning.velocity_bin = *bin;
+        meaning.velocity = KanadeTokenizer::bin_velocity(*bin);
+    } else if (auto wait = KanadeTokenizer::token_number(token, 'W'); wait && *wait >= 1) {
+        meaning.kind = TokenKind::wait;
+        meaning.steps = *wait;
+    }
+    return meaning;
+}
+
+TokenTable::TokenTable(const Vocabulary& vocabulary, std::string_view tokenizer) {
+    meanings_.reserve(vocabulary.size());
+    for (std::size_t id = 0; id < vocabulary.size(); ++id)
+        meanings_.push_back(meaning_of(vocabulary.token(static_cast<int>(id)), tokenizer));
+}
+
+}  // namespace kanade::music

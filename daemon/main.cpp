@@ -3,30 +3,27 @@
 // checks configuration and model and says what it would open.
 #include "daemon.hpp"
 
+#include "kanade/io/settings.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <iostream>
+#include <map>
 
 namespace {
 
+// kanaded's flags: --config and --check, and one flag for each setting the table gives one
+// (io/settings.hpp), applied over the file.
 struct Flags {
     std::string config_path;
-    std::string model, mode, midi, audio, record, device;
-    int osc_port = -1;
-    double bpm = 0;
     bool check = false;
+    bool print_config = false;
+    std::map<std::string, std::string> settings;  // key -> the flag's text, for the flags given
 };
 
 void apply(const Flags& flags, kanade::io::DaemonConfig& config) {
-    if (!flags.model.empty()) config.model.path = flags.model;
-    if (!flags.mode.empty()) config.engine.mode = flags.mode;
-    if (!flags.midi.empty()) config.midi.backend = flags.midi;
-    if (!flags.audio.empty()) config.audio.backend = flags.audio;
-    if (!flags.record.empty()) config.record.dir = flags.record;
-    if (!flags.device.empty()) config.model.device = flags.device;
-    if (flags.osc_port >= 0) config.osc.port = flags.osc_port;
-    if (flags.bpm > 0) config.clock.bpm = flags.bpm;
+    for (const auto& [key, text] : flags.settings) kanade::io::set_from_text(kanade::io::setting(key), config, text);
 }
 
 void print_help_for_humans(const kanade::io::DaemonConfig& config) {
@@ -46,16 +43,18 @@ int main(int argc, char** argv) {
     CLI::App app{"kanaded: the kanade real-time generative MIDI daemon"};
     Flags flags;
     app.add_option("-c,--config", flags.config_path, "TOML configuration file (every key optional)");
-    app.add_option("--model", flags.model, "model file");
-    app.add_option("--mode", flags.mode, "free, call-response or accompany");
-    app.add_option("--osc-port", flags.osc_port, "OSC UDP port (0: off)");
-    app.add_option("--midi", flags.midi, "auto, alsa, jack or none");
-    app.add_option("--audio", flags.audio, "auto, portaudio, jack, none or FILE.wav");
-    app.add_option("--record", flags.record, "record every performance into this folder");
-    app.add_option("--device", flags.device, "auto, cpu or cuda[:N]");
-    app.add_option("--bpm", flags.bpm, "tempo");
+    for (const auto& setting : kanade::io::settings())
+        if (!setting.flag.empty())
+            app.add_option_function<std::string>(
+                setting.flag, [&flags, key = setting.key](const std::string& text) { flags.settings[key] = text; },
+                setting.help + " (" + setting.key + ")");
     app.add_flag("--check", flags.check, "load and check configuration and model, then exit");
+    app.add_flag("--print-config", flags.print_config, "print every setting with its default as TOML, then exit");
     CLI11_PARSE(app, argc, argv);
+    if (flags.print_config) {
+        std::fputs(kanade::io::default_config_toml().c_str(), stdout);
+        return 0;
+    }
 
     try {
         kanade::io::DaemonConfig config;

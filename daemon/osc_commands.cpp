@@ -4,6 +4,8 @@
 
 #include "daemon.hpp"
 
+#include "kanade/io/settings.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -91,40 +93,38 @@ void register_osc_commands(Daemon& d) {
         d.scheduler().panic();
         return std::string();
     });
-    osc.add("/kanade/tempo", "f", "tempo in BPM, 10..400", [&d](const OscMessage& m, const OscEndpoint&) {
+    osc.add("/kanade/tempo", "f", io::setting("clock.bpm").help, [&d](const OscMessage& m, const OscEndpoint&) {
         float bpm = number(m, 0);
-        if (!(bpm >= 10 && bpm <= 400)) return range_error("tempo", 10, 400);
+        if (auto reason = io::out_of_range("clock.bpm", bpm, "tempo"); !reason.empty()) return reason;
         d.scheduler().set_tempo(bpm);
         d.config().clock.bpm = bpm;
         return std::string();
     });
     // The settings of a voice: each registered twice, as /kanade/NAME for every session and
     // /kanade/session/NAME with the session number (from 1) first, for one.
-    auto sampling = [&d](const char* name, const char* tags, const char* help, SessionChange change) {
-        add_session_command(d, name, tags, help, std::move(change));
+    // Their bounds and help come from the one table of settings (io/settings.hpp).
+    auto sampling = [&d](const char* name, const char* tags, const std::string& key, SessionChange change) {
+        add_session_command(d, name, tags, io::setting(key).help, std::move(change));
     };
-    sampling("temperature", "f", "sampling temperature, 0 (argmax)..10",
-             [](const OscMessage& m, engine::SessionSettings& s) {
-                 float value = number(m, 0);
-                 if (!(value >= 0 && value <= engine::max_temperature))
-                     return range_error("temperature", 0, engine::max_temperature);
-                 s.sampling.temperature = value;
-                 return std::string();
-             });
-    sampling("top_k", "i", "sample among the k likeliest tokens (0: all)",
-             [](const OscMessage& m, engine::SessionSettings& s) {
-                 int value = integer(m, 0);
-                 if (value < 0 || value > 100000) return range_error("top_k", 0, 100000);
-                 s.sampling.top_k = value;
-                 return std::string();
-             });
-    sampling("top_p", "f", "nucleus sampling mass, (0, 1]", [](const OscMessage& m, engine::SessionSettings& s) {
+    sampling("temperature", "f", "engine.temperature", [](const OscMessage& m, engine::SessionSettings& s) {
         float value = number(m, 0);
-        if (!(value > 0 && value <= 1)) return range_error("top_p", 0, 1);
+        if (auto reason = io::out_of_range("engine.temperature", value, "temperature"); !reason.empty()) return reason;
+        s.sampling.temperature = value;
+        return std::string();
+    });
+    sampling("top_k", "i", "engine.top_k", [](const OscMessage& m, engine::SessionSettings& s) {
+        int value = integer(m, 0);
+        if (auto reason = io::out_of_range("engine.top_k", value, "top_k"); !reason.empty()) return reason;
+        s.sampling.top_k = value;
+        return std::string();
+    });
+    sampling("top_p", "f", "engine.top_p", [](const OscMessage& m, engine::SessionSettings& s) {
+        float value = number(m, 0);
+        if (!(value > 0 && value <= 1)) return std::string("top_p ") + io::setting("engine.top_p").rule;
         s.sampling.top_p = value;
         return std::string();
     });
-    sampling("mode", "s", "free, call-response or accompany", [](const OscMessage& m, engine::SessionSettings& s) {
+    sampling("mode", "s", "engine.mode", [](const OscMessage& m, engine::SessionSettings& s) {
         try {
             s.mode = engine::parse_mode(text(m, 0));
             return std::string();
@@ -132,49 +132,50 @@ void register_osc_commands(Daemon& d) {
             return std::string(error.what());
         }
     });
-    sampling("scale", "s", "key of the notes played: \"C major\", \"a minor\", \"chromatic\", ...",
-             [](const OscMessage& m, engine::SessionSettings& s) {
-                 try {
-                     s.constraints.set_scale(text(m, 0));
-                     return std::string();
-                 } catch (const std::invalid_argument& error) {
-                     return std::string(error.what());
-                 }
-             });
-    sampling("range", "ii", "lowest and highest pitch played", [](const OscMessage& m, engine::SessionSettings& s) {
-        int low = integer(m, 0), high = integer(m, 1);
-        if (low < 0 || high > 127 || low > high) return std::string("range must be 0 <= low <= high <= 127");
-        s.constraints.lowest_pitch = low;
-        s.constraints.highest_pitch = high;
+    sampling("scale", "s", "engine.scale", [](const OscMessage& m, engine::SessionSettings& s) {
+        try {
+            s.constraints.set_scale(text(m, 0));
+            return std::string();
+        } catch (const std::invalid_argument& error) {
+            return std::string(error.what());
+        }
+    });
+    add_session_command(d, "range", "ii", "lowest and highest MIDI note played",
+                        [](const OscMessage& m, engine::SessionSettings& s) {
+                            int low = integer(m, 0), high = integer(m, 1);
+                            auto reason = io::out_of_range("engine.lowest_pitch", low, "range");
+                            if (reason.empty()) reason = io::out_of_range("engine.highest_pitch", high, "range");
+                            if (!reason.empty() || low > high)
+                                return std::string("range must be 0 <= low <= high <= 127");
+                            s.constraints.lowest_pitch = low;
+                            s.constraints.highest_pitch = high;
+                            return std::string();
+                        });
+    sampling("polyphony", "i", "engine.max_polyphony", [](const OscMessage& m, engine::SessionSettings& s) {
+        int value = integer(m, 0);
+        if (auto reason = io::out_of_range("engine.max_polyphony", value, "polyphony"); !reason.empty()) return reason;
+        s.constraints.max_polyphony = value;
         return std::string();
     });
-    sampling("polyphony", "i", "most notes starting together, 1..12",
-             [](const OscMessage& m, engine::SessionSettings& s) {
-                 int value = integer(m, 0);
-                 if (value < 1 || value > 12) return range_error("polyphony", 1, 12);
-                 s.constraints.max_polyphony = value;
-                 return std::string();
-             });
-    sampling("density", "f", "more notes (>1) or more rests (<1), 0.01..100",
-             [](const OscMessage& m, engine::SessionSettings& s) {
-                 float value = number(m, 0);
-                 if (!(value >= 0.01f && value <= 100)) return range_error("density", 0.01, 100);
-                 s.constraints.density = value;
-                 return std::string();
-             });
-    sampling("repetition", "f", "repetition guard, 1 (off)..10", [](const OscMessage& m, engine::SessionSettings& s) {
+    sampling("density", "f", "engine.density", [](const OscMessage& m, engine::SessionSettings& s) {
         float value = number(m, 0);
-        if (!(value >= 1 && value <= 10)) return range_error("repetition", 1, 10);
+        if (auto reason = io::out_of_range("engine.density", value, "density"); !reason.empty()) return reason;
+        s.constraints.density = value;
+        return std::string();
+    });
+    sampling("repetition", "f", "engine.repetition_penalty", [](const OscMessage& m, engine::SessionSettings& s) {
+        float value = number(m, 0);
+        if (auto reason = io::out_of_range("engine.repetition_penalty", value, "repetition"); !reason.empty())
+            return reason;
         s.constraints.repetition_penalty = value;
         return std::string();
     });
-    sampling("energy", "f", "calm (-1) .. driving (1): dynamics, rests and note lengths together",
-             [](const OscMessage& m, engine::SessionSettings& s) {
-                 float value = number(m, 0);
-                 if (!(value >= -1 && value <= 1)) return range_error("energy", -1, 1);
-                 s.constraints.energy = value;
-                 return std::string();
-             });
+    sampling("energy", "f", "engine.energy", [](const OscMessage& m, engine::SessionSettings& s) {
+        float value = number(m, 0);
+        if (auto reason = io::out_of_range("engine.energy", value, "energy"); !reason.empty()) return reason;
+        s.constraints.energy = value;
+        return std::string();
+    });
     osc.add("/kanade/answer", "", "call-response: the call has ended, answer now",
             [&d](const OscMessage&, const OscEndpoint&) {
                 for (int i = 0; i < static_cast<int>(d.service().session_count()); ++i) d.service().end_phrase(i);

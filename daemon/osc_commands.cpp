@@ -205,8 +205,8 @@ void register_osc_commands(Daemon& d) {
                 if (steps < 1 || steps > 64) return range_error("steps", 1, 64);
                 auto step = d.scheduler().current_step();
                 for (int i = 0; i < static_cast<int>(d.service().session_count()); ++i) {
-                    d.service().human_note(i, pitch, velocity, step, true);
-                    d.service().human_note(i, pitch, 0, step + steps, false);
+                    d.service().control_note(i, pitch, velocity, step, true);
+                    d.service().control_note(i, pitch, 0, step + steps, false);
                 }
                 return std::string();
             });

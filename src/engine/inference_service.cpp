@@ -58,27 +58,36 @@ void InferenceService::end_phrase(int id) {
     sessions_.at(static_cast<std::size_t>(id))->phrase_end_requested.store(true, std::memory_order_release);
 }
 
+void InferenceService::control_note(int id, int pitch, int velocity, std::int64_t step, bool on) {
+    if (id < 0 || static_cast<std::size_t>(id) >= sessions_.size())
+        throw std::out_of_range("control note for session " + std::to_string(id));
+    std::lock_guard lock(mutex_);
+    apply_human({on ? HumanEvent::note_on : HumanEvent::note_off, id, pitch, velocity, step});
+}
+
 void InferenceService::take_human_events() {
     HumanEvent event;
-    while (human_events_.pop(event)) {
-        auto& session = *sessions_[static_cast<std::size_t>(event.session)];
-        if (event.kind == HumanEvent::controller) {
-            // The phrase-end controller (the sustain pedal) released ends the call.
-            if (event.number == session.settings.phrase_end_controller && event.value < 64)
-                session.phrase_end_requested.store(true, std::memory_order_relaxed);
-            continue;
-        }
-        if (event.kind == HumanEvent::note_on) {
-            session.phrase.push_back({event.number, event.value, event.step});
-        } else {
-            for (auto it = session.phrase.rbegin(); it != session.phrase.rend(); ++it)
-                if (it->pitch == event.number && it->end_step < 0) {
-                    it->end_step = std::max(event.step, it->step + 1);
-                    break;
-                }
-        }
-        session.last_human_step = std::max(session.last_human_step, event.step);
+    while (human_events_.pop(event)) apply_human(event);
+}
+
+void InferenceService::apply_human(const HumanEvent& event) {
+    auto& session = *sessions_[static_cast<std::size_t>(event.session)];
+    if (event.kind == HumanEvent::controller) {
+        // The phrase-end controller (the sustain pedal) released ends the call.
+        if (event.number == session.settings.phrase_end_controller && event.value < 64)
+            session.phrase_end_requested.store(true, std::memory_order_relaxed);
+        return;
     }
+    if (event.kind == HumanEvent::note_on) {
+        session.phrase.push_back({event.number, event.value, event.step});
+    } else {
+        for (auto it = session.phrase.rbegin(); it != session.phrase.rend(); ++it)
+            if (it->pitch == event.number && it->end_step < 0) {
+                it->end_step = std::max(event.step, it->step + 1);
+                break;
+            }
+    }
+    session.last_human_step = std::max(session.last_human_step, event.step);
 }
 
 SessionSettings InferenceService::settings(int id) const {

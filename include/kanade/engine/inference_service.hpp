@@ -75,6 +75,10 @@ public:
     bool human_note(int session, int pitch, int velocity, std::int64_t step, bool on);
     // A player's controller change, through the same queue (the phrase-end pedal is one).
     bool human_controller(int session, int controller, int value);
+    // A note from the control thread (OSC /kanade/note): the same as human_note, but
+    // through the worker's lock, so the input queue keeps its one producer. May wait for
+    // a forward pass; never call it from the input or the scheduler thread.
+    void control_note(int session, int pitch, int velocity, std::int64_t step, bool on);
     // The player ended a phrase (pedal, OSC): call-response answers now. Any thread; lock-free.
     void end_phrase(int session);
 
@@ -126,7 +130,8 @@ private:
     // The worker's pass at clock step `now` (false: nothing was due); mutex_ held. Not
     // playing clears the windows' plans; playing again begins ahead of the clock.
     bool plan_ahead(std::int64_t now, bool playing);
-    void take_human_events();  // the input queue into the sessions' phrases
+    void take_human_events();                   // the input queue into the sessions' phrases
+    void apply_human(const HumanEvent& event);  // mutex_ held
     void absorb_human_input(Session& session, std::int64_t now);
     void feed_tokens(Session& session, const std::vector<int>& ids);
     void begin_answer(Session& session, std::int64_t now);

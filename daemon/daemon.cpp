@@ -122,9 +122,11 @@ Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
         options.vocabulary = model_->vocabulary;
         auto tokens = music::tokenize_corpus(corpus, *music::make_tokenizer(model_->tokenizer, model_->grid), options);
         auto ids = tokens.files.front().ids;
+        auto conditions = tokens.files.front().conditions;
         if (ids.size() > static_cast<std::size_t>(model_->config.window))
             ids.resize(static_cast<std::size_t>(model_->config.window));
-        for (int i = 0; i < config_.engine.sessions; ++i) service_->set_prompt(i, ids);
+        if (conditions.size() > ids.size()) conditions.resize(ids.size());
+        for (int i = 0; i < config_.engine.sessions; ++i) service_->set_prompt(i, ids, conditions);
         log("seeded from " + config_.engine.seed_midi + " (" + std::to_string(ids.size()) + " tokens)");
     }
 

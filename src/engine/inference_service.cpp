@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "kanade/music/kanade_tokenizer.hpp"
+
 namespace kanade::engine {
 InferenceService::InferenceService(std::shared_ptr<model::Model> model, torch::Device device, InferenceMode mode,
                                    std::uint64_t seed)
@@ -12,9 +14,68 @@ InferenceService::InferenceService(std::shared_ptr<model::Model> model, torch::D
     tokens_ = music::TokenTable(model_->vocabulary, model_->tokenizer);
     mask_ = std::make_unique<TokenMask>(tokens_);
     tokenizer_ = music::make_tokenizer(model_->tokenizer, model_->grid);
+    meters_ = music::MeterMap::uniform(4, 4, model_->grid.steps_per_beat);
+    read_model_controls();
 }
 
 InferenceService::~InferenceService() { stop(); }
+
+void InferenceService::read_model_controls() {
+    auto bin = [&](const char* key) {
+        auto found = model_->info.find(key);
+        try {
+            return found == model_->info.end() ? 0 : std::stoi(found->second);
+        } catch (const std::exception&) {
+            return 0;
+        }
+    };
+    typical_notes_per_bar_ = music::bin_notes_per_bar(bin("typical_density_bin"));
+    const int loudness = bin("typical_loudness_bin");
+    typical_velocity_ = loudness > 0 ? music::KanadeTokenizer::bin_velocity(loudness) : 0;
+}
+
+// Density 1 and energy 0 leave the bar's controls unsaid: the network plays as its corpus
+// does. Any other value asks for a bar of that many notes (density times the corpus's
+// typical count) and that loudness (energy -1..1 moves the corpus's typical velocity by
+// up to three bins).
+music::TokenCondition InferenceService::condition_at(const Session& session, std::int64_t step) const {
+    music::TokenCondition condition{};
+    if (!model_->config.conditioned()) return condition;
+    music::set_position(condition, meters_, static_cast<long>(step));
+    const auto& constraints = session.settings.constraints;
+    const double notes = constraints.density == 1.0 || typical_notes_per_bar_ <= 0
+                             ? 0
+                             : std::max(0.5, typical_notes_per_bar_ * constraints.density);
+    const double velocity = constraints.energy == 0.0 || typical_velocity_ <= 0
+                                ? 0
+                                : std::clamp(typical_velocity_ + 48.0 * constraints.energy, 1.0, 127.0);
+    music::set_controls(condition, notes, velocity, std::clamp(session.settings.style, 0, model_->config.styles));
+    return condition;
+}
+
+void InferenceService::push_window(Session& session, WindowToken token) {
+    session.window.push_back(token);
+    // The faithful window: the last window_steps grid steps of music, or window tokens.
+    if (model_->config.window_steps > 0) {
+        while (!session.window.empty() && session.window.front().step <= token.step - model_->config.window_steps)
+            session.window.pop_front();
+    } else if (session.window.size() > static_cast<std::size_t>(model_->config.window)) {
+        session.window.pop_front();
+    }
+}
+
+torch::Tensor InferenceService::conditions_tensor(const std::vector<music::TokenCondition>& rows,
+                                                  std::int64_t time) const {
+    if (!model_->config.conditioned() || rows.empty()) return {};
+    std::vector<std::uint8_t> flat;
+    flat.reserve(rows.size() * music::condition_count);
+    for (const auto& row : rows) flat.insert(flat.end(), row.begin(), row.end());
+    const auto count = static_cast<std::int64_t>(rows.size()) / time;
+    auto tensor =
+        torch::from_blob(flat.data(), {count, time, static_cast<std::int64_t>(music::condition_count)}, torch::kUInt8)
+            .clone();
+    return (time == 1 ? tensor.squeeze(1) : tensor).to(device_);
+}
 
 int InferenceService::add_session(const SessionSettings& settings) {
     auto session = std::make_unique<Session>();
@@ -125,9 +186,13 @@ std::shared_ptr<model::Model> InferenceService::model() const {
     return pending_model_ ? pending_model_ : model_;
 }
 
-void InferenceService::set_prompt(int id, std::vector<int> ids) {
+void InferenceService::set_prompt(int id, std::vector<int> ids, std::vector<music::TokenCondition> conditions) {
     std::lock_guard lock(mutex_);
-    sessions_.at(static_cast<std::size_t>(id))->prompt = std::move(ids);
+    auto& session = *sessions_.at(static_cast<std::size_t>(id));
+    if (!conditions.empty() && conditions.size() != ids.size())
+        throw std::invalid_argument("set_prompt: one condition per token, or none");
+    session.prompt = std::move(ids);
+    session.prompt_conditions = std::move(conditions);
 }
 
 InferenceStats InferenceService::stats() const {
@@ -168,13 +233,13 @@ void InferenceService::record_latency(double ms) {
 
 // Runs `ids` through the network one by one, so the session's state and next-token
 // prediction include them (a prompt, a player's phrase).
-void InferenceService::feed_tokens(Session& session, const std::vector<int>& ids) {
+void InferenceService::feed_tokens(Session& session, const std::vector<int>& ids,
+                                   const std::vector<std::int64_t>& steps,
+                                   std::vector<music::TokenCondition> conditions) {
     torch::NoGradGuard no_grad;
-    const auto window = static_cast<std::size_t>(model_->config.window);
-    for (int id : ids) {
-        session.window.push_back(id);
-        if (session.window.size() > window) session.window.pop_front();
-    }
+    if (conditions.empty())
+        for (auto step : steps) conditions.push_back(condition_at(session, step));
+    for (std::size_t i = 0; i < ids.size(); ++i) push_window(session, {ids[i], conditions[i], steps[i]});
     if (ids.empty()) return;
     session.last_token = ids.back();
     if (mode_ == InferenceMode::streaming) {
@@ -183,9 +248,10 @@ void InferenceService::feed_tokens(Session& session, const std::vector<int>& ids
             session.state_valid = true;
         }
         torch::Tensor output;
-        for (int id : ids)
-            output = model_->network->step(torch::tensor({static_cast<std::int64_t>(id)}, torch::kInt64).to(device_),
-                                           session.state);
+        for (std::size_t i = 0; i < ids.size(); ++i)
+            output =
+                model_->network->step(torch::tensor({static_cast<std::int64_t>(ids[i])}, torch::kInt64).to(device_),
+                                      session.state, conditions_tensor({conditions[i]}, 1));
         session.next_logits = logits_to_floats(output.squeeze(0));
     }
 }
@@ -200,8 +266,11 @@ void InferenceService::reset_session(Session& session, std::int64_t start_step) 
     session.must_start_note = false;
     session.phrase.clear();
     std::vector<int> prompt = session.prompt;
+    auto conditions = session.prompt_conditions;
     if (prompt.empty()) prompt.push_back(0);  // any token starts the state; the model takes it from there
-    feed_tokens(session, prompt);
+    if (conditions.size() != prompt.size()) conditions.clear();
+    // The prompt sounded just before the start (for the faithful window's count of steps).
+    feed_tokens(session, prompt, std::vector<std::int64_t>(prompt.size(), start_step), std::move(conditions));
 }
 
 void InferenceService::begin_answer(Session& session, std::int64_t now) {
@@ -218,8 +287,9 @@ void InferenceService::begin_answer(Session& session, std::int64_t now) {
         notes.push_back(note);
         last = std::max(last, end);
     }
-    auto ids = model_->vocabulary.encode(tokenizer_->encode(notes));
-    feed_tokens(session, ids);
+    // The call's tokens at the steps it was played on: the answer keeps the call's bar.
+    auto [ids, steps] = encode_at(notes, first);
+    feed_tokens(session, ids, steps);
     session.decoder->restart(now);
     session.generating = true;
     std::int64_t length =
@@ -260,8 +330,23 @@ void InferenceService::absorb_human_input(Session& session, std::int64_t now) {
         note.velocity = static_cast<std::uint8_t>(human.velocity);
         notes.push_back(note);
     }
+    const auto step = session.phrase.front().step;
     session.phrase.clear();
-    feed_tokens(session, model_->vocabulary.encode(tokenizer_->encode(notes)));
+    auto [ids, steps] = encode_at(notes, step);
+    feed_tokens(session, ids, steps);
+}
+
+std::pair<std::vector<int>, std::vector<std::int64_t>> InferenceService::encode_at(const std::vector<midi::Note>& notes,
+                                                                                   std::int64_t first_step) const {
+    auto timed = tokenizer_->encode_timed(notes);
+    std::vector<int> ids;
+    std::vector<std::int64_t> steps;
+    for (std::size_t i = 0; i < timed.tokens.size(); ++i)
+        if (auto id = model_->vocabulary.id_of(timed.tokens[i])) {
+            ids.push_back(*id);
+            steps.push_back(first_step + (timed.steps.empty() ? 0 : timed.steps[i]));
+        }
+    return {ids, steps};
 }
 
 // Samples the session's next token from `row` under its constraints and plays it
@@ -271,7 +356,8 @@ int InferenceService::choose_token(Session& session, std::vector<float> row, std
     std::unique_ptr<bool[]> mask(new bool[vocab]);
     std::fill(mask.get(), mask.get() + vocab, true);
     auto recent_count = std::min<std::ptrdiff_t>(12, static_cast<std::ptrdiff_t>(session.window.size()));
-    std::vector<int> recent(session.window.end() - recent_count, session.window.end());
+    std::vector<int> recent;
+    for (auto it = session.window.end() - recent_count; it != session.window.end(); ++it) recent.push_back(it->id);
     mask_->apply(session.settings.constraints, session.decoder->pending_notes(), session.must_start_note, recent, row,
                  std::span<bool>(mask.get(), vocab));
     int token = session.sampler.sample(row, session.settings.sampling, std::span<const bool>(mask.get(), vocab));
@@ -288,8 +374,8 @@ int InferenceService::choose_token(Session& session, std::vector<float> row, std
         else if (plan.count > 0)
             planned_.push({session.settings.output_channel, plan});
     });
-    session.window.push_back(token);
-    if (session.window.size() > static_cast<std::size_t>(model_->config.window)) session.window.pop_front();
+    const auto step = session.decoder->current_step();
+    push_window(session, {token, condition_at(session, step), step});
     session.last_token = token;
     if (session.answer_end_step >= 0 && session.decoder->current_step() >= session.answer_end_step) {
         session.generating = false;  // the answer is complete: listen again
@@ -305,7 +391,11 @@ void InferenceService::forward_and_sample(const std::vector<Session*>& due, std:
         // Each state already predicts its next token: sample, then one batched step
         // over all due sessions advances every state by the sampled token.
         std::vector<std::int64_t> tokens;
-        for (auto* session : due) tokens.push_back(choose_token(*session, session->next_logits, now));
+        std::vector<music::TokenCondition> conditions;
+        for (auto* session : due) {
+            tokens.push_back(choose_token(*session, session->next_logits, now));
+            conditions.push_back(session->window.back().condition);
+        }
         model::RecurrentState batch;
         const auto layers = due.front()->state.h.size();
         for (std::size_t layer = 0; layer < layers; ++layer) {
@@ -314,7 +404,10 @@ void InferenceService::forward_and_sample(const std::vector<Session*>& due, std:
             batch.h.push_back(torch::cat(h));
             batch.c.push_back(torch::cat(c));
         }
-        auto logits = model_->network->step(torch::tensor(tokens, torch::kInt64).to(device_), batch).to(torch::kCPU);
+        auto logits =
+            model_->network
+                ->step(torch::tensor(tokens, torch::kInt64).to(device_), batch, conditions_tensor(conditions, 1))
+                .to(torch::kCPU);
         for (std::size_t i = 0; i < due.size(); ++i) {
             auto index = static_cast<std::int64_t>(i);
             for (std::size_t layer = 0; layer < layers; ++layer) {
@@ -332,11 +425,17 @@ void InferenceService::forward_and_sample(const std::vector<Session*>& due, std:
             const auto length = pending.front()->window.size();
             std::vector<Session*> batch, later;
             for (auto* session : pending) (session->window.size() == length ? batch : later).push_back(session);
-            std::vector<torch::Tensor> rows;
+            std::vector<std::int64_t> ids;
+            std::vector<music::TokenCondition> conditions;
             for (auto* session : batch)
-                rows.push_back(torch::tensor(std::vector<std::int64_t>(session->window.begin(), session->window.end()),
-                                             torch::kInt64));
-            auto logits = model_->network->forward_last(torch::stack(rows).to(device_)).to(torch::kCPU);
+                for (const auto& token : session->window) {
+                    ids.push_back(token.id);
+                    conditions.push_back(token.condition);
+                }
+            const auto time = static_cast<std::int64_t>(length);
+            auto rows = torch::tensor(ids, torch::kInt64).view({static_cast<std::int64_t>(batch.size()), time});
+            auto logits =
+                model_->network->forward_last(rows.to(device_), conditions_tensor(conditions, time)).to(torch::kCPU);
             for (std::size_t i = 0; i < batch.size(); ++i)
                 choose_token(*batch[i], logits_to_floats(logits[static_cast<std::int64_t>(i)]), now);
             pending = std::move(later);
@@ -368,6 +467,7 @@ bool InferenceService::plan_ahead(std::int64_t now, bool playing) {
         tokens_ = music::TokenTable(model_->vocabulary, model_->tokenizer);
         mask_ = std::make_unique<TokenMask>(tokens_);
         tokenizer_ = music::make_tokenizer(model_->tokenizer, model_->grid);
+        read_model_controls();
         for (auto& session : sessions_) {
             session->decoder = std::make_unique<StepDecoder>(model_->grid.steps_per_beat);
             session->prompt.clear();

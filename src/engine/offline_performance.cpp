@@ -18,7 +18,7 @@ std::vector<midi::Note> perform_offline(std::shared_ptr<model::Model> model, con
     const double steps_per_beat = model->grid.steps_per_beat;
     InferenceService service(model, device, performance.mode, performance.seed);
     service.add_session(settings);
-    if (!performance.prompt.empty()) service.set_prompt(0, performance.prompt);
+    if (!performance.prompt.empty()) service.set_prompt(0, performance.prompt, performance.prompt_conditions);
 
     std::vector<midi::Note> notes;
     std::array<std::ptrdiff_t, 128> sounding;  // index into notes of the note on each pitch, or -1

@@ -30,13 +30,23 @@ struct Totals {
 
 }  // namespace
 
-EvalResult evaluate(Model& model, const std::vector<std::filesystem::path>& files, torch::Device device, int batch) {
+std::string resolved_mode(const Model& model, const EvalOptions& options) {
+    if (options.mode != "auto") return options.mode;
+    return model.info.count("carried_state") ? "streaming" : "faithful";
+}
+
+EvalResult evaluate(Model& model, const std::vector<std::filesystem::path>& files, torch::Device device,
+                    const EvalOptions& options) {
+    const auto mode = resolved_mode(model, options);
+    if (mode != "faithful" && mode != "streaming")
+        throw std::invalid_argument("eval: mode must be faithful, streaming or auto, not '" + mode + "'");
     auto tokenizer = music::make_tokenizer(model.tokenizer, model.grid);
     auto corpus = music::load_corpus(files);
     if (!corpus.errors.empty()) throw std::runtime_error(corpus.errors.front());
-    music::TokenizeOptions options;
-    options.vocabulary = model.vocabulary;
-    auto tokens = music::tokenize_corpus(corpus, *tokenizer, options);
+    music::TokenizeOptions tokenize;
+    tokenize.vocabulary = model.vocabulary;
+    tokenize.style_per_folder = false;  // the file's style is not said
+    auto tokens = music::tokenize_corpus(corpus, *tokenizer, tokenize);
 
     torch::NoGradGuard no_grad;
     model.network->eval();
@@ -53,20 +63,47 @@ EvalResult evaluate(Model& model, const std::vector<std::filesystem::path>& file
         const auto n = static_cast<std::int64_t>(file.ids.size());
         if (n < 2) continue;
         auto ids = torch::tensor(std::vector<std::int64_t>(file.ids.begin(), file.ids.end()), torch::kInt64);
-        // The first `window` tokens: one causal run from a fresh state gives each of
-        // them its whole (shorter) context.
-        auto head = ids.slice(0, 0, std::min(n, window)).unsqueeze(0).to(device);
-        auto head_logits = model.network->forward(head).squeeze(0);
-        totals.add(head_logits.slice(0, 0, head.size(1) - 1), head.squeeze(0).slice(0, 1, head.size(1)));
+        torch::Tensor conditions;  // [n, 5]
+        if (model.config.conditioned() && file.conditions.size() == file.ids.size()) {
+            std::vector<std::uint8_t> flat;
+            for (auto condition : file.conditions) {
+                if (!options.measured_controls)
+                    for (auto c : {music::Condition::density, music::Condition::loudness, music::Condition::style})
+                        condition[static_cast<std::size_t>(c)] = 0;
+                flat.insert(flat.end(), condition.begin(), condition.end());
+            }
+            conditions =
+                torch::from_blob(flat.data(), {n, static_cast<std::int64_t>(music::condition_count)}, torch::kUInt8)
+                    .clone();
+        }
+        auto slice = [&](const torch::Tensor& t, std::int64_t from, std::int64_t to) {
+            return t.defined() ? t.slice(0, from, to) : t;
+        };
+        auto batched = [&](const torch::Tensor& t) { return t.defined() ? t.unsqueeze(0).to(device) : t; };
+        if (mode == "streaming") {
+            // One run from a fresh state over the whole piece: every token's context is all before it.
+            auto logits = model.network->forward(batched(ids.slice(0, 0, n - 1)), batched(slice(conditions, 0, n - 1)));
+            totals.add(logits.squeeze(0), ids.slice(0, 1, n).to(device));
+            continue;
+        }
+        // Faithful, a window of `window` tokens: the first `window` tokens in one causal run
+        // from a fresh state, which gives each of them its whole (shorter) context.
+        auto head_end = std::min(n, window);
+        auto head_logits =
+            model.network->forward(batched(ids.slice(0, 0, head_end)), batched(slice(conditions, 0, head_end)))
+                .squeeze(0);
+        totals.add(head_logits.slice(0, 0, head_end - 1), ids.slice(0, 1, head_end).to(device));
         // Every later token: its own window of the `window` tokens before it.
-        for (std::int64_t start = window; start < n; start += batch) {
-            std::int64_t end = std::min(n, start + batch);
-            auto contexts = torch::stack([&] {
-                std::vector<torch::Tensor> rows;
-                for (std::int64_t t = start; t < end; ++t) rows.push_back(ids.slice(0, t - window, t));
-                return rows;
-            }());
-            auto logits = model.network->forward_last(contexts.to(device));
+        for (std::int64_t start = window; start < n; start += options.batch) {
+            std::int64_t end = std::min(n, start + options.batch);
+            std::vector<torch::Tensor> rows, condition_rows;
+            for (std::int64_t t = start; t < end; ++t) {
+                rows.push_back(ids.slice(0, t - window, t));
+                if (conditions.defined()) condition_rows.push_back(conditions.slice(0, t - window, t));
+            }
+            auto logits = model.network->forward_last(
+                torch::stack(rows).to(device),
+                conditions.defined() ? torch::stack(condition_rows).to(device) : torch::Tensor());
             totals.add(logits, ids.slice(0, start, end).to(device));
         }
     }

@@ -47,7 +47,8 @@ void save_model(const Model& model, const std::filesystem::path& path, WeightSto
 
     std::ostringstream header;
     header.imbue(std::locale::classic());
-    header << "kanade-model " << model_format_version << "\n"
+    // A network without conditions is written as format 1 was, so older builds read it.
+    header << "kanade-model " << (config.conditioned() || config.window_steps ? model_format_version : 1) << "\n"
            << "arch " << config.arch << "\n"
            << "vocab_size " << config.vocab_size << "\n"
            << "hidden " << config.hidden << "\n"
@@ -55,8 +56,12 @@ void save_model(const Model& model, const std::filesystem::path& path, WeightSto
            << "embedding " << config.embedding << "\n"
            << "dropout " << config.dropout << "\n"
            << "activation " << config.activation << "\n"
-           << "window " << config.window << "\n"
-           << "tokenizer " << model.tokenizer << "\n"
+           << "window " << config.window << "\n";
+    if (config.meter_input) header << "meter_input 1\n";
+    if (config.control_input) header << "control_input 1\n";
+    if (config.styles) header << "styles " << config.styles << "\n";
+    if (config.window_steps) header << "window_steps " << config.window_steps << "\n";
+    header << "tokenizer " << model.tokenizer << "\n"
            << "steps_per_beat " << model.grid.steps_per_beat << "\n";
     for (const auto& [key, text] : model.info) {
         std::string single_line = text;

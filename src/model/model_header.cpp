@@ -47,6 +47,14 @@ public:
                 config.activation = value;
             else if (key == "window")
                 config.window = to_int(value, key);
+            else if (key == "meter_input")
+                config.meter_input = to_int(value, key) != 0;
+            else if (key == "control_input")
+                config.control_input = to_int(value, key) != 0;
+            else if (key == "styles")
+                config.styles = to_int(value, key);
+            else if (key == "window_steps")
+                config.window_steps = to_int(value, key);
             else if (key == "tokenizer")
                 header.tokenizer = value;
             else if (key == "steps_per_beat")

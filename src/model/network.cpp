@@ -10,6 +10,13 @@ NetworkImpl::NetworkImpl(const NetworkConfig& config) : config_(config) {
     if (config_.arch == "kanade") {
         embedding_ = register_module("embedding", torch::nn::Embedding(config_.vocab_size, config_.embedding));
         input_size = config_.embedding;
+        static constexpr std::array<const char*, music::condition_count> names = {"step_in_beat", "beat_in_bar",
+                                                                                  "density", "loudness", "style"};
+        const auto rows = condition_rows(config_);
+        for (std::size_t c = 0; c < music::condition_count; ++c)
+            if (rows[c] > 0)
+                condition_embeddings_[c] = register_module(std::string("condition_") + names[c],
+                                                           torch::nn::Embedding(rows[c], config_.embedding));
     }
     for (int layer = 0; layer < config_.layers; ++layer) {
         lstm_.push_back(register_module("lstm" + std::to_string(layer + 1),
@@ -19,8 +26,16 @@ NetworkImpl::NetworkImpl(const NetworkConfig& config) : config_(config) {
     dense_ = register_module("dense", torch::nn::Linear(config_.hidden, config_.vocab_size));
 }
 
-torch::Tensor NetworkImpl::inputs(const torch::Tensor& ids) {
-    if (embedding_) return embedding_->forward(ids);
+torch::Tensor NetworkImpl::inputs(const torch::Tensor& ids, const torch::Tensor& conditions) {
+    if (embedding_) {
+        auto x = embedding_->forward(ids);
+        if (!conditions.defined()) return x;
+        auto values = conditions.to(ids.device(), torch::kInt64);
+        for (std::size_t c = 0; c < music::condition_count; ++c)
+            if (condition_embeddings_[c])
+                x = x + condition_embeddings_[c]->forward(values.select(-1, static_cast<std::int64_t>(c)));
+        return x;
+    }
     // The student network saw each token as one number: its id over the vocabulary size.
     return ids.to(dense_->weight.scalar_type()).div(static_cast<double>(config_.vocab_size)).unsqueeze(-1);
 }
@@ -44,6 +59,8 @@ std::shared_ptr<const PackedLstm> NetworkImpl::packed_for_inference() {
     if (!packed_ || now != packed_from_ || packed_precision_ != precision_ || packed_threads_ != threads_) {
         LstmWeights weights;
         if (embedding_) weights.embedding = embedding_->weight;
+        for (std::size_t c = 0; c < music::condition_count; ++c)
+            if (condition_embeddings_[c]) weights.condition_embeddings[c] = condition_embeddings_[c]->weight;
         weights.vocab_size = config_.vocab_size;
         for (const auto& layer : lstm_)
             weights.layers.push_back({layer->weight_ih(), layer->weight_hh(), layer->bias()});
@@ -64,14 +81,14 @@ InferencePrecision NetworkImpl::inference_precision() {
     return packed ? packed->precision() : InferencePrecision::float32;
 }
 
-torch::Tensor NetworkImpl::forward_last(const torch::Tensor& ids) {
-    if (auto packed = packed_for_inference()) return packed->last_logits(ids);
-    return forward(ids).select(1, ids.size(1) - 1);
+torch::Tensor NetworkImpl::forward_last(const torch::Tensor& ids, const torch::Tensor& conditions) {
+    if (auto packed = packed_for_inference()) return packed->last_logits(ids, conditions);
+    return forward(ids, conditions).select(1, ids.size(1) - 1);
 }
 
-torch::Tensor NetworkImpl::forward(const torch::Tensor& ids) {
-    if (auto packed = packed_for_inference()) return packed->all_logits(ids);
-    auto x = inputs(ids);
+torch::Tensor NetworkImpl::forward(const torch::Tensor& ids, const torch::Tensor& conditions) {
+    if (auto packed = packed_for_inference()) return packed->all_logits(ids, conditions);
+    auto x = inputs(ids, conditions);
     for (std::size_t layer = 0; layer < lstm_.size(); ++layer) {
         if (layer > 0) x = between_layers(x);
         x = lstm_[layer]->forward(x).first;
@@ -79,9 +96,22 @@ torch::Tensor NetworkImpl::forward(const torch::Tensor& ids) {
     return dense_->forward(dropout_->forward(x));
 }
 
-torch::Tensor NetworkImpl::step(const torch::Tensor& ids, RecurrentState& state) {
-    if (auto packed = packed_for_inference()) return packed->step(ids, state.h, state.c);
-    auto x = inputs(ids.unsqueeze(1)).squeeze(1);
+torch::Tensor NetworkImpl::forward_carried(const torch::Tensor& ids, const torch::Tensor& conditions,
+                                           RecurrentState& state) {
+    auto x = inputs(ids, conditions);
+    for (std::size_t layer = 0; layer < lstm_.size(); ++layer) {
+        if (layer > 0) x = between_layers(x);
+        auto [y, last] = lstm_[layer]->forward(x, state.h[layer], state.c[layer]);
+        state.h[layer] = last.first;
+        state.c[layer] = last.second;
+        x = y;
+    }
+    return dense_->forward(dropout_->forward(x));
+}
+
+torch::Tensor NetworkImpl::step(const torch::Tensor& ids, RecurrentState& state, const torch::Tensor& conditions) {
+    if (auto packed = packed_for_inference()) return packed->step(ids, state.h, state.c, conditions);
+    auto x = inputs(ids.unsqueeze(1), conditions.defined() ? conditions.unsqueeze(1) : conditions).squeeze(1);
     for (std::size_t layer = 0; layer < lstm_.size(); ++layer) {
         if (layer > 0) x = between_layers(x);
         x = lstm_[layer]->step(x, state.h[layer], state.c[layer]);

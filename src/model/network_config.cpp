@@ -17,6 +17,20 @@ void NetworkConfig::validate() const {
     if (activation != "relu" && activation != "tanh" && activation != "linear")
         fail("activation must be relu, tanh or linear, not '" + activation + "'");
     if (window < 1 || window > 4096) fail("window must be 1..4096, not " + std::to_string(window));
+    if (arch != "kanade" && conditioned()) fail("only the kanade architecture takes positions, controls or styles");
+    if (styles < 0 || styles > music::max_styles)
+        fail("styles must be 0.." + std::to_string(music::max_styles) + ", not " + std::to_string(styles));
+    if (window_steps < 0 || window_steps > 4096)
+        fail("window_steps must be 0..4096, not " + std::to_string(window_steps));
+}
+
+std::array<int, music::condition_count> condition_rows(const NetworkConfig& config) {
+    auto rows = music::condition_table_sizes(config.styles);
+    auto channel = [&](music::Condition c) -> int& { return rows[static_cast<std::size_t>(c)]; };
+    if (!config.meter_input) channel(music::Condition::step_in_beat) = channel(music::Condition::beat_in_bar) = 0;
+    if (!config.control_input) channel(music::Condition::density) = channel(music::Condition::loudness) = 0;
+    if (config.styles == 0) channel(music::Condition::style) = 0;
+    return rows;
 }
 
 std::int64_t parameter_count(const NetworkConfig& config) {
@@ -26,6 +40,7 @@ std::int64_t parameter_count(const NetworkConfig& config) {
     if (config.arch == "kanade") {
         count += vocab * config.embedding;
         input = config.embedding;
+        for (int rows : condition_rows(config)) count += static_cast<std::int64_t>(rows) * config.embedding;
     }
     for (int layer = 0; layer < config.layers; ++layer) {
         count += 4 * hidden * (input + hidden) + 4 * hidden;  // Keras layout: one bias

@@ -68,6 +68,10 @@ PackedLstm::PackedLstm(const LstmWeights& weights, InferencePrecision precision,
         inputs = torch::arange(vocab_, torch::kFloat32).div(static_cast<double>(vocab_)).unsqueeze(1);
     }
     first_table_ = torch::addmm(layers_.front().bias, inputs, first_input_t).contiguous();
+    // Conditions are summed into the embedding, so their projections add to the token's.
+    for (std::size_t c = 0; c < music::condition_count; ++c)
+        if (weights.condition_embeddings[c].defined())
+            condition_tables_[c] = torch::mm(packed(weights.condition_embeddings[c]), first_input_t).contiguous();
     // The output layer stays float32 whatever the precision: it makes the logits sampled from.
     dense_ = PackedMatrix(packed(weights.dense_weight).t(), InferencePrecision::float32);
     dense_bias_ = packed(weights.dense_bias);
@@ -79,9 +83,21 @@ torch::Tensor PackedLstm::activate(const torch::Tensor& x) const {
     return x;
 }
 
-torch::Tensor PackedLstm::first_gate_inputs(const torch::Tensor& ids) const {
+torch::Tensor PackedLstm::first_gate_inputs(const torch::Tensor& ids, const torch::Tensor& conditions) const {
     auto flat = checked_ids(ids, vocab_);
-    return first_table_.index_select(0, flat).view({ids.size(0), ids.size(1), 4 * hidden_});
+    auto gates = first_table_.index_select(0, flat);
+    add_conditions(gates, conditions, flat.size(0));
+    return gates.view({ids.size(0), ids.size(1), 4 * hidden_});
+}
+
+void PackedLstm::add_conditions(torch::Tensor& gates, const torch::Tensor& conditions, std::int64_t rows) const {
+    if (!conditions.defined()) return;
+    auto values = conditions.to(torch::kCPU, torch::kInt64).reshape({rows, -1});
+    for (std::size_t c = 0; c < music::condition_count; ++c) {
+        if (!condition_tables_[c].defined()) continue;
+        auto column = values.select(1, static_cast<std::int64_t>(c)).contiguous();
+        gates.add_(condition_tables_[c].index_select(0, checked_ids(column, condition_tables_[c].size(0))));
+    }
 }
 
 torch::Tensor PackedLstm::dense(const torch::Tensor& x) const { return product(dense_, x, dense_bias_); }
@@ -116,7 +132,8 @@ torch::Tensor PackedLstm::run_layer(const Layer& layer, torch::Tensor gate_input
 
 // Runs every layer over ids [B, T]; returns the last layer's final hidden state and, when
 // asked, all its hidden states.
-torch::Tensor PackedLstm::run_stack(const torch::Tensor& ids, torch::Tensor* last_outputs) const {
+torch::Tensor PackedLstm::run_stack(const torch::Tensor& ids, const torch::Tensor& conditions,
+                                    torch::Tensor* last_outputs) const {
     if (ids.dim() != 2 || ids.size(1) < 1) throw std::invalid_argument("PackedLstm: ids must be [batch, time>=1]");
     torch::NoGradGuard no_grad;
     const auto batch = ids.size(0), time = ids.size(1);
@@ -125,7 +142,7 @@ torch::Tensor PackedLstm::run_stack(const torch::Tensor& ids, torch::Tensor* las
         const bool last = index + 1 == layers_.size();
         torch::Tensor outputs;
         if (!last || last_outputs) outputs = torch::empty({batch, time, hidden_});
-        h = run_layer(layers_[index], index == 0 ? first_gate_inputs(ids) : torch::Tensor(), input,
+        h = run_layer(layers_[index], index == 0 ? first_gate_inputs(ids, conditions) : torch::Tensor(), input,
                       outputs.defined() ? &outputs : nullptr);
         if (last) {
             if (last_outputs) *last_outputs = outputs;
@@ -136,17 +153,19 @@ torch::Tensor PackedLstm::run_stack(const torch::Tensor& ids, torch::Tensor* las
     return h;
 }
 
-torch::Tensor PackedLstm::last_logits(const torch::Tensor& ids) const { return dense(run_stack(ids, nullptr)); }
+torch::Tensor PackedLstm::last_logits(const torch::Tensor& ids, const torch::Tensor& conditions) const {
+    return dense(run_stack(ids, conditions, nullptr));
+}
 
-torch::Tensor PackedLstm::all_logits(const torch::Tensor& ids) const {
+torch::Tensor PackedLstm::all_logits(const torch::Tensor& ids, const torch::Tensor& conditions) const {
     torch::Tensor outputs;
-    run_stack(ids, &outputs);
+    run_stack(ids, conditions, &outputs);
     const auto batch = ids.size(0), time = ids.size(1);
     return dense(outputs.view({batch * time, hidden_})).view({batch, time, vocab_});
 }
 
-torch::Tensor PackedLstm::step(const torch::Tensor& ids, std::vector<torch::Tensor>& h,
-                               std::vector<torch::Tensor>& c) const {
+torch::Tensor PackedLstm::step(const torch::Tensor& ids, std::vector<torch::Tensor>& h, std::vector<torch::Tensor>& c,
+                               const torch::Tensor& conditions) const {
     torch::NoGradGuard no_grad;
     if (h.size() != layers_.size() || c.size() != layers_.size())
         throw std::invalid_argument("PackedLstm: the state has the wrong number of layers");
@@ -162,6 +181,7 @@ torch::Tensor PackedLstm::step(const torch::Tensor& ids, std::vector<torch::Tens
         auto c_new = packed(c[index]).clone();
         if (index == 0) {
             torch::index_select_out(gates, first_table_, 0, flat);
+            add_conditions(gates, conditions, batch);
         } else {
             gates.copy_(layer.bias.expand({batch, 4 * hidden_}));
             layer.input.accumulate(activate(x), gates);

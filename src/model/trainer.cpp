@@ -10,6 +10,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <chrono>
+#include <optional>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -29,7 +30,8 @@ std::string run_identity(const Model& model) {
     std::ostringstream text;
     text << model.config.arch << ' ' << model.config.vocab_size << ' ' << model.config.hidden << ' '
          << model.config.embedding << ' ' << model.config.layers << ' ' << model.config.window << ' ' << model.tokenizer
-         << ' ' << model.grid.steps_per_beat;
+         << ' ' << model.grid.steps_per_beat << ' ' << model.config.meter_input << model.config.control_input << ' '
+         << model.config.styles << ' ' << model.info.count("carried_state");
     for (const auto& token : model.vocabulary.tokens()) text << ' ' << token;
     return text.str();
 }
@@ -41,6 +43,7 @@ struct Progress {
     std::int64_t loss_batches = 0;
     double best_valid_loss = INFINITY;
     std::vector<EpochMetrics> history;
+    RecurrentState carried;  // carry_state: every lane's state after the last batch
 };
 
 torch::Tensor history_tensor(const std::vector<EpochMetrics>& history) {
@@ -79,6 +82,10 @@ void save_checkpoint(const std::filesystem::path& path, const Model& model, torc
     archive.write("loss_batches", torch::tensor(progress.loss_batches));
     archive.write("best_valid_loss", torch::tensor(progress.best_valid_loss, torch::kFloat64));
     archive.write("history", history_tensor(progress.history));
+    for (std::size_t layer = 0; layer < progress.carried.h.size(); ++layer) {
+        archive.write("carried_h" + std::to_string(layer), progress.carried.h[layer].detach());
+        archive.write("carried_c" + std::to_string(layer), progress.carried.c[layer].detach());
+    }
     {
         auto generator = at::detail::getDefaultCPUGenerator();
         std::lock_guard<std::mutex> lock(generator.mutex());
@@ -124,6 +131,10 @@ bool load_checkpoint(const std::filesystem::path& path, Model& model, torch::opt
     progress.loss_batches = loss_batches.item<std::int64_t>();
     progress.best_valid_loss = best.item<double>();
     progress.history = history_from(history.to(torch::kCPU));
+    for (std::size_t layer = 0; layer < progress.carried.h.size(); ++layer) {
+        archive.read("carried_h" + std::to_string(layer), progress.carried.h[layer]);
+        archive.read("carried_c" + std::to_string(layer), progress.carried.c[layer]);
+    }
     auto generator = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(generator.mutex());
     generator.set_state(rng.to(torch::kCPU));
@@ -142,40 +153,126 @@ void write_csv(const std::filesystem::path& path, const std::vector<EpochMetrics
     util::write_file_atomically(path, csv.str());
 }
 
+// The folder names of the corpus inputs, comma-separated: style 1, 2 ... of the model.
+std::string style_names(const std::vector<std::filesystem::path>& inputs) {
+    std::string names;
+    for (const auto& input : inputs) {
+        auto name = input.lexically_normal().filename().string();
+        if (name.empty()) name = input.lexically_normal().parent_path().filename().string();
+        names += (names.empty() ? "" : ",") + name;
+    }
+    return names;
+}
+
+// The median value of a control over the training tokens: what "as the corpus plays" means.
+int typical_condition(const music::TokenizedCorpus& tokens, music::Condition condition) {
+    std::vector<std::size_t> counts(256, 0);
+    std::size_t total = 0;
+    for (const auto& file : tokens.files)
+        if (file.split == music::Split::train)
+            for (const auto& c : file.conditions)
+                if (auto value = c[static_cast<std::size_t>(condition)]) ++counts[value], ++total;
+    std::size_t seen = 0;
+    for (std::size_t value = 1; value < counts.size(); ++value)
+        if ((seen += counts[value]) * 2 >= total && total > 0) return static_cast<int>(value);
+    return 0;
+}
+
+// Each window's density, loudness and style are "not said" (0) with probability p, each
+// on its own: the network learns to play with any of them unset, as the daemon starts.
+torch::Tensor drop_controls(const torch::Tensor& conditions, double p) {
+    if (p <= 0) return conditions;
+    auto kept = conditions.clone();
+    for (auto channel : {music::Condition::density, music::Condition::loudness, music::Condition::style}) {
+        auto column = kept.select(-1, static_cast<std::int64_t>(channel));
+        auto dropped = torch::rand({kept.size(0), 1}).lt(p).to(kept.device());
+        column.masked_fill_(dropped.expand_as(column), 0);
+    }
+    return kept;
+}
+
 std::filesystem::path with_suffix(const std::filesystem::path& path, const std::string& suffix) {
     return path.string() + suffix;
 }
 
 }  // namespace
 
-WindowMetrics evaluate_windows(Network& network, const torch::Tensor& windows, int batch, torch::Device device) {
-    WindowMetrics metrics;
-    if (windows.size(0) == 0) return metrics;
-    torch::NoGradGuard no_grad;
-    bool was_training = network->is_training();
-    network->eval();
+namespace {
+
+struct MetricTotals {
     double loss_sum = 0, correct = 0;
     std::int64_t tokens = 0;
-    for (std::int64_t start = 0; start < windows.size(0); start += batch) {
-        auto chunk = windows.slice(0, start, std::min<std::int64_t>(start + batch, windows.size(0))).to(device);
-        auto inputs = chunk.slice(1, 0, chunk.size(1) - 1);
-        auto targets = chunk.slice(1, 1, chunk.size(1));
-        auto logits = network->forward(inputs);
+
+    void add(const torch::Tensor& logits, const torch::Tensor& targets) {
         auto flat_logits = logits.reshape({-1, logits.size(-1)});
         auto flat_targets = targets.reshape({-1});
         loss_sum +=
             torch::nn::functional::cross_entropy(
-                flat_logits, flat_targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                flat_logits, flat_targets,
+                torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum).ignore_index(ignore_target))
                 .item<double>();
-        correct += flat_logits.argmax(-1).eq(flat_targets).sum().item<double>();
-        tokens += flat_targets.numel();
+        auto counted = flat_targets.ne(ignore_target);
+        correct += flat_logits.argmax(-1).eq(flat_targets).logical_and(counted).sum().item<double>();
+        tokens += counted.sum().item<std::int64_t>();
+    }
+    WindowMetrics metrics() const {
+        WindowMetrics metrics;
+        metrics.tokens = static_cast<std::size_t>(tokens);
+        if (tokens == 0) return metrics;
+        metrics.loss = loss_sum / static_cast<double>(tokens);
+        metrics.accuracy = correct / static_cast<double>(tokens);
+        metrics.perplexity = std::exp(metrics.loss);
+        return metrics;
+    }
+};
+
+// Lanes that start a piece start from zero; every lane's state is cut from the graph.
+void restart_fresh_lanes(RecurrentState& state, const torch::Tensor& fresh) {
+    auto keep = fresh.logical_not().to(state.h.front().options()).unsqueeze(1);
+    for (std::size_t layer = 0; layer < state.h.size(); ++layer) {
+        state.h[layer] = state.h[layer].detach() * keep;
+        state.c[layer] = state.c[layer].detach() * keep;
+    }
+}
+
+torch::Tensor to_device(const torch::Tensor& t, torch::Device device) { return t.defined() ? t.to(device) : t; }
+
+}  // namespace
+
+WindowMetrics evaluate_windows(Network& network, const Windows& windows, int batch, torch::Device device) {
+    if (windows.ids.size(0) == 0) return {};
+    torch::NoGradGuard no_grad;
+    bool was_training = network->is_training();
+    network->eval();
+    MetricTotals totals;
+    const auto count = windows.ids.size(0), length = windows.ids.size(1);
+    for (std::int64_t start = 0; start < count; start += batch) {
+        const auto end = std::min<std::int64_t>(start + batch, count);
+        auto chunk = windows.ids.slice(0, start, end).to(device);
+        auto conditions = windows.conditions.defined()
+                              ? windows.conditions.slice(0, start, end).slice(1, 0, length - 1).to(device)
+                              : torch::Tensor();
+        auto logits = network->forward(chunk.slice(1, 0, length - 1), conditions);
+        totals.add(logits, chunk.slice(1, 1, length));
     }
     network->train(was_training);
-    metrics.tokens = static_cast<std::size_t>(tokens);
-    metrics.loss = loss_sum / static_cast<double>(tokens);
-    metrics.accuracy = correct / static_cast<double>(tokens);
-    metrics.perplexity = std::exp(metrics.loss);
-    return metrics;
+    return totals.metrics();
+}
+
+WindowMetrics evaluate_streams(Network& network, const PieceStreams& streams, torch::Device device) {
+    torch::NoGradGuard no_grad;
+    bool was_training = network->is_training();
+    network->eval();
+    MetricTotals totals;
+    auto state = network->initial_state(streams.lanes());
+    for (std::int64_t index = 0; index < streams.batches(); ++index) {
+        auto batch = streams.batch(index);
+        restart_fresh_lanes(state, batch.fresh.to(device));
+        auto logits = network->forward_carried(batch.inputs.to(device), to_device(batch.conditions, device), state);
+        totals.add(logits, batch.targets.to(device));
+    }
+    network->train(was_training);
+    return totals.metrics();
 }
 
 TrainResult train(const TrainOptions& options) {
@@ -197,10 +294,23 @@ TrainResult train(const TrainOptions& options) {
     music::TokenizeOptions tokenize;
     tokenize.min_count = options.min_count;
     tokenize.transpose = options.transpose;
+    tokenize.style_per_folder = options.style_per_folder;
     auto tokens = music::tokenize_corpus(corpus, *tokenizer, tokenize);
 
     Model model;
     model.config = options.network;
+    if (options.style_per_folder) {
+        model.config.styles = static_cast<int>(options.corpus.size());
+        model.info["styles"] = style_names(options.corpus);
+    }
+    if (model.config.conditioned() && tokens.files.front().conditions.empty())
+        throw std::invalid_argument("train: the " + options.tokenizer +
+                                    " tokenizer keeps no grid, so it takes no positions, controls or styles");
+    if (options.carry_state) model.info["carried_state"] = "1";
+    if (model.config.control_input) {
+        model.info["typical_density_bin"] = std::to_string(typical_condition(tokens, music::Condition::density));
+        model.info["typical_loudness_bin"] = std::to_string(typical_condition(tokens, music::Condition::loudness));
+    }
     model.config.vocab_size = static_cast<int>(tokens.vocabulary.size());
     model.tokenizer = options.tokenizer;
     model.grid = options.grid;
@@ -210,10 +320,18 @@ TrainResult train(const TrainOptions& options) {
 
     const int length = model.config.window + 1;
     const int stride = options.stride > 0 ? options.stride : std::max(1, model.config.window / 2);
-    auto train_windows = make_windows(tokens, music::Split::train, length, stride);
-    auto valid_windows = make_windows(tokens, music::Split::valid, length, model.config.window);
-    if (train_windows.size(0) == 0)
-        throw std::runtime_error("train: no training file has " + std::to_string(length) + " tokens or more");
+    Windows train_windows, valid_windows;
+    std::optional<PieceStreams> train_streams, valid_streams;
+    if (options.carry_state) {
+        train_streams.emplace(tokens, music::Split::train, options.batch, model.config.window);
+        valid_streams.emplace(tokens, music::Split::valid, options.batch, model.config.window);
+        if (train_streams->file_count() == 0) throw std::runtime_error("train: no training file has two tokens");
+    } else {
+        train_windows = make_windows(tokens, music::Split::train, length, stride);
+        valid_windows = make_windows(tokens, music::Split::valid, length, model.config.window);
+        if (train_windows.ids.size(0) == 0)
+            throw std::runtime_error("train: no training file has " + std::to_string(length) + " tokens or more");
+    }
 
     TrainResult result;
     result.device = choice.device.str();
@@ -223,13 +341,14 @@ TrainResult train(const TrainOptions& options) {
 
     torch::optim::Adam optimizer(model.network->parameters(), torch::optim::AdamOptions(options.learning_rate));
     Progress progress;
+    if (options.carry_state) progress.carried = model.network->initial_state(options.batch);
     if (options.resume && load_checkpoint(checkpoint_path, model, optimizer, progress, choice.device) && !options.quiet)
         std::cerr << "kanade train: resumed from " << checkpoint_path << " at epoch " << progress.epoch + 1
                   << ", batch " << progress.next_batch << "\n";
 
-    const std::int64_t windows = train_windows.size(0);
-    const std::int64_t batches = (windows + options.batch - 1) / options.batch;
+    const std::int64_t windows = options.carry_state ? train_streams->file_count() : train_windows.ids.size(0);
     auto last_checkpoint = Clock::now();
+    std::int64_t batches_this_run = 0;
 
     for (; progress.epoch < options.epochs; ++progress.epoch) {
         auto epoch_start = Clock::now();
@@ -239,26 +358,48 @@ TrainResult train(const TrainOptions& options) {
         auto generator =
             at::detail::createCPUGenerator(options.seed * 1000003ull + static_cast<std::uint64_t>(progress.epoch));
         auto order = torch::randperm(windows, generator, torch::kInt64);
+        if (options.carry_state)
+            train_streams->deal(std::vector<std::int64_t>(order.data_ptr<std::int64_t>(),
+                                                          order.data_ptr<std::int64_t>() + order.numel()));
+        const std::int64_t batches =
+            options.carry_state ? train_streams->batches() : (windows + options.batch - 1) / options.batch;
         model.network->train();
         util::ProgressBar bar("epoch " + std::to_string(progress.epoch + 1) + "/" + std::to_string(options.epochs),
                               static_cast<std::size_t>(batches));
         for (; progress.next_batch < batches; ++progress.next_batch) {
-            auto indices = order.slice(0, progress.next_batch * options.batch,
-                                       std::min(windows, (progress.next_batch + 1) * options.batch));
-            auto chunk = train_windows.index_select(0, indices).to(choice.device);
-            auto inputs = chunk.slice(1, 0, length - 1);
-            auto targets = chunk.slice(1, 1, length);
-            auto logits = model.network->forward(inputs);
-            auto loss =
-                torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}));
+            torch::Tensor inputs, targets, conditions, logits;
+            if (options.carry_state) {
+                auto batch = train_streams->batch(progress.next_batch);
+                if (batch.tokens == 0) continue;
+                inputs = batch.inputs.to(choice.device);
+                targets = batch.targets.to(choice.device);
+                conditions = to_device(batch.conditions, choice.device);
+                restart_fresh_lanes(progress.carried, batch.fresh.to(choice.device));
+            } else {
+                auto indices = order.slice(0, progress.next_batch * options.batch,
+                                           std::min(windows, (progress.next_batch + 1) * options.batch));
+                auto chunk = train_windows.ids.index_select(0, indices).to(choice.device);
+                inputs = chunk.slice(1, 0, length - 1);
+                targets = chunk.slice(1, 1, length);
+                if (train_windows.conditions.defined())
+                    conditions =
+                        train_windows.conditions.index_select(0, indices).slice(1, 0, length - 1).to(choice.device);
+            }
+            if (conditions.defined()) conditions = drop_controls(conditions, options.control_dropout);
+            logits = options.carry_state ? model.network->forward_carried(inputs, conditions, progress.carried)
+                                         : model.network->forward(inputs, conditions);
+            auto loss = torch::nn::functional::cross_entropy(
+                logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}),
+                torch::nn::functional::CrossEntropyFuncOptions().ignore_index(ignore_target));
             optimizer.zero_grad();
             loss.backward();
             torch::nn::utils::clip_grad_norm_(model.network->parameters(), options.clip_norm);
             optimizer.step();
+            ++batches_this_run;
 
             progress.loss_sum += loss.item<double>();
             ++progress.loss_batches;
-            epoch_tokens += targets.numel();
+            epoch_tokens += targets.ne(ignore_target).sum().item<std::int64_t>();
             if (!options.quiet) {
                 double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
                 char detail[96];
@@ -266,7 +407,8 @@ TrainResult train(const TrainOptions& options) {
                               epoch_tokens / std::max(seconds, 1e-9));
                 bar.update(static_cast<std::size_t>(progress.next_batch + 1), detail);
             }
-            bool out_of_time = options.max_minutes > 0 && minutes_since(run_start) >= options.max_minutes;
+            bool out_of_time = (options.max_minutes > 0 && minutes_since(run_start) >= options.max_minutes) ||
+                               (options.stop_after_batches > 0 && batches_this_run >= options.stop_after_batches);
             if (out_of_time || minutes_since(last_checkpoint) >= options.checkpoint_minutes) {
                 ++progress.next_batch;  // this batch is done
                 save_checkpoint(checkpoint_path, model, optimizer, progress);
@@ -281,7 +423,9 @@ TrainResult train(const TrainOptions& options) {
         }
 
         double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
-        auto valid = evaluate_windows(model.network, valid_windows, options.batch * 4, choice.device);
+        auto valid = options.carry_state
+                         ? evaluate_streams(model.network, *valid_streams, choice.device)
+                         : evaluate_windows(model.network, valid_windows, options.batch * 4, choice.device);
         EpochMetrics metrics;
         metrics.epoch = progress.epoch + 1;
         metrics.train_loss = progress.loss_sum / std::max<std::int64_t>(progress.loss_batches, 1);

@@ -69,6 +69,22 @@ std::vector<std::filesystem::path> find_midi_files(const std::vector<std::filesy
     return found;
 }
 
+namespace {
+
+// The first input the file is, or lies below (inputs named twice count once).
+std::size_t input_of(const std::vector<std::filesystem::path>& inputs, const std::filesystem::path& file) {
+    const auto normal = file.lexically_normal().string();
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        auto prefix = inputs[i].lexically_normal().string();
+        if (normal == prefix) return i;
+        if (!prefix.empty() && prefix.back() != '/') prefix += '/';
+        if (normal.rfind(prefix, 0) == 0) return i;
+    }
+    return 0;
+}
+
+}  // namespace
+
 Corpus load_corpus(const std::vector<std::filesystem::path>& inputs, const CorpusProgress& progress) {
     Corpus corpus;
     auto paths = find_midi_files(inputs);
@@ -79,6 +95,8 @@ Corpus load_corpus(const std::vector<std::filesystem::path>& inputs, const Corpu
             file.path = paths[i];
             file.split = split_of(paths[i]);
             file.notes = midi::extract_notes(read.file);
+            file.meters = midi::read_meters(read.file);
+            file.input = input_of(inputs, paths[i]);
             file.warnings = std::move(read.warnings);
             for (const auto& note : file.notes) file.seconds = std::max(file.seconds, note.end_seconds);
             corpus.files.push_back(std::move(file));

@@ -47,13 +47,25 @@ std::optional<Vocabulary> KanadeTokenizer::fixed_vocabulary() const {
 }
 
 std::vector<std::string> KanadeTokenizer::encode(const std::vector<midi::Note>& notes) const {
-    std::vector<std::string> tokens;
+    return encode_timed(notes).tokens;
+}
+
+TimedTokens KanadeTokenizer::encode_timed(const std::vector<midi::Note>& notes) const {
+    TimedTokens timed;
+    auto add = [&](std::string token, long step, int velocity = -1) {
+        timed.tokens.push_back(std::move(token));
+        timed.steps.push_back(step);
+        timed.velocities.push_back(velocity);
+    };
     int current_bin = 0;  // none yet: the first note always states its dynamics
     long previous_step = -1;
     for (auto& group : group_onsets(notes, grid_)) {
         if (previous_step >= 0) {
-            for (long gap = group.step - previous_step; gap > 0; gap -= max_wait_steps)
-                tokens.push_back("W" + std::to_string(std::min<long>(gap, max_wait_steps)));
+            long step = previous_step;
+            for (long gap = group.step - previous_step; gap > 0; gap -= max_wait_steps) {
+                step += std::min<long>(gap, max_wait_steps);
+                add("W" + std::to_string(std::min<long>(gap, max_wait_steps)), step);
+            }
         }
         previous_step = group.step;
         std::sort(group.notes.begin(), group.notes.end(),
@@ -64,14 +76,14 @@ std::vector<std::string> KanadeTokenizer::encode(const std::vector<midi::Note>& 
             if (pitch == last_pitch) continue;  // doubled after octave folding
             last_pitch = pitch;
             int bin = velocity_bin(note.velocity);
-            if (bin != current_bin) tokens.push_back("V" + std::to_string(bin));
+            if (bin != current_bin) add("V" + std::to_string(bin), group.step);
             current_bin = bin;
             long length = std::lround((note.end_beat - note.start_beat) * grid_.steps_per_beat);
-            tokens.push_back("P" + std::to_string(pitch));
-            tokens.push_back("D" + std::to_string(nearest_duration(std::max(1L, length))));
+            add("P" + std::to_string(pitch), group.step, note.velocity);
+            add("D" + std::to_string(nearest_duration(std::max(1L, length))), group.step);
         }
     }
-    return tokens;
+    return timed;
 }
 
 std::optional<midi::Note> KanadeTokenReader::feed(std::string_view token) {

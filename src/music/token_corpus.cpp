@@ -24,13 +24,14 @@ TokenizedCorpus tokenize_corpus(const Corpus& corpus, const Tokenizer& tokenizer
     struct Pending {
         const CorpusFile* file;
         int shift;
-        std::vector<std::string> tokens;
+        TimedTokens timed;
     };
     std::vector<Pending> pending;
     for (const auto& file : corpus.files) {
         int range = file.split == Split::train ? options.transpose : 0;
         for (int shift = -range; shift <= range; ++shift)
-            pending.push_back({&file, shift, tokenizer.encode(shift ? transposed(file.notes, shift) : file.notes)});
+            pending.push_back(
+                {&file, shift, tokenizer.encode_timed(shift ? transposed(file.notes, shift) : file.notes)});
     }
 
     TokenizedCorpus result;
@@ -44,7 +45,7 @@ TokenizedCorpus tokenize_corpus(const Corpus& corpus, const Tokenizer& tokenizer
         std::map<std::string, std::size_t> counts;
         for (const auto& item : pending)
             if (item.shift == 0)
-                for (const auto& token : item.tokens) ++counts[token];
+                for (const auto& token : item.timed.tokens) ++counts[token];
         result.vocabulary = Vocabulary::from_counts(counts, options.min_count);
     }
 
@@ -53,11 +54,25 @@ TokenizedCorpus tokenize_corpus(const Corpus& corpus, const Tokenizer& tokenizer
         file.path = item.file->path;
         file.split = item.file->split;
         file.transposed = item.shift;
-        file.note_events = tokenizer.count_note_events(item.tokens);
+        file.note_events = tokenizer.count_note_events(item.timed.tokens);
         file.seconds = item.file->seconds;
-        std::size_t skipped = 0;
-        file.ids = result.vocabulary.encode(item.tokens, &skipped);
-        result.skipped_tokens += skipped;
+        const auto& timed = item.timed;
+        std::vector<TokenCondition> conditions;
+        if (!timed.steps.empty()) {
+            const int style = options.style_per_folder ? static_cast<int>(item.file->input) + 1 : 0;
+            conditions = piece_conditions(timed.steps, timed.velocities,
+                                          MeterMap(item.file->meters, tokenizer.grid().steps_per_beat), style);
+        }
+        // Token by token, so each id keeps its condition when an unknown token is skipped.
+        for (std::size_t i = 0; i < timed.tokens.size(); ++i) {
+            auto id = result.vocabulary.id_of(timed.tokens[i]);
+            if (!id) {
+                ++result.skipped_tokens;
+                continue;
+            }
+            file.ids.push_back(*id);
+            if (!conditions.empty()) file.conditions.push_back(conditions[i]);
+        }
         result.files.push_back(std::move(file));
     }
     return result;

@@ -136,3 +136,81 @@ TEST_CASE("an offline performance plays what the running worker plans, note for 
     CHECK(!offline.empty());
     CHECK(offline == from_live);
 }
+
+namespace {
+
+// A network that plays P60 D4 on the first step of a bar and waits everywhere else, and
+// knows the bar only through its metrical-position input: one LSTM unit fires when both
+// "step 0 of the beat" and "beat 0 of the bar" are said, another when the input is P60.
+std::shared_ptr<model::Model> downbeat_model() {
+    auto model = test::random_model(1, 2);
+    model->config.embedding = 2;
+    model->config.meter_input = true;
+    model->network = model::Network(model->config);
+    const auto& vocabulary = model->vocabulary;
+    const auto p60 = *vocabulary.id_of("P60"), d4 = *vocabulary.id_of("D4"), w1 = *vocabulary.id_of("W1");
+    torch::NoGradGuard no_grad;
+    auto parameters = model->network->named_parameters();
+    for (auto& parameter : parameters) parameter.value().zero_();
+    auto at = [&](const std::string& name) { return parameters[name]; };
+    at("embedding.weight")[p60][1] = 10;
+    at("condition_step_in_beat.weight")[1][0] = 10;  // 1 + step 0
+    at("condition_beat_in_bar.weight")[1][0] = 10;   // 1 + beat 0
+    // Gates i, f, g, o of two units: input and output open, nothing remembered.
+    for (const char* layer : {"lstm1", "lstm2"}) {
+        auto bias = at(std::string(layer) + ".bias");
+        bias.slice(0, 0, 2).fill_(20);
+        bias.slice(0, 2, 4).fill_(-20);
+        bias.slice(0, 6, 8).fill_(20);
+    }
+    auto first = at("lstm1.weight_ih"), first_bias = at("lstm1.bias");
+    first[4][0] = 1, first_bias[4] = -15;  // unit 0: both positions said (20), not one (10)
+    first[5][1] = 1, first_bias[5] = -5;   // unit 1: the input is P60
+    auto second = at("lstm2.weight_ih");
+    second[4][0] = 10, second[5][1] = 10;  // passed on, sign kept
+    auto dense = at("dense.weight"), dense_bias = at("dense.bias");
+    dense_bias.fill_(-50);
+    dense_bias[w1] = 0;
+    dense[p60][0] = 40, dense[p60][1] = -20;  // a note on the downbeat, once
+    dense[d4][1] = 40;                        // its duration right after it
+    return model;
+}
+
+// The steps at which the session planned notes while a clock ran from `first` to `last`.
+std::vector<std::int64_t> note_steps(InferenceMode mode, const music::MeterMap& meters, std::int64_t first,
+                                     std::int64_t last) {
+    InferenceService service(downbeat_model(), torch::kCPU, mode, 1);
+    SessionSettings settings;
+    settings.constraints.max_polyphony = 1;
+    service.add_session(settings);
+    service.set_meter(meters);
+    clock::StepClock step_clock;
+    service.start(step_clock);
+    std::vector<std::int64_t> steps;
+    std::int64_t planned_to = first - 1;
+    for (std::int64_t step = first; step <= last; ++step) {
+        step_clock.publish(step, true);
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (planned_to < step + settings.lookahead_steps - 1 && std::chrono::steady_clock::now() < give_up) {
+            StepPlan plan;
+            if (!service.plans(0).pop(plan)) {
+                std::this_thread::sleep_for(std::chrono::microseconds(200));
+                continue;
+            }
+            if (plan.count > 0) steps.push_back(plan.step);
+            planned_to = plan.step;
+        }
+    }
+    service.stop();
+    return steps;
+}
+
+}  // namespace
+
+TEST_CASE("the worker tells the network the bar position of the clock's own grid (a clock started at step 6)") {
+    for (auto mode : {InferenceMode::streaming, InferenceMode::faithful}) {
+        CAPTURE(mode == InferenceMode::streaming);
+        CHECK(note_steps(mode, music::MeterMap::uniform(4, 4), 6, 60) == std::vector<std::int64_t>{16, 32, 48});
+        CHECK(note_steps(mode, music::MeterMap::uniform(3, 4), 6, 60) == std::vector<std::int64_t>{12, 24, 36, 48});
+    }
+}

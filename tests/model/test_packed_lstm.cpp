@@ -194,3 +194,35 @@ TEST_CASE("packed inference on the AVX2 and the plain C++ kernels equals the mod
     }
     restrict_cpu_features(detected);
 }
+
+TEST_CASE("a conditioned network: packed windows and steps equal the modules, and conditions change the output") {
+    NetworkConfig config;
+    config.vocab_size = 41;
+    config.hidden = 48;
+    config.embedding = 10;
+    config.meter_input = config.control_input = true;
+    config.styles = 3;
+    torch::manual_seed(11);
+    Network network(config);
+    torch::NoGradGuard no_grad;
+    for (auto& parameter : network->parameters()) parameter.normal_(0.0, 0.4);
+    network->eval();
+    const auto rows = condition_rows(config);
+    auto ids = torch::randint(0, 41, {3, 20}, torch::kInt64);
+    auto conditions = torch::zeros({3, 20, 5}, torch::kUInt8);
+    for (std::int64_t c = 0; c < 5; ++c)
+        conditions.select(2, c).copy_(torch::randint(0, rows[static_cast<std::size_t>(c)], {3, 20}, torch::kInt64));
+    network->set_packed_inference(false);
+    auto reference = network->forward(ids, conditions);
+    auto unconditioned = network->forward(ids);
+    network->set_packed_inference(true);
+    CHECK(max_difference(network->forward(ids, conditions), reference) < 1e-5);
+    CHECK(max_difference(network->forward_last(ids, conditions), reference.select(1, 19)) < 1e-5);
+    CHECK(max_difference(reference, unconditioned) > 1e-2);  // the conditions are heard
+    auto state = network->initial_state(3);
+    for (std::int64_t t = 0; t < 20; ++t) {
+        auto logits = network->step(ids.select(1, t), state, conditions.select(1, t));
+        CHECK(max_difference(logits, reference.select(1, t)) < 1e-5);
+    }
+    CHECK(parameter_count(config) == network->parameter_count());
+}

@@ -1,5 +1,6 @@
 #include "kanade/model/evaluator.hpp"
 #include "kanade/model/trainer.hpp"
+#include "kanade/music/kanade_tokenizer.hpp"
 
 #include "../test_paths.hpp"
 #include "tiny_corpus.hpp"
@@ -57,7 +58,7 @@ TEST_CASE("a few epochs of training lower the loss and leave every record") {
 
     auto model = load_model(folder / "tiny.kmodel");
     CHECK(model.info.count("valid_loss") == 1);
-    auto evaluation = evaluate(model, {folder / "corpus"}, torch::kCPU, 64);
+    auto evaluation = evaluate(model, {folder / "corpus"}, torch::kCPU, {.mode = "faithful", .batch = 64});
     CHECK(evaluation.files == 20);
     CHECK(evaluation.tokens > 1000);
     CHECK(evaluation.perplexity == doctest::Approx(std::exp(evaluation.nll)));
@@ -91,6 +92,77 @@ TEST_CASE("training is deterministic for a seed, and a resumed run equals an unb
     CHECK(finished.history[0].train_loss == first.history[0].train_loss);
     CHECK(finished.history[1].train_loss == first.history[1].train_loss);
     CHECK(finished.history[1].valid_loss == first.history[1].valid_loss);
+}
+
+TEST_CASE("training across windows (state carried, conditions on): a run resumed mid-epoch equals an unbroken one") {
+    test::TemporaryFolder folder;
+    test::write_tiny_corpus(folder / "corpus", 12, 64);
+    auto options = [&](const std::string& name) {
+        auto o = tiny_options(folder, name);
+        o.epochs = 2;
+        o.batch = 4;
+        o.carry_state = true;
+        o.network.meter_input = o.network.control_input = true;
+        o.style_per_folder = true;
+        return o;
+    };
+    auto unbroken = train(options("a.kmodel"));
+    REQUIRE(unbroken.finished);
+    REQUIRE(unbroken.history.size() == 2);
+    CHECK(unbroken.history[1].valid_loss < unbroken.history[0].train_loss);
+
+    auto interrupted = options("b.kmodel");
+    interrupted.stop_after_batches = 3;  // inside the first epoch: the carried state is in the checkpoint
+    CHECK_FALSE(train(interrupted).finished);
+    auto resumed = options("b.kmodel");
+    resumed.resume = true;
+    auto finished = train(resumed);
+    REQUIRE(finished.finished);
+    REQUIRE(finished.history.size() == 2);
+    CHECK(finished.history[0].train_loss == unbroken.history[0].train_loss);
+    CHECK(finished.history[1].valid_loss == unbroken.history[1].valid_loss);
+
+    auto model = load_model(folder / "a.kmodel");
+    CHECK(model.config.meter_input);
+    CHECK(model.config.styles == 1);
+    CHECK(model.info.at("carried_state") == "1");
+    CHECK(model.info.count("typical_density_bin"));
+    // A model trained across windows is judged as it plays: the state carried over each piece.
+    auto streaming = evaluate(model, {folder / "corpus"}, torch::kCPU);
+    auto faithful = evaluate(model, {folder / "corpus"}, torch::kCPU, {.mode = "faithful"});
+    CHECK(resolved_mode(model, {}) == "streaming");
+    CHECK(streaming.tokens == faithful.tokens);
+    CHECK(streaming.nll != faithful.nll);
+}
+
+TEST_CASE("pieces are dealt to lanes whole, window after window, each lane's state restarting at a piece") {
+    test::TemporaryFolder folder;
+    test::write_tiny_corpus(folder / "corpus", 6, 40);
+    auto corpus = music::load_corpus({folder / "corpus"});
+    auto tokens = music::tokenize_corpus(corpus, music::KanadeTokenizer());
+    for (auto& file : tokens.files) file.split = music::Split::train;
+    PieceStreams streams(tokens, music::Split::train, 3, 16);
+    REQUIRE(streams.file_count() == 6);
+    std::size_t total = 0;
+    for (const auto& file : tokens.files) total += file.ids.size() - 1;
+    std::int64_t counted = 0;
+    std::vector<std::int64_t> last_target(3, -1);
+    for (std::int64_t b = 0; b < streams.batches(); ++b) {
+        auto batch = streams.batch(b);
+        counted += batch.tokens;
+        CHECK(batch.conditions.defined());
+        for (std::int64_t lane = 0; lane < 3; ++lane) {
+            // Inside a piece, a window's first input is the last target of the window before.
+            if (!batch.fresh[lane].item<bool>() && last_target[static_cast<std::size_t>(lane)] >= 0)
+                CHECK(batch.inputs[lane][0].item<std::int64_t>() == last_target[static_cast<std::size_t>(lane)]);
+            auto targets = batch.targets[lane];
+            auto counted_targets = targets.ne(ignore_target).sum().item<std::int64_t>();
+            last_target[static_cast<std::size_t>(lane)] =
+                counted_targets > 0 ? targets[counted_targets - 1].item<std::int64_t>() : -1;
+        }
+    }
+    CHECK(counted == static_cast<std::int64_t>(total));  // every target once
+    CHECK(streams.batch(0).fresh.all().item<bool>());
 }
 
 TEST_CASE("a checkpoint of another network is not resumed") {

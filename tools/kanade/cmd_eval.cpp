@@ -22,6 +22,8 @@ struct EvalCommand {
     std::string split = "all";
     std::string device = "auto";
     int batch = 256;
+    std::string mode = "auto";
+    bool measured_controls = false;
     std::string precision = "float32";
     // The n-gram baseline.
     std::string baseline;
@@ -170,10 +172,13 @@ void run_eval(const EvalCommand& command) {
     if (files.empty()) throw CommandError("no MIDI files to evaluate (split " + command.split + ")");
     auto choice = model::choose_device(command.device);
     model.network->set_inference_precision(model::parse_inference_precision(command.precision));
-    auto result = model::evaluate(model, files, choice.device, command.batch);
+    model::EvalOptions options{command.mode, command.measured_controls, command.batch};
+    auto result = model::evaluate(model, files, choice.device, options);
     util::JsonWriter json;
     json.begin_object()
         .field("model", command.model_path)
+        .field("mode", model::resolved_mode(model, options))
+        .field("controls", model.config.control_input ? (command.measured_controls ? "measured" : "not said") : "none")
         .field("precision", model::precision_name(model.network->inference_precision()))
         .field("arch", model.config.arch)
         .field("tokenizer", model.tokenizer)
@@ -199,6 +204,13 @@ void add_eval_command(CLI::App& app) {
     eval->add_option("--batch", command->batch, "windows per forward pass")
         ->capture_default_str()
         ->check(CLI::Range(1, 65536));
+    eval->add_option("--mode", command->mode,
+                     "faithful (a window from a fresh state), streaming (the state carried over the piece), "
+                     "or auto (streaming for a model trained with --carry-state)")
+        ->check(CLI::IsMember({"auto", "faithful", "streaming"}))
+        ->capture_default_str();
+    eval->add_flag("--measured-controls", command->measured_controls,
+                   "tell a model with --controls each bar's measured density and loudness (default: not said)");
     eval->add_option("--precision", command->precision,
                      "CPU inference precision: float32, float16 (weights) or bfloat16 (weights and products' inputs)")
         ->capture_default_str()

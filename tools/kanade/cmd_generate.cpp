@@ -31,8 +31,25 @@ struct GenerateCommand {
 
 // A window of the model's length, taken from the seed file's start or from a random
 // place in the corpus (as the student project began); none: from nothing, as the daemon.
-std::vector<int> choose_prompt(const GenerateCommand& command, const model::Model& model,
-                               const music::Tokenizer& tokenizer, std::string* described) {
+struct Prompt {
+    std::vector<int> ids;
+    std::vector<music::TokenCondition> conditions;  // as the file had them (kanade tokens)
+};
+
+// Tokens [start, start + count) of a file, with their conditions where it has them.
+Prompt prompt_of(const music::TokenizedFile& file, std::size_t start, std::size_t count) {
+    Prompt prompt;
+    const auto end = std::min(file.ids.size(), start + count);
+    prompt.ids.assign(file.ids.begin() + static_cast<std::ptrdiff_t>(start),
+                      file.ids.begin() + static_cast<std::ptrdiff_t>(end));
+    if (file.conditions.size() == file.ids.size())
+        prompt.conditions.assign(file.conditions.begin() + static_cast<std::ptrdiff_t>(start),
+                                 file.conditions.begin() + static_cast<std::ptrdiff_t>(end));
+    return prompt;
+}
+
+Prompt choose_prompt(const GenerateCommand& command, const model::Model& model, const music::Tokenizer& tokenizer,
+                     std::string* described) {
     music::TokenizeOptions options;
     options.vocabulary = model.vocabulary;
     const auto window = static_cast<std::size_t>(model.config.window);
@@ -40,11 +57,11 @@ std::vector<int> choose_prompt(const GenerateCommand& command, const model::Mode
         auto corpus = music::load_corpus({command.seed_midi});
         if (!corpus.errors.empty()) throw CommandError(corpus.errors.front());
         auto tokens = music::tokenize_corpus(corpus, tokenizer, options);
-        auto& ids = tokens.files.front().ids;
-        if (ids.empty()) throw CommandError(command.seed_midi + ": no notes the model knows");
-        if (ids.size() > window) ids.resize(window);
-        *described = command.seed_midi + " (first " + std::to_string(ids.size()) + " tokens)";
-        return ids;
+        const auto& file = tokens.files.front();
+        if (file.ids.empty()) throw CommandError(command.seed_midi + ": no notes the model knows");
+        auto prompt = prompt_of(file, 0, window);
+        *described = command.seed_midi + " (first " + std::to_string(prompt.ids.size()) + " tokens)";
+        return prompt;
     }
     if (command.corpus.empty()) {
         *described = "none (from nothing, as kanaded starts)";
@@ -61,8 +78,7 @@ std::vector<int> choose_prompt(const GenerateCommand& command, const model::Mode
     std::size_t start = random() % (file->ids.size() - window);
     *described =
         file->path.string() + " (tokens " + std::to_string(start) + ".." + std::to_string(start + window) + ")";
-    return {file->ids.begin() + static_cast<std::ptrdiff_t>(start),
-            file->ids.begin() + static_cast<std::ptrdiff_t>(start + window)};
+    return prompt_of(*file, start, window);
 }
 
 void run_generate(GenerateCommand& command) {
@@ -80,7 +96,9 @@ void run_generate(GenerateCommand& command) {
         throw CommandError("--lowest-pitch is above --highest-pitch", exit_code::usage);
 
     std::string seed_description;
-    command.performance.prompt = choose_prompt(command, *model, *tokenizer, &seed_description);
+    auto prompt = choose_prompt(command, *model, *tokenizer, &seed_description);
+    command.performance.prompt = std::move(prompt.ids);
+    command.performance.prompt_conditions = std::move(prompt.conditions);
     auto notes = engine::perform_offline(model, command.settings, command.performance, choice.device);
     const auto played = notes.size();
     if (command.include_seed && !command.performance.prompt.empty()) {

@@ -22,7 +22,9 @@ void run_train(TrainCommand& command) {
     if (options.network.arch == "seed" && options.tokenizer != "seed")
         std::fprintf(stderr, "kanade train: note: the seed architecture on %s tokens\n", options.tokenizer.c_str());
     auto result = model::train(options);
-    if (!result.finished) throw CommandError("stopped by --max-minutes before the last epoch; run again with --resume");
+    if (!result.finished)
+        throw CommandError(
+            "stopped by --max-minutes or --stop-after-batches before the last epoch; run again with --resume");
     const auto& last = result.history.back();
     std::printf("trained %s on %s tokens: %zu training, %zu validation tokens, %lld parameters, device %s\n",
                 options.network.arch.c_str(), options.tokenizer.c_str(), result.train_tokens, result.valid_tokens,
@@ -52,6 +54,23 @@ void add_train_command(CLI::App& app) {
     train->add_option("--embedding", o.network.embedding, "token embedding size (kanade)")->capture_default_str();
     train->add_option("--dropout", o.network.dropout, "dropout rate")->capture_default_str();
     train->add_option("--window", o.network.window, "context length in tokens")->capture_default_str();
+    train
+        ->add_option("--window-steps", o.network.window_steps,
+                     "faithful mode's context in grid steps of music (0: --window tokens)")
+        ->capture_default_str();
+    train->add_flag("--meter", o.network.meter_input,
+                    "each token's metrical position (step in beat, beat in bar, from the time signatures) as an input");
+    train->add_flag("--controls", o.network.control_input,
+                    "each bar's note density and loudness as inputs (what /kanade/density and /kanade/energy set)");
+    train->add_flag("--style-per-folder", o.style_per_folder,
+                    "each corpus folder its own style, an input switchable live (/kanade/style)");
+    train->add_option("--control-dropout", o.control_dropout, "chance a window's controls are left unsaid")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    train->add_flag("--carry-state", o.carry_state,
+                    "train on whole pieces, the LSTM state carried from window to window (truncated BPTT)");
+    train->add_option("--stop-after-batches", o.stop_after_batches, "stop with a checkpoint after this many batches")
+        ->capture_default_str();
     train->add_option("--steps-per-beat", o.grid.steps_per_beat, "grid steps per quarter note")->capture_default_str();
     train->add_option("--min-count", o.min_count, "seed tokenizer: cut rarer tokens")->capture_default_str();
     train->add_option("--transpose", o.transpose, "augment: training copies moved by -N..+N semitones")

@@ -16,6 +16,8 @@
 #include "kanade/engine/session_settings.hpp"
 #include "kanade/engine/step_decoder.hpp"
 #include "kanade/model/model_file.hpp"
+#include "kanade/music/meter_map.hpp"
+#include "kanade/music/token_conditions.hpp"
 
 #include <atomic>
 #include <condition_variable>
@@ -91,8 +93,12 @@ public:
     // Plans as they are made, oldest first, for ONE consumer thread (the daemon's io
     // thread). When nobody takes them the oldest are dropped, never the scheduler's.
     bool pop_planned(PlannedStep& planned) { return planned_.pop(planned); }
-    // A free session starts from these tokens (a seed MIDI file); none: from scratch.
-    void set_prompt(int session, std::vector<int> ids);
+    // A free session starts from these tokens (a seed MIDI file), with their conditions as
+    // the file had them (empty: none said); none: from scratch.
+    void set_prompt(int session, std::vector<int> ids, std::vector<music::TokenCondition> conditions = {});
+    // The daemon's bar: where each grid step of the clock falls, which a conditioned
+    // network is told with every token (4/4 unless set). Before start() only.
+    void set_meter(music::MeterMap meters) { meters_ = std::move(meters); }
 
 private:
     struct HumanNote {
@@ -106,11 +112,16 @@ private:
         std::int64_t step;
     };
     bool push_human(const HumanEvent& event);
+    struct WindowToken {
+        int id;
+        music::TokenCondition condition;
+        std::int64_t step;  // the grid step it sounds at
+    };
     struct Session {
         SessionSettings settings;
         std::unique_ptr<PlanQueue> queue = std::make_unique<PlanQueue>();
-        std::deque<int> window;       // the last `window` tokens, human and machine
-        model::RecurrentState state;  // streaming: after every token of the window
+        std::deque<WindowToken> window;  // the last `window` tokens (or grid steps), human and machine
+        model::RecurrentState state;     // streaming: after every token of the window
         bool state_valid = false;
         std::vector<float> next_logits;  // streaming: the state's prediction of the next token
         int last_token = -1;
@@ -124,6 +135,7 @@ private:
         std::int64_t last_human_step = -1;
         std::atomic<bool> phrase_end_requested{false};  // set by any thread, taken by the worker
         std::vector<int> prompt;
+        std::vector<music::TokenCondition> prompt_conditions;
     };
 
     void run();
@@ -133,7 +145,20 @@ private:
     void take_human_events();                   // the input queue into the sessions' phrases
     void apply_human(const HumanEvent& event);  // mutex_ held
     void absorb_human_input(Session& session, std::int64_t now);
-    void feed_tokens(Session& session, const std::vector<int>& ids);
+    // The tokens join the window and (streaming) the state; conditions: one per id, or
+    // empty: each gets the position of `steps[i]` on the daemon's grid and the session's controls.
+    void feed_tokens(Session& session, const std::vector<int>& ids, const std::vector<std::int64_t>& steps,
+                     std::vector<music::TokenCondition> conditions = {});
+    // What the network is told with a token sounding at `step` of this session.
+    music::TokenCondition condition_at(const Session& session, std::int64_t step) const;
+    void push_window(Session& session, WindowToken token);
+    // A conditions tensor [rows, 5] (or undefined for a network without conditions).
+    torch::Tensor conditions_tensor(const std::vector<music::TokenCondition>& rows, std::int64_t time) const;
+    void read_model_controls();
+    // The model's ids of notes played from `first_step` on, each with its grid step.
+    std::pair<std::vector<int>, std::vector<std::int64_t>> encode_at(
+        const std::vector<midi::Note>& notes,
+        std::int64_t first_step) const;  // the typical density and loudness of the current model
     void begin_answer(Session& session, std::int64_t now);
     void forward_and_sample(const std::vector<Session*>& due, std::int64_t now);
     int choose_token(Session& session, std::vector<float> row, std::int64_t now);
@@ -145,7 +170,9 @@ private:
     std::shared_ptr<model::Model> pending_model_;
     music::TokenTable tokens_;  // what the current model's tokens mean
     std::unique_ptr<TokenMask> mask_;
-    std::unique_ptr<music::Tokenizer> tokenizer_;  // encodes the player's notes
+    std::unique_ptr<music::Tokenizer> tokenizer_;              // encodes the player's notes
+    music::MeterMap meters_;                                   // the daemon's bars
+    double typical_notes_per_bar_ = 0, typical_velocity_ = 0;  // the model's corpus: density 1, energy 0
     torch::Device device_;
     InferenceMode mode_;
     std::uint64_t seed_;  // session i samples with seed_ + i

@@ -8,6 +8,7 @@
 #include "kanade/engine/generator.hpp"
 #include "kanade/engine/session_settings.hpp"
 #include "kanade/midi/note.hpp"
+#include "kanade/music/token_conditions.hpp"
 
 #include <memory>
 #include <vector>
@@ -20,6 +21,7 @@ struct OfflinePerformance {
     std::uint64_t seed = 1;  // the daemon's engine.seed
     int max_note_steps = clock::default_max_note_steps;
     std::vector<int> prompt;  // the window to start from; empty: from nothing, as the daemon
+    std::vector<music::TokenCondition> prompt_conditions;  // the prompt's, as its file had them; or empty
 };
 
 // The notes played on steps 0..steps-1, in beats from step 0.

@@ -18,6 +18,7 @@ struct SessionSettings {
     Mode mode = Mode::free;
     SamplingOptions sampling{1.0, 0, 0.95};
     Constraints constraints;
+    int style = 0;                     // a style of the model (1..styles), 0: none said
     int output_channel = 0;            // 0..15
     int phrase_end_silence_steps = 8;  // call-response: this much silence ends a phrase
     int phrase_end_controller = 64;    // ... or this controller (the sustain pedal) released; -1: off

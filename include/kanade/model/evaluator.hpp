@@ -1,6 +1,7 @@
 // `kanade eval`: how well a model predicts held-out music, measured the same way for
-// every architecture. Each token is predicted from at most `window` tokens before it,
-// run from a fresh state, exactly as the faithful generator uses the network.
+// every architecture, in either way the daemon runs it: faithful (each token predicted
+// from at most `window` tokens, or `window_steps` grid steps, before it, from a fresh
+// state) or streaming (the state carried from the piece's first token to its last).
 #pragma once
 
 #include "kanade/model/model_file.hpp"
@@ -31,7 +32,19 @@ struct EvalResult {
 std::map<std::string, double> nll_per_note_by_kind(const EvalResult& result, const music::Vocabulary& vocabulary,
                                                    std::string_view tokenizer);
 
+struct EvalOptions {
+    // "faithful", "streaming", or "auto": streaming for a network trained with its state
+    // carried across windows (info carried_state), faithful otherwise.
+    std::string mode = "auto";
+    // A conditioned network is told each token's metrical position; its bar's density and
+    // loudness and its style, which a listener would not know beforehand, only when asked
+    // (false: 0, "not said", as the daemon plays by default).
+    bool measured_controls = false;
+    int batch = 256;
+};
+std::string resolved_mode(const Model& model, const EvalOptions& options);  // "faithful" or "streaming"
+
 EvalResult evaluate(Model& model, const std::vector<std::filesystem::path>& files, torch::Device device,
-                    int batch = 256);
+                    const EvalOptions& options = {});
 
 }  // namespace kanade::model

@@ -17,7 +17,7 @@
 
 namespace kanade::model {
 
-inline constexpr int model_format_version = 1;
+inline constexpr int model_format_version = 2;  // 2: condition embeddings (positions, controls, styles)
 
 class ModelFileError : public std::runtime_error {
 public:

@@ -7,7 +7,10 @@
 //          sequences -> activation -> LSTM 512 -> dropout -> dense V (softmax in the
 //          loss). With V = 303: 3,307,311 parameters, as Keras counted them.
 //   kanade a learned token embedding instead of one float, dropout between the LSTM
-//          layers, then dense V.
+//          layers, then dense V. Optionally conditioned: each token's metrical position,
+//          its bar's density and loudness and a style, as embeddings summed into the
+//          token's (conditions [B,T,5] or [B,5] uint8/int64 values of
+//          music::TokenCondition; undefined: all 0, "not said").
 //
 // Inference on the CPU (eval mode, no gradients, float32) runs through PackedLstm: the
 // same arithmetic, several times faster per step; training and CUDA use the modules.
@@ -19,6 +22,7 @@
 
 #include <torch/torch.h>
 
+#include <array>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,9 +39,14 @@ class NetworkImpl : public torch::nn::Module {
 public:
     explicit NetworkImpl(const NetworkConfig& config);
 
-    torch::Tensor forward(const torch::Tensor& ids);                      // [B,T] int64 -> [B,T,V]
-    torch::Tensor forward_last(const torch::Tensor& ids);                 // [B,T] -> [B,V], the last position
-    torch::Tensor step(const torch::Tensor& ids, RecurrentState& state);  // [B] -> [B,V]
+    torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& conditions = {});  // [B,T] -> [B,T,V]
+    // [B,T] -> [B,V], the last position
+    torch::Tensor forward_last(const torch::Tensor& ids, const torch::Tensor& conditions = {});
+    // [B] -> [B,V]
+    torch::Tensor step(const torch::Tensor& ids, RecurrentState& state, const torch::Tensor& conditions = {});
+    // [B,T] -> [B,T,V] from `state`, which is replaced by the state after the last position
+    // (training across consecutive windows: truncated back-propagation through time).
+    torch::Tensor forward_carried(const torch::Tensor& ids, const torch::Tensor& conditions, RecurrentState& state);
     RecurrentState initial_state(std::int64_t batch) const;
 
     const NetworkConfig& config() const { return config_; }
@@ -55,13 +64,15 @@ public:
     void set_inference_threads(int threads) { threads_ = threads; }
 
 private:
-    torch::Tensor inputs(const torch::Tensor& ids);  // ids -> [B,T,in]
+    torch::Tensor inputs(const torch::Tensor& ids, const torch::Tensor& conditions);  // ids [B,T] -> [B,T,in]
     torch::Tensor between_layers(const torch::Tensor& x);
     // The packed weights when this call may use them (repacked after any weight change).
     std::shared_ptr<const PackedLstm> packed_for_inference();
 
     NetworkConfig config_;
     torch::nn::Embedding embedding_{nullptr};
+    std::array<torch::nn::Embedding, music::condition_count> condition_embeddings_{nullptr, nullptr, nullptr, nullptr,
+                                                                                   nullptr};
     std::vector<LstmLayer> lstm_;
     torch::nn::Dropout dropout_{nullptr};
     torch::nn::Linear dense_{nullptr};

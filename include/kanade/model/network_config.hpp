@@ -3,6 +3,9 @@
 // checked (and fuzzed) by code that never builds a network.
 #pragma once
 
+#include "kanade/music/token_conditions.hpp"
+
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -17,11 +20,24 @@ struct NetworkConfig {
     int embedding = 128;  // kanade only
     double dropout = 0.3;
     std::string activation = "relu";  // seed: between the two LSTMs ("linear" for none)
-    int window = 40;                  // context length the network was trained on
+    int window = 40;                  // context length the network was trained on (tokens)
+    // kanade only: learned embeddings beside the token's, summed into it (see
+    // music/token_conditions.hpp): the metrical position, the bar's density and loudness,
+    // and a style of `styles` (0: none).
+    bool meter_input = false;
+    bool control_input = false;
+    int styles = 0;
+    // The faithful mode's context in grid steps of music (0: `window` tokens).
+    int window_steps = 0;
+
+    bool conditioned() const { return meter_input || control_input || styles > 0; }
 
     // Throws std::invalid_argument naming the first value out of range.
     void validate() const;
 };
+
+// Rows of each condition channel's embedding table; 0 where the network has none.
+std::array<int, music::condition_count> condition_rows(const NetworkConfig& config);
 
 // How many weights a network of this shape has, from the config alone (no allocation).
 // Throws std::invalid_argument for a config out of range.

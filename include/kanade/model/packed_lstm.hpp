@@ -15,9 +15,11 @@
 
 #include "kanade/model/packed_matrix.hpp"
 #include "kanade/model/recurrence_team.hpp"
+#include "kanade/music/token_conditions.hpp"
 
 #include <torch/torch.h>
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +29,8 @@ namespace kanade::model {
 // The weights of a trained network, as the modules hold them (no copies made).
 struct LstmWeights {
     torch::Tensor embedding;  // [V, E], or undefined: the input is id / V (seed arch)
+    // [rows, E] per condition channel (music::Condition), summed into the embedding; or undefined.
+    std::array<torch::Tensor, music::condition_count> condition_embeddings;
     std::int64_t vocab_size = 0;
     struct Layer {
         torch::Tensor weight_ih, weight_hh, bias;  // [4H, in], [4H, H], [4H] (gates i, f, g, o)
@@ -48,12 +52,14 @@ public:
 
     // Logits [B, V] of the last position of each row of ids [B, T] (int64), from a
     // fresh state: the faithful mode's whole step.
-    torch::Tensor last_logits(const torch::Tensor& ids) const;
+    // `conditions` [B, T, 5] (or [B, 5] for step), undefined for none: see Network.
+    torch::Tensor last_logits(const torch::Tensor& ids, const torch::Tensor& conditions = {}) const;
     // Logits [B, T, V] at every position, from a fresh state (evaluation).
-    torch::Tensor all_logits(const torch::Tensor& ids) const;
+    torch::Tensor all_logits(const torch::Tensor& ids, const torch::Tensor& conditions = {}) const;
     // One position with carried state: ids [B]; h, c [B, H] per layer, replaced by the
     // new state. Returns logits [B, V].
-    torch::Tensor step(const torch::Tensor& ids, std::vector<torch::Tensor>& h, std::vector<torch::Tensor>& c) const;
+    torch::Tensor step(const torch::Tensor& ids, std::vector<torch::Tensor>& h, std::vector<torch::Tensor>& c,
+                       const torch::Tensor& conditions = {}) const;
 
     std::int64_t hidden_size() const { return hidden_; }
 
@@ -69,17 +75,22 @@ private:
     // state into `outputs` [B, T, H] when defined. Returns the last hidden state [B, H].
     torch::Tensor run_layer(const Layer& layer, torch::Tensor gate_inputs, const torch::Tensor& input,
                             torch::Tensor* outputs) const;
-    torch::Tensor run_stack(const torch::Tensor& ids, torch::Tensor* last_outputs) const;
+    torch::Tensor run_stack(const torch::Tensor& ids, const torch::Tensor& conditions,
+                            torch::Tensor* last_outputs) const;
     // gates [B, 4H] (pre-activation, g doubled; overwritten) -> c and h updated in place;
     // scratch [B * H].
     void cell(torch::Tensor& gates, torch::Tensor& h, torch::Tensor& c, torch::Tensor& scratch) const;
     torch::Tensor activate(const torch::Tensor& x) const;
-    torch::Tensor first_gate_inputs(const torch::Tensor& ids) const;  // [B, T, 4H]
-    torch::Tensor dense(const torch::Tensor& x) const;                // [N, H] -> [N, V]
+    // [B, T, 4H]: the token's row of the first table plus each condition's row.
+    torch::Tensor first_gate_inputs(const torch::Tensor& ids, const torch::Tensor& conditions) const;
+    // gates [N, 4H] += each condition's projection; conditions [.., 5] of N rows, or undefined.
+    void add_conditions(torch::Tensor& gates, const torch::Tensor& conditions, std::int64_t rows) const;
+    torch::Tensor dense(const torch::Tensor& x) const;  // [N, H] -> [N, V]
 
     std::int64_t vocab_ = 0, hidden_ = 0;
     InferencePrecision precision_ = InferencePrecision::float32;
     torch::Tensor first_table_;  // [V, 4H]: projection + bias of each token into layer 1
+    std::array<torch::Tensor, music::condition_count> condition_tables_;  // [rows, 4H] projections, or undefined
     std::vector<Layer> layers_;
     std::string between_layers_;
     PackedMatrix dense_;                    // [H, V]

@@ -5,6 +5,7 @@
 // it stopped.
 #pragma once
 
+#include "kanade/model/dataset.hpp"
 #include "kanade/model/model_file.hpp"
 
 #include <filesystem>
@@ -27,11 +28,17 @@ struct TrainOptions {
     double learning_rate = 1e-3;
     double clip_norm = 1.0;
     int stride = 0;  // between training windows; 0: half a window
+    // Whole pieces in order, the state carried from window to window (reset at each
+    // piece's start): truncated back-propagation through time over `window` tokens.
+    bool carry_state = false;
+    bool style_per_folder = false;  // each corpus input its own style (network.styles set from it)
+    double control_dropout = 0.25;  // chance a window's controls are "not said" (so 0 plays freely)
     std::uint64_t seed = 1;
     std::string device = "auto";
     int threads = 0;
     double max_minutes = 0;  // stop (with a checkpoint) after this long; 0: no limit
     double checkpoint_minutes = 5;
+    std::int64_t stop_after_batches = 0;  // stop (with a checkpoint) after this many batches of this run; 0: no limit
 
     std::filesystem::path output;      // the model file
     std::filesystem::path checkpoint;  // default: OUTPUT.ckpt
@@ -62,11 +69,13 @@ struct TrainResult {
 
 TrainResult train(const TrainOptions& options);
 
-// Mean next-token loss, accuracy and perplexity over windows [N, T+1].
+// Mean next-token loss, accuracy and perplexity over windows [N, T+1], each from a fresh state.
 struct WindowMetrics {
     double loss = 0, accuracy = 0, perplexity = 0;
     std::size_t tokens = 0;
 };
-WindowMetrics evaluate_windows(Network& network, const torch::Tensor& windows, int batch, torch::Device device);
+WindowMetrics evaluate_windows(Network& network, const Windows& windows, int batch, torch::Device device);
+// The same over whole pieces, the state carried from each window to the next.
+WindowMetrics evaluate_streams(Network& network, const PieceStreams& streams, torch::Device device);
 
 }  // namespace kanade::model

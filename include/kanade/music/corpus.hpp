@@ -3,6 +3,7 @@
 // file into train / validation / test so that every model is judged on the same music.
 #pragma once
 
+#include "kanade/midi/meter.hpp"
 #include "kanade/midi/note.hpp"
 
 #include <filesystem>
@@ -23,8 +24,10 @@ Split split_of(const std::filesystem::path& file);
 struct CorpusFile {
     std::filesystem::path path;
     Split split = Split::train;
-    std::vector<midi::Note> notes;  // drums dropped
-    double seconds = 0;             // end of the last note
+    std::vector<midi::Note> notes;    // drums dropped
+    std::vector<midi::Meter> meters;  // its time signatures (4/4 where it has none)
+    std::size_t input = 0;            // which of load_corpus's inputs it was found under
+    double seconds = 0;               // end of the last note
     std::vector<std::string> warnings;
 };
 

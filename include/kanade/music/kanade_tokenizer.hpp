@@ -30,6 +30,7 @@ public:
     explicit KanadeTokenizer(GridOptions grid = {}) : Tokenizer(grid) {}
     std::string_view name() const override { return "kanade"; }
     std::vector<std::string> encode(const std::vector<midi::Note>& notes) const override;
+    TimedTokens encode_timed(const std::vector<midi::Note>& notes) const override;
     std::vector<midi::Note> decode(const std::vector<std::string>& tokens) const override;
     std::optional<Vocabulary> fixed_vocabulary() const override;
     std::size_t count_note_events(const std::vector<std::string>& tokens) const override;

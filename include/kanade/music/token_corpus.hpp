@@ -5,6 +5,7 @@
 #pragma once
 
 #include "kanade/music/corpus.hpp"
+#include "kanade/music/token_conditions.hpp"
 #include "kanade/music/tokenizer.hpp"
 
 #include <optional>
@@ -16,6 +17,7 @@ struct TokenizedFile {
     Split split = Split::train;
     int transposed = 0;  // semitones, for augmented copies of training files
     std::vector<int> ids;
+    std::vector<TokenCondition> conditions;  // one per id (kanade tokens; empty for seed)
     std::size_t note_events = 0;
     double seconds = 0;
 };
@@ -24,6 +26,7 @@ struct TokenizeOptions {
     std::size_t min_count = 1;             // seed tokenizer: cut tokens rarer than this
     int transpose = 0;                     // add training copies moved by -N..+N semitones
     std::optional<Vocabulary> vocabulary;  // use this one (a model's) instead of building one
+    bool style_per_folder = false;         // each input of the corpus its own style (1, 2 ...)
 };
 
 struct TokenizedCorpus {

@@ -19,6 +19,15 @@ struct GridOptions {
     int steps_per_beat = 4;
 };
 
+// Tokens with the grid step each sounds at (a wait: the step it moves to) and the
+// velocity of the note each pitch token starts (-1 for other tokens): what the network's
+// conditions are made of. `steps` is empty where a tokenizer keeps no grid (seed).
+struct TimedTokens {
+    std::vector<std::string> tokens;
+    std::vector<long> steps;
+    std::vector<int> velocities;
+};
+
 class Tokenizer {
 public:
     virtual ~Tokenizer() = default;
@@ -26,6 +35,7 @@ public:
     const GridOptions& grid() const { return grid_; }
 
     virtual std::vector<std::string> encode(const std::vector<midi::Note>& notes) const = 0;
+    virtual TimedTokens encode_timed(const std::vector<midi::Note>& notes) const { return {encode(notes), {}, {}}; }
     // Tokens that do not parse are skipped, never an error: a model can emit anything.
     virtual std::vector<midi::Note> decode(const std::vector<std::string>& tokens) const = 0;
 

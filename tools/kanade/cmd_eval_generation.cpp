@@ -364,7 +364,7 @@ void run_eval_recording(const EvalGenerationCommand& command) {
 
 void run_eval_generation(const EvalGenerationCommand& command) {
     if (!command.recording.empty()) return run_eval_recording(command);
-    if (command.model_path.empty()) throw CommandError("--model is needed (or --recording)");
+    if (command.model_path.empty()) throw CommandError("--model is needed (or --recording)", exit_code::usage);
     if (command.threads > 0) model::set_cpu_threads(command.threads);
     auto model = model::load_model(command.model_path);
     auto tokenizer = music::make_tokenizer(model.tokenizer, model.grid);

@@ -231,6 +231,10 @@ std::string Daemon::load_model(const std::filesystem::path& requested) {
     }
 }
 
+// The bars a recording is read on (kanade eval-generation --recording): the daemon
+// plays 4/4 on its grid, step 0 the first step of a bar.
+constexpr int recorded_beats_per_bar = 4;
+
 std::string Daemon::settings_json() const {
     util::JsonWriter json;
     json.begin_object()
@@ -240,6 +244,8 @@ std::string Daemon::settings_json() const {
         .field("tokenizer", model_->tokenizer)
         .field("mode", config_.engine.mode)
         .field("bpm", config_.clock.bpm)
+        .field("steps_per_beat", model_->grid.steps_per_beat)
+        .field("beats_per_bar", recorded_beats_per_bar)
         .field("temperature", config_.engine.temperature)
         .field("top_k", config_.engine.top_k)
         .field("top_p", config_.engine.top_p)
@@ -338,12 +344,12 @@ void Daemon::input_loop() {
             const int session =
                 engine::ChannelRouting::unpack(routing_.load(std::memory_order_acquire)).session_for(message.channel());
             if (session < 0) continue;
+            const auto step = scheduler_->step_at(message.time_ns);
             if (message.is_note_on() || message.is_note_off()) {
-                auto step = scheduler_->step_at(message.time_ns);
                 service_->human_note(session, message.bytes[1], message.bytes[2], step, message.is_note_on());
-                scheduler_->push_human(message);
+                scheduler_->push_human(message, step);
             } else if (message.command() == 0xB0) {
-                scheduler_->push_human(message);
+                scheduler_->push_human(message, step);
                 service_->human_controller(session, message.bytes[1], message.bytes[2]);
             }
         }

@@ -16,7 +16,7 @@ namespace kanade::daemon {
 class MidiOutput final : public clock::NoteOutput {
 public:
     explicit MidiOutput(io::MidiPorts& ports) : ports_(ports) {}
-    void machine(const midi::Message& message) override { ports_.send(message); }
+    void machine(const midi::Message& message, std::int64_t) override { ports_.send(message); }
     void clock(const midi::Message& message) override { ports_.send(message); }
 
 private:
@@ -26,7 +26,7 @@ private:
 class SynthOutput final : public clock::NoteOutput {
 public:
     explicit SynthOutput(io::AudioOutput& audio) : audio_(audio) {}
-    void machine(const midi::Message& message) override { audio_.push(message); }
+    void machine(const midi::Message& message, std::int64_t) override { audio_.push(message); }
 
 private:
     io::AudioOutput& audio_;
@@ -43,13 +43,13 @@ public:
         // sequentially consistent), so once pushing_ reads 0 nobody holds the old one.
         while (pushing_.load() != 0) std::this_thread::yield();
     }
-    void machine(const midi::Message& message) override { push(io::Part::machine, message); }
-    void human(const midi::Message& message) override { push(io::Part::human, message); }
+    void machine(const midi::Message& message, std::int64_t step) override { push(io::Part::machine, message, step); }
+    void human(const midi::Message& message, std::int64_t step) override { push(io::Part::human, message, step); }
 
 private:
-    void push(io::Part part, const midi::Message& message) {
+    void push(io::Part part, const midi::Message& message, std::int64_t step) {
         pushing_.fetch_add(1);
-        if (auto* recorder = recorder_.load()) recorder->push(io::RecordedEvent{message.time_ns, part, message});
+        if (auto* recorder = recorder_.load()) recorder->push(io::RecordedEvent{message.time_ns, part, message, step});
         pushing_.fetch_sub(1);
     }
     std::atomic<io::Recorder*> recorder_{nullptr};
@@ -59,7 +59,7 @@ private:
 // Played notes for OSC subscribers, drained by the io thread.
 class MonitorOutput final : public clock::NoteOutput {
 public:
-    void machine(const midi::Message& message) override { queue_.push(message); }
+    void machine(const midi::Message& message, std::int64_t) override { queue_.push(message); }
     bool pop(midi::Message& message) { return queue_.pop(message); }
 
 private:

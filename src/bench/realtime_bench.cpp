@@ -18,7 +18,7 @@ class TimingOutput final : public clock::NoteOutput {
 public:
     void attach(const clock::Scheduler* scheduler) { scheduler_ = scheduler; }
 
-    void machine(const midi::Message& message) override {
+    void machine(const midi::Message& message, std::int64_t) override {
         if (!message.is_note_on()) return;
         const auto now = clock::monotonic_ns();
         last_note_on_ns_.store(now, std::memory_order_release);

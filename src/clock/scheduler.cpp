@@ -66,8 +66,8 @@ void Scheduler::set_session_channel(int session, int channel) {
     sessions_.at(static_cast<std::size_t>(session)).channel.store(channel & 0x0F);
 }
 
-bool Scheduler::push_human(const midi::Message& message) {
-    if (human_.push(message)) return true;
+bool Scheduler::push_human(const midi::Message& message, std::int64_t step) {
+    if (human_.push({message, step})) return true;
     dropped_human_.fetch_add(1, std::memory_order_relaxed);
     return false;
 }
@@ -104,8 +104,8 @@ std::int64_t Scheduler::step_time(std::int64_t step) const {
     return grid.anchor_time + (step - grid.anchor_step) * grid.period;
 }
 
-void Scheduler::send_machine(const midi::Message& message) {
-    for (auto* output : outputs_) output->machine(message);
+void Scheduler::send_machine(const midi::Message& message, std::int64_t step) {
+    for (auto* output : outputs_) output->machine(message, step);
 }
 
 void Scheduler::send_clock(const midi::Message& message) {
@@ -137,7 +137,7 @@ void Scheduler::end_notes(SessionState& state, std::int64_t step, bool all) {
     for (int pitch = 0; pitch < 128; ++pitch) {
         auto& sounding = state.notes[static_cast<std::size_t>(pitch)];
         if (sounding.end_step >= 0 && (all || sounding.end_step <= step)) {
-            send_machine(midi::Message::note_off(channel, pitch, monotonic_ns()));
+            send_machine(midi::Message::note_off(channel, pitch, monotonic_ns()), step);
             sounding.end_step = -1;
         }
     }
@@ -176,8 +176,9 @@ void Scheduler::play_step(std::int64_t step) {
         for (int i = 0; i < plan.count; ++i) {
             const auto& note = plan.notes[i];
             auto& sounding = state.notes[note.pitch & 0x7F];
-            if (sounding.end_step >= 0) send_machine(midi::Message::note_off(channel, note.pitch, now));  // re-strike
-            send_machine(midi::Message::note_on(channel, note.pitch, std::max<int>(1, note.velocity), now));
+            if (sounding.end_step >= 0)
+                send_machine(midi::Message::note_off(channel, note.pitch, now), step);  // re-strike
+            send_machine(midi::Message::note_on(channel, note.pitch, std::max<int>(1, note.velocity), now), step);
             sounding.end_step = step + std::clamp<int>(note.steps, 1, config_.max_note_steps);
             notes_.fetch_add(1, std::memory_order_relaxed);
         }
@@ -215,14 +216,14 @@ void Scheduler::run() {
         sleep_until_ns(deadline);
         const std::int64_t woke = monotonic_ns();
 
-        midi::Message human;
+        HumanMessage human;
         while (human_.pop(human))
-            for (auto* output : outputs_) output->human(human);
+            for (auto* output : outputs_) output->human(human.message, human.step);
 
         if (panic_.exchange(false)) {
             for (std::size_t id = 0; id < source_.session_count(); ++id) end_notes(sessions_[id], step, true);
             for (int channel = 0; channel < 16; ++channel)
-                send_machine(midi::Message::control_change(channel, 123, 0, woke));
+                send_machine(midi::Message::control_change(channel, 123, 0, woke), step);
         }
         const bool playing = playing_.load(std::memory_order_relaxed);
         if (clock_ticks_per_step_ > 0) {  // Start/Stop first: the tick after Start is the song's first

@@ -8,10 +8,14 @@
 namespace kanade::eval {
 namespace {
 
+double component(const std::vector<double>& values, std::size_t i) { return i < values.size() ? values[i] : 0.0; }
+
+// A shorter vector is a histogram with fewer bins (bar positions in a shorter bar): the
+// bins it lacks hold nothing.
 double distance(const std::vector<double>& a, const std::vector<double>& b) {
-    if (a.size() != b.size()) throw std::invalid_argument("feature vectors of different sizes");
     double sum = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) sum += (a[i] - b[i]) * (a[i] - b[i]);
+    for (std::size_t i = 0; i < std::max(a.size(), b.size()); ++i)
+        sum += (component(a, i) - component(b, i)) * (component(a, i) - component(b, i));
     return std::sqrt(sum);
 }
 
@@ -19,9 +23,8 @@ std::vector<double> component_means(const std::vector<PieceFeatures>& set, Featu
     std::vector<double> mean;
     for (const auto& piece : set) {
         const auto& values = feature_of(piece, feature);
-        if (mean.empty()) mean.assign(values.size(), 0.0);
-        for (std::size_t i = 0; i < values.size() && i < mean.size(); ++i)
-            mean[i] += values[i] / static_cast<double>(set.size());
+        if (mean.size() < values.size()) mean.resize(values.size(), 0.0);
+        for (std::size_t i = 0; i < values.size(); ++i) mean[i] += values[i] / static_cast<double>(set.size());
     }
     return mean;
 }
@@ -42,6 +45,23 @@ std::vector<double> inter_set_distances(const std::vector<PieceFeatures>& a, con
     for (const auto& x : a)
         for (const auto& y : b) distances.push_back(distance(feature_of(x, feature), feature_of(y, feature)));
     return distances;
+}
+
+double histogram_intersection(const std::vector<double>& a, const std::vector<double>& b) {
+    double shared = 0;
+    for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) shared += std::min(a[i], b[i]);
+    return std::clamp(shared, 0.0, 1.0);
+}
+
+double mean_overlap(const std::vector<FeatureComparison>& comparisons, std::size_t from, std::size_t to) {
+    double sum = 0, count = 0;
+    for (const auto& comparison : comparisons) {
+        const auto index = static_cast<std::size_t>(comparison.feature);
+        if (index < from || index >= to) continue;
+        sum += comparison.overlap();
+        ++count;
+    }
+    return count == 0 ? NAN : sum / count;
 }
 
 Spread spread_of(const std::vector<double>& values) {

@@ -88,10 +88,98 @@ void draw_panel(std::ostringstream& svg, const FeatureComparison& comparison, do
     }
 }
 
+const FeatureComparison* find(const std::vector<FeatureComparison>& comparisons, Feature feature) {
+    for (const auto& comparison : comparisons)
+        if (comparison.feature == feature) return &comparison;
+    return nullptr;
+}
+
+struct Frame {
+    double left, right, top, bottom;
+};
+
+// A panel's title, axes frame and y scale (0..top_value, ticks at 0 and top_value).
+Frame draw_frame(std::ostringstream& svg, std::string_view title, std::string_view x_label, double x0, double y0,
+                 double width, double top_value) {
+    svg << "<text x=\"" << x0 + width / 2 << "\" y=\"" << y0 + 16 << "\" text-anchor=\"middle\">" << xml_text(title)
+        << "</text>\n";
+    const Frame frame{x0 + 34, x0 + width - plot_right, y0 + plot_top, y0 + panel_height - plot_bottom};
+    svg << "<path fill=\"none\" stroke=\"black\" d=\"M" << frame.left << ',' << frame.top << " V" << frame.bottom
+        << " H" << frame.right << "\"/>\n";
+    char label[32];
+    for (double tick : {0.0, top_value}) {
+        std::snprintf(label, sizeof label, "%.2g", tick);
+        svg << "<text x=\"" << frame.left - 4 << "\" y=\""
+            << frame.bottom - tick / top_value * (frame.bottom - frame.top) + 4
+            << "\" text-anchor=\"end\" font-size=\"10\">" << label << "</text>\n";
+    }
+    svg << "<text x=\"" << (frame.left + frame.right) / 2 << "\" y=\"" << frame.bottom + 26
+        << "\" text-anchor=\"middle\" font-size=\"10\">" << xml_text(x_label) << "</text>\n";
+    svg << "<text x=\"" << frame.right << "\" y=\"" << frame.top + 10
+        << "\" text-anchor=\"end\" font-size=\"10\"><tspan fill=\"#1f77b4\">real</tspan> "
+           "<tspan fill=\"#ff7f0e\">generated</tspan></text>\n";
+    return frame;
+}
+
+// The mean bar-position histograms of both sets, bar beside bar for each step of the bar.
+void draw_bar_positions(std::ostringstream& svg, const FeatureComparison& comparison, double x0, double y0,
+                        double width) {
+    const auto bins = std::max(comparison.real_mean.size(), comparison.generated_mean.size());
+    if (bins == 0) return;
+    double peak = 0;
+    for (const auto* mean : {&comparison.real_mean, &comparison.generated_mean})
+        for (double share : *mean) peak = std::max(peak, share);
+    if (peak <= 0) peak = 1;
+    char title[96];
+    std::snprintf(title, sizeof title, "onsets by step of the bar (shared %.2f)",
+                  histogram_intersection(comparison.real_mean, comparison.generated_mean));
+    const auto frame = draw_frame(svg, title, "step within the bar", x0, y0, width, peak);
+    const double slot = (frame.right - frame.left) / static_cast<double>(bins);
+    const std::pair<const std::vector<double>*, const char*> sets[] = {{&comparison.real_mean, "#1f77b4"},
+                                                                       {&comparison.generated_mean, "#ff7f0e"}};
+    for (std::size_t bin = 0; bin < bins; ++bin) {
+        for (std::size_t s = 0; s < 2; ++s) {
+            const auto& mean = *sets[s].first;
+            const double share = bin < mean.size() ? mean[bin] : 0.0;
+            const double height = share / peak * (frame.bottom - frame.top);
+            svg << "<rect x=\"" << frame.left + slot * (static_cast<double>(bin) + 0.1 + 0.4 * static_cast<double>(s))
+                << "\" y=\"" << frame.bottom - height << "\" width=\"" << slot * 0.4 << "\" height=\"" << height
+                << "\" fill=\"" << sets[s].second << "\"/>\n";
+        }
+        svg << "<text x=\"" << frame.left + slot * (static_cast<double>(bin) + 0.5) << "\" y=\"" << frame.bottom + 12
+            << "\" text-anchor=\"middle\" font-size=\"9\">" << bin << "</text>\n";
+    }
+}
+
+// The mean self-similarity of a bar with the bar `lag` before it, lag 1..8, of both sets.
+void draw_lag_curves(std::ostringstream& svg, const FeatureComparison& comparison, double x0, double y0, double width) {
+    const auto frame = draw_frame(svg, "bar self-similarity by lag", "bars back", x0, y0, width, 1.0);
+    const auto lags = std::max(comparison.real_mean.size(), comparison.generated_mean.size());
+    if (lags < 2) return;
+    auto x_of = [&](std::size_t i) {
+        return frame.left + (frame.right - frame.left) * (static_cast<double>(i) + 0.5) / static_cast<double>(lags);
+    };
+    for (std::size_t i = 0; i < lags; ++i)
+        svg << "<text x=\"" << x_of(i) << "\" y=\"" << frame.bottom + 12 << "\" text-anchor=\"middle\" font-size=\"9\">"
+            << i + 1 << "</text>\n";
+    const std::pair<const std::vector<double>*, const char*> sets[] = {{&comparison.real_mean, "#1f77b4"},
+                                                                       {&comparison.generated_mean, "#ff7f0e"}};
+    for (const auto& [mean, colour] : sets) {
+        svg << "<polyline fill=\"none\" stroke=\"" << colour << "\" stroke-width=\"1.5\" points=\"";
+        for (std::size_t i = 0; i < mean->size(); ++i)
+            svg << x_of(i) << ',' << frame.bottom - std::clamp((*mean)[i], 0.0, 1.0) * (frame.bottom - frame.top)
+                << ' ';
+        svg << "\"/>\n";
+    }
+}
+
 }  // namespace
 
 std::string feature_plot_svg(const std::vector<FeatureComparison>& comparisons, std::string_view title) {
-    const auto rows = static_cast<double>((comparisons.size() + 3) / 4);
+    const auto* positions = find(comparisons, Feature::bar_position_histogram);
+    const auto* lags = find(comparisons, Feature::self_similarity_lags);
+    const auto feature_rows = static_cast<double>((comparisons.size() + 3) / 4);
+    const double rows = feature_rows + (positions || lags ? 1 : 0);
     const double width = panel_width * columns, height = header + rows * panel_height;
     std::ostringstream svg;
     svg.imbue(std::locale::classic());
@@ -111,6 +199,10 @@ std::string feature_plot_svg(const std::vector<FeatureComparison>& comparisons, 
         const double y0 = header + panel_height * static_cast<double>(i / 4);
         draw_panel(svg, comparisons[i], x0, y0);
     }
+    // Rhythm and form as themselves, real (blue) beside generated (orange), not as distances.
+    const double rhythm_top = header + feature_rows * panel_height;
+    if (positions) draw_bar_positions(svg, *positions, 0, rhythm_top, width / 2);
+    if (lags) draw_lag_curves(svg, *lags, width / 2, rhythm_top, width / 2);
     svg << "</svg>\n";
     return svg.str();
 }

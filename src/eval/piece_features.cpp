@@ -11,10 +11,25 @@
 namespace kanade::eval {
 namespace {
 
-constexpr std::array<std::string_view, feature_count> names = {
-    "pitch_count",          "pitch_class_histogram", "pitch_range", "pitch_interval", "note_count",
-    "inter_onset_interval", "note_length_histogram", "polyphony",   "bar_repetition", "rest_share",
-    "velocity_spread"};
+constexpr std::array<std::string_view, feature_count> names = {"pitch_count",
+                                                               "pitch_class_histogram",
+                                                               "pitch_range",
+                                                               "pitch_interval",
+                                                               "note_count",
+                                                               "inter_onset_interval",
+                                                               "note_length_histogram",
+                                                               "polyphony",
+                                                               "bar_repetition",
+                                                               "rest_share",
+                                                               "velocity_spread",
+                                                               "on_beat_share",
+                                                               "bar_position_histogram",
+                                                               "bar_position_entropy",
+                                                               "bar_repetition_lag1",
+                                                               "bar_repetition_lag2",
+                                                               "bar_repetition_lag4",
+                                                               "self_similarity",
+                                                               "self_similarity_lags"};
 
 struct Onset {
     long step = 0;
@@ -58,19 +73,129 @@ double mean_polyphony(const std::vector<Onset>& onsets, int steps_per_beat) {
     return mean_of(sounding);
 }
 
-double bar_repetition(const std::vector<Onset>& onsets, long steps_per_bar) {
-    // A bar's content: every (step within the bar, pitch) that starts in it.
-    std::map<long, std::vector<std::pair<long, int>>> bars;
-    for (const auto& onset : onsets)
+// The piece on its bar grid: each bar's onsets as sorted, distinct (step within the bar,
+// pitch), bars counted from the first one the piece touches.
+struct Bars {
+    long steps_per_bar = 16;
+    long first = 0;  // the bar index of contents[0]; negative when the piece starts inside a bar
+    std::vector<std::vector<std::pair<long, int>>> contents;
+};
+
+long floor_div(long a, long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+Bars bars_of(const std::vector<Onset>& onsets, const MeasureOptions& options) {
+    Bars bars;
+    bars.steps_per_bar = static_cast<long>(options.steps_per_beat) * options.beats_per_bar;
+    const long origin = std::lround(options.bar_start_beat * options.steps_per_beat);
+    // From step 0 (or an earlier onset) to the piece's length (or a later onset).
+    long first_step = 0, last_step = std::lround(options.length_beats * options.steps_per_beat) - 1;
+    if (!onsets.empty()) {
+        first_step = std::min(first_step, onsets.front().step);
+        last_step = std::max(last_step, onsets.back().step);
+    }
+    if (last_step < first_step) return bars;
+    bars.first = floor_div(first_step - origin, bars.steps_per_bar);
+    const long last = floor_div(last_step - origin, bars.steps_per_bar);
+    bars.contents.resize(static_cast<std::size_t>(std::max(0L, last - bars.first + 1)));
+    for (const auto& onset : onsets) {
+        const long bar = floor_div(onset.step - origin, bars.steps_per_bar) - bars.first;
+        if (bar < 0 || bar >= static_cast<long>(bars.contents.size())) continue;
         for (const auto* note : onset.notes)
-            bars[onset.step / steps_per_bar].emplace_back(onset.step % steps_per_bar, note->pitch);
+            bars.contents[static_cast<std::size_t>(bar)].emplace_back(
+                onset.step - origin - (bar + bars.first) * bars.steps_per_bar, note->pitch);
+    }
+    for (auto& content : bars.contents) {
+        std::sort(content.begin(), content.end());
+        content.erase(std::unique(content.begin(), content.end()), content.end());
+    }
+    return bars;
+}
+
+std::size_t non_empty_bars(const Bars& bars) {
+    return static_cast<std::size_t>(std::count_if(bars.contents.begin(), bars.contents.end(),
+                                                  [](const auto& content) { return !content.empty(); }));
+}
+
+double bar_repetition(const Bars& bars) {
     std::set<std::vector<std::pair<long, int>>> seen;
     double repeated = 0;
-    for (auto& [bar, content] : bars) {
-        std::sort(content.begin(), content.end());
-        if (!seen.insert(content).second) ++repeated;
+    for (const auto& content : bars.contents)
+        if (!content.empty() && !seen.insert(content).second) ++repeated;
+    const auto count = non_empty_bars(bars);
+    return count == 0 ? 0 : repeated / static_cast<double>(count);
+}
+
+// Of the non-empty bars with a bar `lag` before them in the piece, the share equal to it.
+double bar_repetition_at(const Bars& bars, std::size_t lag) {
+    double equal = 0, counted = 0;
+    for (std::size_t bar = lag; bar < bars.contents.size(); ++bar) {
+        if (bars.contents[bar].empty()) continue;
+        ++counted;
+        if (bars.contents[bar] == bars.contents[bar - lag]) ++equal;
     }
-    return bars.empty() ? 0 : repeated / static_cast<double>(bars.size());
+    return counted == 0 ? 0 : equal / counted;
+}
+
+double jaccard(const std::vector<std::pair<long, int>>& a, const std::vector<std::pair<long, int>>& b) {
+    std::size_t shared = 0;
+    for (auto i = a.begin(), j = b.begin(); i != a.end() && j != b.end();) {
+        if (*i < *j)
+            ++i;
+        else if (*j < *i)
+            ++j;
+        else
+            ++shared, ++i, ++j;
+    }
+    return static_cast<double>(shared) / static_cast<double>(a.size() + b.size() - shared);
+}
+
+struct SelfSimilarity {
+    double mean = 0;
+    std::vector<double> lags = std::vector<double>(self_similarity_bars, 0.0);
+};
+
+SelfSimilarity self_similarity(const Bars& bars) {
+    SelfSimilarity result;
+    double sum = 0, pairs = 0;
+    for (std::size_t lag = 1; lag <= self_similarity_bars; ++lag) {
+        double lag_sum = 0, lag_pairs = 0;
+        for (std::size_t bar = lag; bar < bars.contents.size(); ++bar) {
+            const auto &now = bars.contents[bar], &before = bars.contents[bar - lag];
+            if (now.empty() && before.empty()) continue;
+            lag_sum += jaccard(now, before);
+            ++lag_pairs;
+        }
+        result.lags[lag - 1] = lag_pairs == 0 ? 0 : lag_sum / lag_pairs;
+        sum += lag_sum, pairs += lag_pairs;
+    }
+    result.mean = pairs == 0 ? 0 : sum / pairs;
+    return result;
+}
+
+// Shares of the onset steps by step within the bar.
+std::vector<double> bar_positions(const std::vector<Onset>& onsets, const MeasureOptions& options) {
+    const long steps_per_bar = static_cast<long>(options.steps_per_beat) * options.beats_per_bar;
+    const long origin = std::lround(options.bar_start_beat * options.steps_per_beat);
+    std::vector<double> counts(static_cast<std::size_t>(steps_per_bar), 0.0);
+    for (const auto& onset : onsets) {
+        const long position = onset.step - origin - floor_div(onset.step - origin, steps_per_bar) * steps_per_bar;
+        counts[static_cast<std::size_t>(position)] += 1;
+    }
+    return shares(counts);
+}
+
+double on_beat_share(const std::vector<double>& positions, int steps_per_beat) {
+    double on_beat = 0;
+    for (std::size_t position = 0; position < positions.size(); position += static_cast<std::size_t>(steps_per_beat))
+        on_beat += positions[position];
+    return on_beat;
+}
+
+double entropy_bits(const std::vector<double>& shares) {
+    double bits = 0;
+    for (double share : shares)
+        if (share > 0) bits -= share * std::log2(share);
+    return bits;
 }
 
 double rest_share(const std::vector<midi::Note>& notes, const MeasureOptions& options) {
@@ -150,32 +275,50 @@ PieceFeatures measure_piece(const std::vector<midi::Note>& notes, const MeasureO
     set(Feature::inter_onset_interval, {mean_of(gaps)});
     set(Feature::note_length_histogram, shares(lengths));
     set(Feature::polyphony, {mean_polyphony(onsets, options.steps_per_beat)});
-    set(Feature::bar_repetition,
-        {bar_repetition(onsets, static_cast<long>(options.steps_per_beat) * options.beats_per_bar)});
+    const auto bars = bars_of(onsets, options);
+    set(Feature::bar_repetition, {bar_repetition(bars)});
     set(Feature::rest_share, {rest_share(sorted, options)});
     set(Feature::velocity_spread, {standard_deviation(velocities)});
+    auto positions = bar_positions(onsets, options);
+    set(Feature::on_beat_share, {on_beat_share(positions, options.steps_per_beat)});
+    set(Feature::bar_position_entropy, {entropy_bits(positions)});
+    set(Feature::bar_position_histogram, std::move(positions));
+    set(Feature::bar_repetition_lag1, {bar_repetition_at(bars, 1)});
+    set(Feature::bar_repetition_lag2, {bar_repetition_at(bars, 2)});
+    set(Feature::bar_repetition_lag4, {bar_repetition_at(bars, 4)});
+    auto similarity = self_similarity(bars);
+    set(Feature::self_similarity, {similarity.mean});
+    set(Feature::self_similarity_lags, std::move(similarity.lags));
     return features;
 }
 
-std::vector<std::vector<midi::Note>> cut_segments(const std::vector<midi::Note>& notes, double length_beats) {
+std::vector<Segment> cut_segments(const std::vector<midi::Note>& notes, double length_beats) {
     if (!(length_beats > 0)) throw std::invalid_argument("cut_segments: the length must be positive");
     double end = 0;
     for (const auto& note : notes) end = std::max(end, note.end_beat);
     auto count = static_cast<std::size_t>(end / length_beats);
     if (end - static_cast<double>(count) * length_beats >= length_beats / 2) ++count;
-    std::vector<std::vector<midi::Note>> segments(count);
+    std::vector<Segment> segments(count);
+    for (std::size_t index = 0; index < count; ++index)
+        segments[index].start_beat = static_cast<double>(index) * length_beats;
     for (const auto& note : notes) {
         if (note.start_beat < 0) continue;
         auto index = static_cast<std::size_t>(note.start_beat / length_beats);
         if (index >= count) continue;
         auto moved = note;
-        const double offset = static_cast<double>(index) * length_beats;
-        moved.start_beat -= offset;
-        moved.end_beat -= offset;
-        segments[index].push_back(moved);
+        moved.start_beat -= segments[index].start_beat;
+        moved.end_beat -= segments[index].start_beat;
+        segments[index].notes.push_back(moved);
     }
-    std::erase_if(segments, [](const auto& segment) { return segment.empty(); });
+    std::erase_if(segments, [](const auto& segment) { return segment.notes.empty(); });
     return segments;
+}
+
+MeasureOptions segment_options(const MeasureOptions& piece, const Segment& segment, double length_beats) {
+    auto options = piece;
+    options.length_beats = length_beats;
+    options.bar_start_beat = piece.bar_start_beat - segment.start_beat;
+    return options;
 }
 
 }  // namespace kanade::eval

@@ -211,7 +211,8 @@ struct Recorder::Impl {
         RecordedEvent event;
         while (queue.pop(event)) incoming.push_back(event);
         for (const auto& e : incoming)
-            journal_lines.emplace_back(e.time_ns, journal_event_line(since_start_us(e.time_ns), e.part, e.message));
+            journal_lines.emplace_back(e.time_ns,
+                                       journal_event_line(since_start_us(e.time_ns), e.part, e.message, e.step));
         std::stable_sort(journal_lines.begin(), journal_lines.end(),
                          [](const auto& a, const auto& b) { return a.first < b.first; });
         for (const auto& line : journal_lines) unwritten += line.second + '\n';

@@ -146,7 +146,8 @@ std::string journal_seconds(std::int64_t since_start_us) {
     return text;
 }
 
-std::string journal_event_line(std::int64_t since_start_us, Part part, const midi::Message& message) {
+std::string journal_event_line(std::int64_t since_start_us, Part part, const midi::Message& message,
+                               std::optional<std::int64_t> step) {
     char text[160];
     int length = std::snprintf(text, sizeof text, "{\"t\":%s,\"part\":\"%s\",\"msg\":[",
                                journal_seconds(since_start_us).c_str(), part == Part::human ? "human" : "machine");
@@ -154,7 +155,11 @@ std::string journal_event_line(std::int64_t since_start_us, Part part, const mid
     for (int i = 0; i < size; ++i)
         length += std::snprintf(text + length, sizeof text - static_cast<std::size_t>(length), i ? ",%d" : "%d",
                                 message.bytes[i]);
-    std::snprintf(text + length, sizeof text - static_cast<std::size_t>(length), "]}");
+    if (step)
+        std::snprintf(text + length, sizeof text - static_cast<std::size_t>(length), "],\"step\":%lld}",
+                      static_cast<long long>(*step));
+    else
+        std::snprintf(text + length, sizeof text - static_cast<std::size_t>(length), "]}");
     return text;
 }
 
@@ -180,6 +185,14 @@ std::optional<JournalEvent> parse_journal_event(std::string_view line) {
         line.remove_prefix(static_cast<std::size_t>(end - line.data()));
         event.message.bytes[i] = static_cast<std::uint8_t>(value);
         event.message.size = static_cast<std::uint8_t>(i + 1);
+    }
+    if (consume(line, "],\"step\":")) {
+        std::int64_t step = 0;
+        const auto [end, error] = std::from_chars(line.data(), line.data() + line.size(), step);
+        if (error != std::errc{}) return std::nullopt;
+        line.remove_prefix(static_cast<std::size_t>(end - line.data()));
+        event.step = step;
+        return line == "}" ? std::optional(event) : std::nullopt;
     }
     if (line != "]}") return std::nullopt;
     return event;

@@ -4,6 +4,8 @@
 // sent), never by wall time, so a slow or loaded machine gives the same results.
 #include "kanade/clock/scheduler.hpp"
 
+#include "clock/hand_plans.hpp"
+
 #include <doctest/doctest.h>
 
 #include <array>
@@ -14,34 +16,12 @@
 
 using namespace kanade;
 using namespace kanade::clock;
+using kanade::test::HandPlans;
 
 namespace {
 
-// Sessions whose plans the test writes before the scheduler starts.
-class HandPlans final : public StepSource {
-public:
-    explicit HandPlans(std::size_t sessions) : queues_(sessions), expecting_(sessions) {}
-    std::size_t session_count() const override { return queues_.size(); }
-    PlanQueue& plans(int session) override { return queues_[static_cast<std::size_t>(session)]; }
-    bool expects_plans(int session) const override { return expecting_[static_cast<std::size_t>(session)].load(); }
-    void expect(int session, bool on) { expecting_[static_cast<std::size_t>(session)].store(on); }
-
-    // Plans for `session`: {step, {pitch, steps}...}.
-    void plan(int session, std::int64_t step, std::initializer_list<std::pair<int, int>> notes) {
-        StepPlan plan;
-        plan.step = step;
-        for (auto [pitch, steps] : notes)
-            plan.add({static_cast<std::uint8_t>(pitch), 100, static_cast<std::uint16_t>(steps)});
-        REQUIRE(plans(session).push(plan));
-    }
-
-private:
-    std::vector<PlanQueue> queues_;
-    std::vector<std::atomic<bool>> expecting_;
-};
-
 struct Sent {
-    std::int64_t step;  // the step the scheduler was playing
+    std::int64_t step;  // the step the scheduler played it on
     midi::Message message;
 };
 
@@ -50,8 +30,9 @@ struct Sent {
 class StepRecorder final : public NoteOutput {
 public:
     void attach(const Scheduler& scheduler) { scheduler_ = &scheduler; }
-    void machine(const midi::Message& message) override { add(message); }
-    void clock(const midi::Message& message) override { add(message); }
+    // The step the scheduler says a note was played on; clock messages carry none.
+    void machine(const midi::Message& message, std::int64_t step) override { add(message, step); }
+    void clock(const midi::Message& message) override { add(message, scheduler_->current_step()); }
     std::vector<Sent> sent() const { return {log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(count_.load())}; }
     std::vector<Sent> notes(bool on) const {
         std::vector<Sent> chosen;
@@ -61,10 +42,10 @@ public:
     }
 
 private:
-    void add(const midi::Message& message) {
+    void add(const midi::Message& message, std::int64_t step) {
         const auto i = count_.load(std::memory_order_relaxed);
         if (i == log_.size()) return;
-        log_[i] = {scheduler_->current_step(), message};
+        log_[i] = {step, message};
         count_.store(i + 1, std::memory_order_release);
     }
     const Scheduler* scheduler_ = nullptr;

@@ -37,7 +37,7 @@ std::shared_ptr<model::Model> random_model() {
 // Collects what the scheduler sends, through lock-free queues as a real output would.
 class CollectingOutput : public clock::NoteOutput {
 public:
-    void machine(const midi::Message& message) override { queue_.push(message); }
+    void machine(const midi::Message& message, std::int64_t) override { queue_.push(message); }
     void clock(const midi::Message& message) override { clock_queue_.push(message); }
     std::vector<midi::Message> drain() { return drain(queue_, received_); }
     std::vector<midi::Message> drain_clock() { return drain(clock_queue_, clock_received_); }

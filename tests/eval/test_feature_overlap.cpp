@@ -125,6 +125,52 @@ TEST_CASE("the feature picture has a panel per feature, three curves each, and e
         CHECK(svg.find(std::string(feature_name(feature_at(i))) + "  (overlap") != std::string::npos);
     std::size_t curves = 0;
     for (auto at = svg.find("<polyline"); at != std::string::npos; at = svg.find("<polyline", at + 1)) ++curves;
-    CHECK(curves <= 3 * feature_count);
+    // Three density curves a panel (none where every distance is 0), and the two lag curves.
+    CHECK(curves <= 3 * feature_count + 2);
     CHECK(curves >= 2 * feature_count);
+    CHECK(svg.find("onsets by step of the bar (shared") != std::string::npos);
+    CHECK(svg.find("bar self-similarity by lag") != std::string::npos);
+    std::size_t bars = 0;
+    for (auto at = svg.find("<rect x="); at != std::string::npos; at = svg.find("<rect x=", at + 1)) ++bars;
+    CHECK(bars == 2 * 16);  // a bar per set for each step of a 4/4 bar
+}
+
+TEST_CASE("histogram intersection: 1 for a set's mean with itself, 0 for disjoint sets") {
+    std::vector<double> on_beats = {0.5, 0, 0, 0, 0.5, 0, 0, 0}, off_beats = {0, 0.5, 0, 0.25, 0, 0.25, 0, 0};
+    CHECK(histogram_intersection(on_beats, on_beats) == doctest::Approx(1.0));
+    CHECK(histogram_intersection(on_beats, off_beats) == 0);
+    CHECK(histogram_intersection(on_beats, {0.5, 0.5}) == doctest::Approx(0.5));  // a shorter bar's histogram
+
+    // Through the comparison of two sets: the mean bar-position histograms.
+    auto on = [](int pitch) {
+        std::vector<midi::Note> notes;
+        for (int beat = 0; beat < 8; ++beat)
+            notes.push_back(
+                midi::Note{static_cast<double>(beat), beat + 0.5, 0, 0, static_cast<std::uint8_t>(pitch + beat)});
+        return notes;
+    };
+    std::vector<PieceFeatures> beats, offbeats;
+    for (int i = 0; i < 3; ++i) {
+        beats.push_back(measure_piece(on(60 + i)));
+        auto shifted = on(60 + i);
+        for (auto& note : shifted) note.start_beat += 0.5, note.end_beat += 0.5;
+        offbeats.push_back(measure_piece(shifted));
+    }
+    auto same = compare_sets(beats, beats);
+    auto apart = compare_sets(beats, offbeats);
+    const auto histogram = static_cast<std::size_t>(Feature::bar_position_histogram);
+    CHECK(histogram_intersection(same[histogram].real_mean, same[histogram].generated_mean) == doctest::Approx(1.0));
+    CHECK(histogram_intersection(apart[histogram].real_mean, apart[histogram].generated_mean) == 0);
+    CHECK(apart[static_cast<std::size_t>(Feature::on_beat_share)].generated_mean.front() == 0);
+}
+
+TEST_CASE("mean overlap over a range of features") {
+    std::vector<FeatureComparison> comparisons(3);
+    for (std::size_t i = 0; i < 3; ++i) {
+        comparisons[i].feature = feature_at(i);
+        comparisons[i].overlap_real = comparisons[i].overlap_generated = 0.25 * static_cast<double>(i + 1);
+    }
+    CHECK(mean_overlap(comparisons, 0, 2) == doctest::Approx(0.375));
+    CHECK(mean_overlap(comparisons, 2, feature_count) == doctest::Approx(0.75));
+    CHECK(std::isnan(mean_overlap(comparisons, 5, 9)));
 }

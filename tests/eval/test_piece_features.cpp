@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <functional>
+
 using namespace kanade;
 using namespace kanade::eval;
 
@@ -97,10 +99,124 @@ TEST_CASE("a piece is cut into segments that start at zero; empty and short ends
     auto segments = cut_segments(notes, 4.0);
     // Segments: [0,4) two notes, [4,8) empty (dropped), [8,12) one, [12,15) three beats kept.
     REQUIRE(segments.size() == 3);
-    CHECK(segments[0].size() == 2);
-    CHECK(segments[1].front().start_beat == doctest::Approx(1.0));
-    CHECK(segments[2].front().start_beat == doctest::Approx(1.0));
-    CHECK(segments[2].front().end_beat == doctest::Approx(3.0));
+    CHECK(segments[0].notes.size() == 2);
+    CHECK(segments[1].notes.front().start_beat == doctest::Approx(1.0));
+    CHECK(segments[2].notes.front().start_beat == doctest::Approx(1.0));
+    CHECK(segments[2].notes.front().end_beat == doctest::Approx(3.0));
+    CHECK(segments[1].start_beat == 8);
+    CHECK(segments[2].start_beat == 12);
     CHECK(cut_segments({note(60, 0, 4), note(62, 4, 1)}, 4.0).size() == 1);  // 1 beat of 4: dropped
     CHECK_THROWS_AS(cut_segments(notes, 0), std::invalid_argument);
+}
+
+namespace {
+
+// `bars` bars of 4/4 in 16ths, bar b holding the onsets `pattern(b)` as (step in the bar, pitch).
+std::vector<midi::Note> bars_of(int bars, const std::function<std::vector<std::pair<int, int>>(int)>& pattern) {
+    std::vector<midi::Note> notes;
+    for (int bar = 0; bar < bars; ++bar)
+        for (auto [step, pitch] : pattern(bar)) notes.push_back(note(pitch, bar * 4 + step / 4.0, 0.25));
+    return notes;
+}
+
+MeasureOptions bars_long(int bars) {
+    MeasureOptions options;
+    options.length_beats = 4.0 * bars;
+    return options;
+}
+
+}  // namespace
+
+TEST_CASE("onsets all on beats: on-beat share 1, four bar positions of a quarter each, 2 bits") {
+    auto features =
+        measure_piece(bars_of(4,
+                              [](int) {
+                                  return std::vector<std::pair<int, int>>{{0, 60}, {4, 62}, {8, 64}, {12, 65}};
+                              }),
+                      bars_long(4));
+    CHECK(scalar(features, Feature::on_beat_share) == 1);
+    const auto& positions = feature_of(features, Feature::bar_position_histogram);
+    REQUIRE(positions.size() == 16);
+    for (std::size_t step = 0; step < 16; ++step) CHECK(positions[step] == doctest::Approx(step % 4 == 0 ? 0.25 : 0.0));
+    CHECK(scalar(features, Feature::bar_position_entropy) == doctest::Approx(2.0));
+
+    // Every onset an 8th late: none on a beat.
+    auto late = measure_piece(bars_of(2,
+                                      [](int) {
+                                          return std::vector<std::pair<int, int>>{{2, 60}, {6, 62}};
+                                      }),
+                              bars_long(2));
+    CHECK(scalar(late, Feature::on_beat_share) == 0);
+    CHECK(scalar(late, Feature::bar_position_entropy) == doctest::Approx(1.0));
+}
+
+TEST_CASE("the bar grid follows the time signature and where a bar starts") {
+    // 3/4: onsets on beats 0 and 3 are both a bar's first step.
+    MeasureOptions waltz;
+    waltz.beats_per_bar = 3;
+    auto features = measure_piece({note(60, 0, 1), note(62, 3, 1), note(64, 4.5, 0.5)}, waltz);
+    const auto& positions = feature_of(features, Feature::bar_position_histogram);
+    REQUIRE(positions.size() == 12);
+    CHECK(positions[0] == doctest::Approx(2.0 / 3));
+    CHECK(positions[6] == doctest::Approx(1.0 / 3));
+    CHECK(scalar(features, Feature::on_beat_share) == doctest::Approx(2.0 / 3));
+    // A segment cut at beat 4 of a 3/4 piece starts two beats into a bar.
+    std::vector<midi::Note> piece = {note(60, 0, 1), note(60, 3, 1), note(60, 6, 1), note(60, 9, 1)};
+    auto segments = cut_segments(piece, 4.0);
+    REQUIRE(segments.size() == 3);
+    auto second = measure_piece(segments[1].notes, segment_options(waltz, segments[1], 4.0));
+    CHECK(feature_of(second, Feature::bar_position_histogram)[0] == 1);  // beat 6 of the piece
+}
+
+TEST_CASE("a piece repeating one bar repeats at every lag and is self-similar throughout") {
+    auto features = measure_piece(bars_of(12,
+                                          [](int) {
+                                              return std::vector<std::pair<int, int>>{{0, 60}, {6, 67}, {10, 64}};
+                                          }),
+                                  bars_long(12));
+    CHECK(scalar(features, Feature::bar_repetition_lag1) == 1);
+    CHECK(scalar(features, Feature::bar_repetition_lag2) == 1);
+    CHECK(scalar(features, Feature::bar_repetition_lag4) == 1);
+    CHECK(scalar(features, Feature::self_similarity) == 1);
+    const auto& lags = feature_of(features, Feature::self_similarity_lags);
+    REQUIRE(lags.size() == 8);
+    for (double lag : lags) CHECK(lag == 1);
+    CHECK(scalar(features, Feature::bar_repetition) == doctest::Approx(11.0 / 12));
+}
+
+TEST_CASE("two bars alternating: no repeat a bar back, repeats two and four bars back") {
+    auto features = measure_piece(bars_of(8,
+                                          [](int bar) {
+                                              return bar % 2 ? std::vector<std::pair<int, int>>{{0, 60}, {8, 62}}
+                                                             : std::vector<std::pair<int, int>>{{0, 60}, {4, 64}};
+                                          }),
+                                  bars_long(8));
+    CHECK(scalar(features, Feature::bar_repetition_lag1) == 0);
+    CHECK(scalar(features, Feature::bar_repetition_lag2) == 1);
+    CHECK(scalar(features, Feature::bar_repetition_lag4) == 1);
+    // Neighbours share one onset of three: Jaccard 1/3; bars an even lag apart are equal.
+    const auto& lags = feature_of(features, Feature::self_similarity_lags);
+    REQUIRE(lags.size() == 8);
+    CHECK(lags[0] == doctest::Approx(1.0 / 3));
+    CHECK(lags[1] == 1);
+    CHECK(lags[2] == doctest::Approx(1.0 / 3));
+    CHECK(lags[7] == 0);  // 8 bars have no pair 8 apart
+    // 7 pairs at lag 1, 6 at 2, ..., 1 at 7: (7 + 5 + 3 + 1) / 3 + 6 + 4 + 2 over 28.
+    CHECK(scalar(features, Feature::self_similarity) == doctest::Approx((16.0 / 3 + 12) / 28));
+}
+
+TEST_CASE("a lag counts only non-empty bars that have a bar that far back; two silent bars are no pair") {
+    // Bars: A, rest, A, rest, A.
+    auto features = measure_piece(
+        bars_of(5,
+                [](int bar) {
+                    return bar % 2 ? std::vector<std::pair<int, int>>{} : std::vector<std::pair<int, int>>{{0, 60}};
+                }),
+        bars_long(5));
+    CHECK(scalar(features, Feature::bar_repetition_lag1) == 0);  // bars 2 and 4 follow a rest
+    CHECK(scalar(features, Feature::bar_repetition_lag2) == 1);  // bars 2 and 4
+    CHECK(scalar(features, Feature::bar_repetition_lag4) == 1);  // bar 4
+    const auto& lags = feature_of(features, Feature::self_similarity_lags);
+    CHECK(lags[0] == 0);  // every neighbour pair is a bar and a rest
+    CHECK(lags[1] == 1);  // (0,2), (2,4); (1,3) is silent and left out
 }

@@ -1,5 +1,10 @@
 #include "kanade/io/recorder.hpp"
 
+#include "../daemon/outputs.hpp"
+#include "clock/hand_plans.hpp"
+#include "kanade/clock/scheduler.hpp"
+#include "kanade/clock/step_clock.hpp"
+
 #include "kanade/io/recording_journal.hpp"
 
 #include "kanade/midi/note.hpp"
@@ -714,4 +719,61 @@ TEST_CASE("when STEM.mid cannot be made at stop() the segments stay and the erro
     CHECK(recorder.last_error().find("blocked.part001.mid") != std::string::npos);
     CHECK(files_in(folder.path()) == std::vector<std::string>{"blocked.jsonl", "blocked.mid", "blocked.part001.mid"});
     CHECK(channel_events(midi::read_smf(folder / "blocked.part001.mid").file.tracks.at(2)).size() == 2);
+}
+
+TEST_CASE("a journal line with a grid step round-trips; one without (an older journal) still reads") {
+    const auto on = midi::Message::note_on(2, 61, 99);
+    const auto line = io::journal_event_line(1'500'000, io::Part::machine, on, 4711);
+    CHECK(line == R"({"t":1.500000,"part":"machine","msg":[146,61,99],"step":4711})");
+    auto event = io::parse_journal_event(line);
+    REQUIRE(event);
+    CHECK(event->since_start_us == 1'500'000);
+    CHECK(event->part == io::Part::machine);
+    CHECK(event->message.bytes[1] == 61);
+    REQUIRE(event->step);
+    CHECK(*event->step == 4711);
+    CHECK(io::parse_journal_event(io::journal_event_line(5, io::Part::human, on, -3))->step == -3);
+
+    auto old = io::parse_journal_event(R"({"t":1.500000,"part":"human","msg":[146,61,99]})");
+    REQUIRE(old);
+    CHECK(!old->step);
+    CHECK(!io::parse_journal_event(R"({"t":1.5,"part":"human","msg":[146,61,99],"step":}")"));
+    CHECK(!io::parse_journal_event(R"({"t":1.5,"part":"human","msg":[146,61,99],"step":3,"x":1})"));
+}
+
+TEST_CASE("the recorder journals the grid step the scheduler played each note on, and the player's") {
+    test::TemporaryFolder folder;
+    io::Recorder recorder(io::RecorderConfig{folder.path(), "steps"}, R"({"model":"m"})");
+    kanade::daemon::RecorderOutput output;
+    output.set(&recorder);
+    test::HandPlans plans(1);
+    plans.plan(0, 3, {{60, 2}});
+    kanade::clock::SchedulerConfig config;
+    config.bpm = 600;
+    config.realtime_priority = false;
+    kanade::clock::StepClock step_clock;
+    kanade::clock::Scheduler scheduler(config, plans, step_clock, {&output});
+    REQUIRE(scheduler.push_human(midi::Message::note_on(0, 72, 90), 1));  // before the start: played at step 0
+    scheduler.start();
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (scheduler.current_step() < 8 && std::chrono::steady_clock::now() < give_up) sleep_ms(2);
+    scheduler.stop();
+    output.set(nullptr);
+    recorder.stop();
+
+    std::vector<io::JournalEvent> events;
+    for (const auto& line : lines_of(recorder.log_path()))
+        if (auto event = io::parse_journal_event(line)) events.push_back(*event);
+    REQUIRE(events.size() == 3);
+    CHECK(events[0].part == io::Part::human);
+    CHECK(events[0].step == 1);  // the step the input thread gave it, not the one it was passed on at
+    CHECK(events[1].message.is_note_on());
+    CHECK(events[1].part == io::Part::machine);
+    CHECK(events[1].step == 3);
+    CHECK(events[2].message.is_note_off());
+    CHECK(events[2].step == 5);  // two steps long
+    // The file made of the journal ignores the steps.
+    const auto summary = io::midi_from_journal(recorder.log_path(), folder / "again.mid");
+    CHECK(summary.events == 3);
+    CHECK(summary.skipped_lines == 0);
 }

@@ -1,11 +1,15 @@
 // kanade eval-generation --model M --pieces N: music statistics of generated pieces
-// against pieces of the test files (Yang & Lerch), as JSON, and their picture as SVG.
+// against pieces of the test files (Yang & Lerch, and rhythm and form on the bar grid),
+// as JSON, and their picture as SVG. --recording STEM.jsonl measures what kanaded played
+// instead, by the grid steps its journal holds.
 #include "commands.hpp"
 
 #include "kanade/engine/constraints.hpp"
 #include "kanade/engine/generator.hpp"
 #include "kanade/eval/feature_overlap.hpp"
 #include "kanade/eval/feature_plot.hpp"
+#include "kanade/eval/recorded_piece.hpp"
+#include "kanade/midi/time_signature.hpp"
 #include "kanade/model/device.hpp"
 #include "kanade/music/token_corpus.hpp"
 #include "kanade/util/json_writer.hpp"
@@ -15,6 +19,7 @@
 #include <cstdio>
 #include <memory>
 #include <iostream>
+#include <map>
 #include <random>
 
 namespace kanade::cli {
@@ -36,6 +41,10 @@ struct EvalGenerationCommand {
     std::string save_pieces;
     std::string device = "auto";
     int threads = 0;
+    int steps_per_beat = 4;  // the grid rhythm and bars are read on
+    int beats_per_bar = 4;
+    std::string recording;  // a kanaded journal to measure instead of generating
+    std::string part = "machine";
 };
 
 // Generates tokens from `prompt` until the decoded music reaches `length_beats` (or a
@@ -171,30 +180,206 @@ double mean_notes_per_bar(const std::vector<eval::PieceFeatures>& pieces, double
     return pieces.empty() ? 0 : sum / static_cast<double>(pieces.size()) / bars;
 }
 
+// A set of pieces: their features and what their notes say of the dynamics.
+struct PieceSet {
+    std::vector<eval::PieceFeatures> features;
+    DynamicsSummary dynamics;
+    void add_segments(const std::vector<midi::Note>& notes, const eval::MeasureOptions& options, double length_beats) {
+        for (const auto& segment : eval::cut_segments(notes, length_beats)) {
+            features.push_back(
+                eval::measure_piece(segment.notes, eval::segment_options(options, segment, length_beats)));
+            dynamics.add(segment.notes);
+        }
+    }
+};
+
+// The bars a real piece is read on: its time signature at the start when its bar is a
+// whole number of beats (6/8: 3 quarters), else `fallback`'s; the signature goes into `seen`.
+eval::MeasureOptions file_options(const std::filesystem::path& path, eval::MeasureOptions fallback,
+                                  std::map<std::string, std::uint64_t>& seen) {
+    std::optional<midi::TimeSignature> signature;
+    try {
+        signature = midi::time_signature_at_start(midi::read_smf(path).file);
+    } catch (const std::exception&) {
+        // Read once already by the corpus: a file that fails now is read as `fallback`.
+    }
+    const auto fallback_name = std::to_string(fallback.beats_per_bar) + "/4";
+    if (!signature) {
+        ++seen["none (read as " + fallback_name + ")"];
+        return fallback;
+    }
+    const auto name = std::to_string(signature->numerator) + "/" + std::to_string(signature->denominator);
+    if ((signature->numerator * 4) % signature->denominator != 0) {
+        ++seen[name + " (read as " + fallback_name + ")"];
+        return fallback;
+    }
+    ++seen[name];
+    fallback.beats_per_bar = signature->numerator * 4 / signature->denominator;
+    return fallback;
+}
+
+void write_scalar(util::JsonWriter& json, const std::vector<eval::PieceFeatures>& set, eval::Feature feature) {
+    std::vector<double> values;
+    for (const auto& piece : set) values.push_back(eval::feature_of(piece, feature).front());
+    write_spread(json, eval::feature_name(feature), values);
+}
+
+void write_rhythm_form_set(util::JsonWriter& json, std::string_view name, const std::vector<eval::PieceFeatures>& set,
+                           const std::vector<double>& histogram, const std::vector<double>& lags) {
+    using eval::Feature;
+    json.key(name).begin_object();
+    for (auto feature : {Feature::on_beat_share, Feature::bar_position_entropy, Feature::bar_repetition_lag1,
+                         Feature::bar_repetition_lag2, Feature::bar_repetition_lag4, Feature::self_similarity})
+        write_scalar(json, set, feature);
+    json.key("self_similarity_lags");
+    write_values(json, lags);
+    json.key("bar_position_histogram");
+    write_values(json, histogram);
+    json.end_object();
+}
+
+// Rhythm and form of both sets, side by side: means and spreads of each piece's figure,
+// the mean histogram and lag curve, and how much of the mean histograms the sets share.
+void write_rhythm_form(util::JsonWriter& json, const std::vector<eval::FeatureComparison>& comparisons,
+                       const PieceSet& real, const PieceSet& generated, const eval::MeasureOptions& measure) {
+    const auto& histogram = comparisons[static_cast<std::size_t>(eval::Feature::bar_position_histogram)];
+    const auto& lags = comparisons[static_cast<std::size_t>(eval::Feature::self_similarity_lags)];
+    json.key("rhythm_form").begin_object();
+    json.field("steps_per_beat", measure.steps_per_beat).field("beats_per_bar", measure.beats_per_bar);
+    write_rhythm_form_set(json, "real", real.features, histogram.real_mean, lags.real_mean);
+    write_rhythm_form_set(json, "generated", generated.features, histogram.generated_mean, lags.generated_mean);
+    json.field("bar_position_histogram_intersection",
+               eval::histogram_intersection(histogram.real_mean, histogram.generated_mean));
+    json.field("mean_overlap", eval::mean_overlap(comparisons, eval::yang_lerch_feature_count, eval::feature_count));
+    json.end_object();
+}
+
+// The real pieces: the files of the split, cut to the generated pieces' length.
+PieceSet real_pieces(const music::Corpus& corpus, const eval::MeasureOptions& measure, double length_beats,
+                     std::map<std::string, std::uint64_t>& signatures) {
+    PieceSet real;
+    for (const auto& file : corpus.files)
+        real.add_segments(file.notes, file_options(file.path, measure, signatures), length_beats);
+    return real;
+}
+
+music::Corpus split_corpus(const EvalGenerationCommand& command) {
+    auto corpus = music::load_corpus(std::vector<std::filesystem::path>(command.corpus.begin(), command.corpus.end()));
+    if (!corpus.errors.empty()) throw CommandError(corpus.errors.front());
+    std::erase_if(corpus.files, [&](const auto& file) { return music::split_name(file.split) != command.split; });
+    if (corpus.files.empty()) throw CommandError("no " + command.split + " files in the corpus");
+    return corpus;
+}
+
+void write_features(util::JsonWriter& json, const std::vector<eval::FeatureComparison>& comparisons) {
+    json.key("features").begin_object();
+    for (const auto& comparison : comparisons) {
+        json.key(eval::feature_name(comparison.feature)).begin_object();
+        json.key("real_mean");
+        write_values(json, comparison.real_mean);
+        json.key("generated_mean");
+        write_values(json, comparison.generated_mean);
+        write_spread(json, "intra_real", comparison.intra_real);
+        write_spread(json, "intra_generated", comparison.intra_generated);
+        write_spread(json, "inter", comparison.inter);
+        json.field("overlap", comparison.overlap())
+            .field("overlap_real", comparison.overlap_real)
+            .field("overlap_generated", comparison.overlap_generated);
+        json.end_object();
+    }
+    json.end_object();
+    // Over Yang & Lerch's features alone, as before the rhythm and form ones came.
+    json.field("mean_overlap", eval::mean_overlap(comparisons, 0, eval::yang_lerch_feature_count));
+}
+
+// What both ways of making the "generated" set share: the comparison, its picture, and
+// the figures that follow the fields each way writes first.
+struct Measured {
+    PieceSet real, generated;
+    std::map<std::string, std::uint64_t> signatures;  // of the real files
+    eval::MeasureOptions measure;
+    double length_beats = 0;
+};
+
+void finish_report(util::JsonWriter& json, const EvalGenerationCommand& command, const Measured& measured,
+                   const std::string& title) {
+    auto comparisons = eval::compare_sets(measured.real.features, measured.generated.features);
+    if (!command.plot.empty()) eval::write_feature_plot(command.plot, comparisons, title);
+    const double bars = measured.length_beats / measured.measure.beats_per_bar;
+    json.field("notes_per_bar_real", mean_notes_per_bar(measured.real.features, bars))
+        .field("notes_per_bar_generated", mean_notes_per_bar(measured.generated.features, bars))
+        .field("mean_velocity_real", measured.real.dynamics.mean_velocity)
+        .field("mean_velocity_generated", measured.generated.dynamics.mean_velocity)
+        .field("mean_note_beats_real", measured.real.dynamics.mean_length_beats)
+        .field("mean_note_beats_generated", measured.generated.dynamics.mean_length_beats);
+    write_features(json, comparisons);
+    write_rhythm_form(json, comparisons, measured.real, measured.generated, measured.measure);
+    json.key("real_time_signatures").begin_object();
+    for (const auto& [name, files] : measured.signatures) json.field(name, files);
+    json.end_object();
+    json.field("plot", command.plot).end_object();
+    std::cout << json.str() << std::endl;
+}
+
+std::string pieces_title(const std::string& what, const Measured& measured, const EvalGenerationCommand& command) {
+    return what + ": " + std::to_string(measured.generated.features.size()) + " pieces against " +
+           std::to_string(measured.real.features.size()) + " " + command.split + " pieces of " +
+           std::to_string(command.length_steps) + " steps";
+}
+
+// --recording: the journal's part, cut into pieces of --length steps on the daemon's grid.
+void run_eval_recording(const EvalGenerationCommand& command) {
+    eval::RecordedPiece recorded;
+    try {
+        recorded = eval::read_recorded_piece(command.recording, eval::recorded_part(command.part));
+    } catch (const std::exception& error) {
+        throw CommandError(error.what());
+    }
+    Measured measured;
+    measured.measure.steps_per_beat = recorded.steps_per_beat;
+    measured.measure.beats_per_bar = recorded.beats_per_bar;
+    measured.length_beats = static_cast<double>(command.length_steps) / recorded.steps_per_beat;
+    measured.measure.length_beats = measured.length_beats;
+    const auto corpus = split_corpus(command);
+    measured.real = real_pieces(corpus, measured.measure, measured.length_beats, measured.signatures);
+    measured.generated.add_segments(recorded.notes, measured.measure, measured.length_beats);
+    if (measured.generated.features.size() < 2)
+        throw CommandError(command.recording + ": " + std::to_string(measured.generated.features.size()) +
+                           " piece(s) of " + std::to_string(command.length_steps) + " steps in the " + command.part +
+                           " part; comparing needs two (a shorter --length?)");
+
+    util::JsonWriter json;
+    json.begin_object()
+        .field("recording", command.recording)
+        .field("part", command.part)
+        .field("split", command.split)
+        .field("pieces", static_cast<std::uint64_t>(measured.generated.features.size()))
+        .field("real_pieces", static_cast<std::uint64_t>(measured.real.features.size()))
+        .field("length_steps", command.length_steps)
+        .field("first_step", recorded.first_step)
+        .field("unstepped_events", static_cast<std::uint64_t>(recorded.unstepped));
+    finish_report(json, command, measured,
+                  pieces_title(command.recording + " (" + command.part + ")", measured, command));
+}
+
 void run_eval_generation(const EvalGenerationCommand& command) {
+    if (!command.recording.empty()) return run_eval_recording(command);
+    if (command.model_path.empty()) throw CommandError("--model is needed (or --recording)", exit_code::usage);
     if (command.threads > 0) model::set_cpu_threads(command.threads);
     auto model = model::load_model(command.model_path);
     auto tokenizer = music::make_tokenizer(model.tokenizer, model.grid);
     auto choice = model::choose_device(command.device);
     model.network->eval();
     model.network->to(choice.device);
-    const double length_beats = static_cast<double>(command.length_steps) / model.grid.steps_per_beat;
-    eval::MeasureOptions measure;
-    measure.steps_per_beat = model.grid.steps_per_beat;
-    measure.length_beats = length_beats;
+    Measured measured;
+    measured.length_beats = static_cast<double>(command.length_steps) / model.grid.steps_per_beat;
+    const double length_beats = measured.length_beats;
+    measured.measure.steps_per_beat = command.steps_per_beat;
+    measured.measure.beats_per_bar = command.beats_per_bar;
+    measured.measure.length_beats = length_beats;
 
-    // The real pieces: the files of the split, cut to the generated pieces' length.
-    auto corpus = music::load_corpus(std::vector<std::filesystem::path>(command.corpus.begin(), command.corpus.end()));
-    if (!corpus.errors.empty()) throw CommandError(corpus.errors.front());
-    std::erase_if(corpus.files, [&](const auto& file) { return music::split_name(file.split) != command.split; });
-    if (corpus.files.empty()) throw CommandError("no " + command.split + " files in the corpus");
-    std::vector<eval::PieceFeatures> real, generated;
-    DynamicsSummary real_dynamics, generated_dynamics;
-    for (const auto& file : corpus.files)
-        for (const auto& segment : eval::cut_segments(file.notes, length_beats)) {
-            real.push_back(eval::measure_piece(segment, measure));
-            real_dynamics.add(segment);
-        }
+    auto corpus = split_corpus(command);
+    measured.real = real_pieces(corpus, measured.measure, length_beats, measured.signatures);
 
     // Each generated piece continues a random window of a file of the same split.
     music::TokenizeOptions options;
@@ -215,8 +400,8 @@ void run_eval_generation(const EvalGenerationCommand& command) {
         std::vector<int> prompt(source->ids.begin() + static_cast<std::ptrdiff_t>(start),
                                 source->ids.begin() + static_cast<std::ptrdiff_t>(start + window));
         auto notes = generator.generate(prompt, piece_seed, length_beats);
-        generated.push_back(eval::measure_piece(notes, measure));
-        generated_dynamics.add(notes);
+        measured.generated.features.push_back(eval::measure_piece(notes, measured.measure));
+        measured.generated.dynamics.add(notes);
         if (!command.save_pieces.empty()) {
             midi::NotesToFile file_options;
             file_options.track_name = "kanade " + model.config.arch + " (" + model.tokenizer + " tokens), seed " +
@@ -230,14 +415,6 @@ void run_eval_generation(const EvalGenerationCommand& command) {
         }
     }
 
-    auto comparisons = eval::compare_sets(real, generated);
-    const std::string title = command.model_path + ": " + std::to_string(command.pieces) + " generated against " +
-                              std::to_string(real.size()) + " " + command.split + " pieces of " +
-                              std::to_string(command.length_steps) + " steps";
-    if (!command.plot.empty()) eval::write_feature_plot(command.plot, comparisons, title);
-
-    const double bars = length_beats / measure.beats_per_bar;
-    double overlap_sum = 0;
     util::JsonWriter json;
     json.begin_object()
         .field("model", command.model_path)
@@ -245,7 +422,7 @@ void run_eval_generation(const EvalGenerationCommand& command) {
         .field("tokenizer", model.tokenizer)
         .field("split", command.split)
         .field("pieces", command.pieces)
-        .field("real_pieces", static_cast<std::uint64_t>(real.size()))
+        .field("real_pieces", static_cast<std::uint64_t>(measured.real.features.size()))
         .field("length_steps", command.length_steps)
         .field("seed", command.seed)
         .field("mode", command.mode)
@@ -255,33 +432,8 @@ void run_eval_generation(const EvalGenerationCommand& command) {
         .field("density", command.density)
         .field("energy", command.energy)
         .field("max_polyphony", command.max_polyphony)
-        .field("tokens_generated", static_cast<std::uint64_t>(generator.tokens_generated()))
-        .field("notes_per_bar_real", mean_notes_per_bar(real, bars))
-        .field("notes_per_bar_generated", mean_notes_per_bar(generated, bars))
-        .field("mean_velocity_real", real_dynamics.mean_velocity)
-        .field("mean_velocity_generated", generated_dynamics.mean_velocity)
-        .field("mean_note_beats_real", real_dynamics.mean_length_beats)
-        .field("mean_note_beats_generated", generated_dynamics.mean_length_beats);
-    json.key("features").begin_object();
-    for (const auto& comparison : comparisons) {
-        json.key(eval::feature_name(comparison.feature)).begin_object();
-        json.key("real_mean");
-        write_values(json, comparison.real_mean);
-        json.key("generated_mean");
-        write_values(json, comparison.generated_mean);
-        write_spread(json, "intra_real", comparison.intra_real);
-        write_spread(json, "intra_generated", comparison.intra_generated);
-        write_spread(json, "inter", comparison.inter);
-        json.field("overlap", comparison.overlap())
-            .field("overlap_real", comparison.overlap_real)
-            .field("overlap_generated", comparison.overlap_generated);
-        json.end_object();
-        overlap_sum += comparison.overlap();
-    }
-    json.end_object();
-    json.field("mean_overlap", overlap_sum / static_cast<double>(comparisons.size()));
-    json.field("plot", command.plot).end_object();
-    std::cout << json.str() << std::endl;
+        .field("tokens_generated", static_cast<std::uint64_t>(generator.tokens_generated()));
+    finish_report(json, command, measured, pieces_title(command.model_path, measured, command));
 }
 
 }  // namespace
@@ -290,7 +442,23 @@ void add_eval_generation_command(CLI::App& app) {
     auto command = std::make_shared<EvalGenerationCommand>();
     auto* sub = app.add_subcommand(
         "eval-generation", "Music statistics of generated pieces against real ones (Yang & Lerch), JSON and SVG");
-    sub->add_option("--model,-m", command->model_path, "model file")->required()->check(CLI::ExistingFile);
+    sub->add_option("--model,-m", command->model_path, "model file (needed unless --recording)")
+        ->check(CLI::ExistingFile);
+    sub->add_option("--recording", command->recording,
+                    "measure this kanaded recording (STEM.jsonl) by its grid steps instead of generating")
+        ->check(CLI::ExistingFile);
+    sub->add_option("--part", command->part, "with --recording: whose notes")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"machine", "human", "all"}));
+    sub->add_option("--steps-per-beat", command->steps_per_beat,
+                    "grid steps a beat, for rhythm and bars (with --recording: the recording's)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 96));
+    sub->add_option("--beats-per-bar", command->beats_per_bar,
+                    "beats a bar of the generated pieces, and of real ones without a time signature "
+                    "(with --recording: the recording's)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 64));
     sub->add_option("corpus", command->corpus, "MIDI files or folders holding the real pieces")->capture_default_str();
     sub->add_option("--split", command->split, "the real pieces: files of this split")
         ->capture_default_str()

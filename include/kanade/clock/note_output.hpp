@@ -5,14 +5,18 @@
 
 #include "kanade/midi/message.hpp"
 
+#include <cstdint>
+
 namespace kanade::clock {
 
 class NoteOutput {
 public:
     virtual ~NoteOutput() = default;
-    virtual void machine(const midi::Message& message) = 0;  // kanade's own notes
-    virtual void human(const midi::Message&) {}              // the player's, for recording
-    virtual void clock(const midi::Message&) {}              // beat clock and transport, for MIDI out
+    // `step`: the grid step the message was played on (the player's: the step nearest
+    // to when it came), so a recording keeps the grid its notes were played on.
+    virtual void machine(const midi::Message& message, std::int64_t step) = 0;  // kanade's own notes
+    virtual void human(const midi::Message&, std::int64_t) {}                   // the player's, for recording
+    virtual void clock(const midi::Message&) {}  // beat clock and transport, for MIDI out
 };
 
 }  // namespace kanade::clock

@@ -71,8 +71,9 @@ public:
     // Whether MIDI clock goes out (false when the grid does not divide 24 ticks a beat).
     bool sends_clock() const { return clock_ticks_per_step_ > 0; }
 
-    // The input thread's side: a player's message, recorded and passed to outputs. RT-safe.
-    bool push_human(const midi::Message& message);
+    // The input thread's side: a player's message and the grid step it came on (step_at
+    // its time), recorded and passed to outputs. RT-safe.
+    bool push_human(const midi::Message& message, std::int64_t step);
     // The grid step nearest to a CLOCK_MONOTONIC time (for quantising a player's notes).
     std::int64_t step_at(std::int64_t time_ns) const;
     // When a grid step is due (CLOCK_MONOTONIC ns), as the grid stands now.
@@ -96,7 +97,7 @@ private:
     void run();
     void play_step(std::int64_t step);
     void end_notes(SessionState& state, std::int64_t step, bool all);
-    void send_machine(const midi::Message& message);
+    void send_machine(const midi::Message& message, std::int64_t step);
     void send_clock(const midi::Message& message);
     void send_transport(bool playing, std::int64_t steps_played, std::int64_t time_ns);
     void publish_timing(std::int64_t anchor_time, std::int64_t anchor_step, std::int64_t period);
@@ -110,7 +111,11 @@ private:
     StepClock& step_clock_;
     std::vector<NoteOutput*> outputs_;
     std::array<SessionState, max_sessions> sessions_;
-    clock::SpscQueue<midi::Message, 1024> human_;
+    struct HumanMessage {
+        midi::Message message;
+        std::int64_t step = 0;
+    };
+    clock::SpscQueue<HumanMessage, 1024> human_;
 
     std::atomic<double> bpm_;
     std::atomic<bool> playing_{true};

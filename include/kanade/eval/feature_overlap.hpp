@@ -14,7 +14,8 @@
 namespace kanade::eval {
 
 // Euclidean distances between the feature vectors of every pair of pieces in `set`
-// (each pair once), or of every piece of `a` with every piece of `b`.
+// (each pair once), or of every piece of `a` with every piece of `b`. A shorter vector
+// (a histogram of fewer bins) counts as zeros in the bins it lacks.
 std::vector<double> intra_set_distances(const std::vector<PieceFeatures>& set, Feature feature);
 std::vector<double> inter_set_distances(const std::vector<PieceFeatures>& a, const std::vector<PieceFeatures>& b,
                                         Feature feature);
@@ -38,6 +39,10 @@ private:
 // overlaps measurably; two spikes at one value overlap fully. NaN when either is empty.
 double overlap_area(const std::vector<double>& a, const std::vector<double>& b);
 
+// The shared mass of two histograms of shares, sum of min(a_i, b_i): 1 for equal ones,
+// 0 for disjoint ones; bins only one of them has share nothing.
+double histogram_intersection(const std::vector<double>& a, const std::vector<double>& b);
+
 struct Spread {
     double mean = 0, sd = 0;
 };
@@ -52,6 +57,9 @@ struct FeatureComparison {
     // The figure reported: the mean of the two areas.
     double overlap() const { return (overlap_real + overlap_generated) / 2; }
 };
+
+// The mean overlap() of the comparisons of features from..to-1 (by index); NaN for none.
+double mean_overlap(const std::vector<FeatureComparison>& comparisons, std::size_t from, std::size_t to);
 
 std::vector<FeatureComparison> compare_sets(const std::vector<PieceFeatures>& real,
                                             const std::vector<PieceFeatures>& generated);

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace kanade::io {
@@ -36,6 +37,7 @@ struct RecordedEvent {
     std::int64_t time_ns = 0;  // CLOCK_MONOTONIC
     Part part = Part::machine;
     midi::Message message;
+    std::optional<std::int64_t> step;  // the grid step it was played on, for the journal
 };
 
 struct RecorderConfig {

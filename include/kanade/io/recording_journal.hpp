@@ -1,7 +1,8 @@
 // A recording's journal (STEM.jsonl) and the MIDI files made of it. The journal is the
 // recording's complete, durable record: its first line is the header JSON, then one line
-// per event, {"t":SECONDS,"part":"human"|"machine","msg":[STATUS,DATA...]}, and the
-// log() lines, each with "t" first. midi_from_journal() turns it into STEM.mid in one
+// per event, {"t":SECONDS,"part":"human"|"machine","msg":[STATUS,DATA...],"step":S}
+// ("step": the daemon's grid step the event was played on; journals of older daemons lack
+// it), and the log() lines, each with "t" first. midi_from_journal() turns it into STEM.mid in one
 // streaming pass per track, holding only a bounded reorder window and the sounding
 // notes, so a recording of any length fits; the recorder's final file is made by it, and
 // it rebuilds the file from the journal a killed daemon left.
@@ -30,15 +31,18 @@ std::int64_t microseconds_of(std::int64_t ns);              // rounded to neares
 std::uint64_t recording_tick(std::int64_t since_start_us);  // 0 before the start
 std::string journal_seconds(std::int64_t since_start_us);   // "12.345678", the "t" of a line
 
-// `{"t":...,"part":...,"msg":[...]}`, without the line break.
-std::string journal_event_line(std::int64_t since_start_us, Part part, const midi::Message& message);
+// `{"t":...,"part":...,"msg":[...],"step":...}` ("step" only when given), without the line break.
+std::string journal_event_line(std::int64_t since_start_us, Part part, const midi::Message& message,
+                               std::optional<std::int64_t> step = std::nullopt);
 
 struct JournalEvent {
     std::int64_t since_start_us = 0;
     Part part = Part::machine;
     midi::Message message;
+    std::optional<std::int64_t> step;  // the grid step; none in an older journal
 };
-// An event line exactly as journal_event_line() writes it; nullopt for any other line.
+// An event line exactly as journal_event_line() writes it, with or without its step;
+// nullopt for any other line.
 std::optional<JournalEvent> parse_journal_event(std::string_view line);
 // The leading "t" of any line (an event, or a log() line); nullopt when it has none.
 std::optional<std::int64_t> parse_journal_time(std::string_view line);

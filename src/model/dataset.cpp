@@ -42,8 +42,9 @@ Windows make_windows(const music::TokenizedCorpus& corpus, music::Split split, i
     return windows;
 }
 
-PieceStreams::PieceStreams(const music::TokenizedCorpus& corpus, music::Split split, int lanes, int length)
-    : lanes_(std::max(1, lanes)), length_(std::max(1, length)) {
+PieceStreams::PieceStreams(const music::TokenizedCorpus& corpus, music::Split split, int lanes, int length,
+                           int segment_windows)
+    : lanes_(std::max(1, lanes)), length_(std::max(1, length)), segment_windows_(std::max(0, segment_windows)) {
     for (const auto& file : corpus.files)
         if (file.split == split && file.ids.size() >= 2) files_.push_back(&file);
     conditioned_ = has_conditions(files_);
@@ -61,9 +62,12 @@ void PieceStreams::deal(const std::vector<std::int64_t>& order) {
     auto windows_of = [&](std::size_t file) { return (files_[file]->ids.size() - 2) / length_ + 1; };
     std::size_t total = 0;
     for (auto index : sequence) total += windows_of(static_cast<std::size_t>(index));
-    // A piece longer than a lane's fair share is cut there (its state restarts), or one
-    // long piece would keep a lane busy while the others sit empty.
-    const std::size_t share = std::max<std::size_t>(1, (total + lanes_ - 1) / lanes_);
+    // Pieces are cut into segments of at most segment_windows_ (the state restarts at
+    // each), dealt round the lanes in the caller's order: one batch then holds many
+    // pieces at many places rather than a few in lockstep (five transposed copies of one
+    // tune side by side overfit it), and no long piece keeps one lane busy alone.
+    const std::size_t fair_share = std::max<std::size_t>(1, (total + lanes_ - 1) / lanes_);
+    const std::size_t share = segment_windows_ > 0 ? std::min<std::size_t>(fair_share, segment_windows_) : fair_share;
     for (auto index : sequence) {
         const auto file = static_cast<std::size_t>(index);
         const auto count = windows_of(file);

@@ -306,7 +306,7 @@ TrainResult train(const TrainOptions& options) {
     if (model.config.conditioned() && tokens.files.front().conditions.empty())
         throw std::invalid_argument("train: the " + options.tokenizer +
                                     " tokenizer keeps no grid, so it takes no positions, controls or styles");
-    if (options.carry_state) model.info["carried_state"] = "1";
+    if (options.carry_state) model.info["carried_state"] = std::to_string(options.segment_windows);
     if (model.config.control_input) {
         model.info["typical_density_bin"] = std::to_string(typical_condition(tokens, music::Condition::density));
         model.info["typical_loudness_bin"] = std::to_string(typical_condition(tokens, music::Condition::loudness));
@@ -323,7 +323,7 @@ TrainResult train(const TrainOptions& options) {
     Windows train_windows, valid_windows;
     std::optional<PieceStreams> train_streams, valid_streams;
     if (options.carry_state) {
-        train_streams.emplace(tokens, music::Split::train, options.batch, model.config.window);
+        train_streams.emplace(tokens, music::Split::train, options.batch, model.config.window, options.segment_windows);
         valid_streams.emplace(tokens, music::Split::valid, options.batch, model.config.window);
         if (train_streams->file_count() == 0) throw std::runtime_error("train: no training file has two tokens");
     } else {

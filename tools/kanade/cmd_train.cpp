@@ -69,6 +69,10 @@ void add_train_command(CLI::App& app) {
         ->capture_default_str();
     train->add_flag("--carry-state", o.carry_state,
                     "train on whole pieces, the LSTM state carried from window to window (truncated BPTT)");
+    train
+        ->add_option("--segment-windows", o.segment_windows,
+                     "--carry-state: the state restarts every this many windows of a piece (0: whole pieces)")
+        ->capture_default_str();
     train->add_option("--stop-after-batches", o.stop_after_batches, "stop with a checkpoint after this many batches")
         ->capture_default_str();
     train->add_option("--steps-per-beat", o.grid.steps_per_beat, "grid steps per quarter note")->capture_default_str();

@@ -30,13 +30,15 @@ struct StreamBatch {
 };
 inline constexpr std::int64_t ignore_target = -100;
 
-// The pieces of a split dealt to `lanes` lanes (each piece to the lane with the fewest
-// windows so far; a piece longer than a lane's fair share is cut into shares), each lane
-// playing its pieces one after another in windows of `length` tokens. The deal follows `order` (indices of the split's files, shuffled by
+// The pieces of a split cut into segments of at most `segment_windows` windows (0: whole
+// pieces, cut only where longer than a lane's fair share) and dealt to `lanes` lanes (each
+// to the lane with the fewest windows so far), each lane playing its segments one after
+// another in windows of `length` tokens, its state restarting at each segment. The deal follows `order` (indices of the split's files, shuffled by
 // the caller per epoch), so a run can resume at any batch.
 class PieceStreams {
 public:
-    PieceStreams(const music::TokenizedCorpus& corpus, music::Split split, int lanes, int length);
+    PieceStreams(const music::TokenizedCorpus& corpus, music::Split split, int lanes, int length,
+                 int segment_windows = 0);
     std::int64_t file_count() const { return static_cast<std::int64_t>(files_.size()); }
     // Deals the files in `order` (a permutation of 0..file_count-1; empty: in corpus order).
     void deal(const std::vector<std::int64_t>& order);
@@ -48,10 +50,10 @@ private:
     struct Window {
         std::size_t file;
         std::size_t start;
-        bool fresh;  // the first window of a piece, or of a long piece's share
+        bool fresh;  // the first window of a segment
     };
     std::vector<const music::TokenizedFile*> files_;
-    int lanes_, length_;
+    int lanes_, length_, segment_windows_;
     bool conditioned_ = false;
     std::vector<std::vector<Window>> deal_;  // per lane
 };

@@ -31,6 +31,7 @@ struct TrainOptions {
     // Whole pieces in order, the state carried from window to window (reset at each
     // piece's start): truncated back-propagation through time over `window` tokens.
     bool carry_state = false;
+    int segment_windows = 16;       // carry_state: the state restarts every this many windows of a piece (0: never)
     bool style_per_folder = false;  // each corpus input its own style (network.styles set from it)
     double control_dropout = 0.25;  // chance a window's controls are "not said" (so 0 plays freely)
     std::uint64_t seed = 1;

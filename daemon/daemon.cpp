@@ -58,6 +58,7 @@ engine::SessionSettings session_settings(const io::DaemonConfig& config, int ind
     settings.constraints.density = config.engine.density;
     settings.constraints.repetition_penalty = config.engine.repetition_penalty;
     settings.constraints.energy = config.engine.energy;
+    settings.style = config.engine.style;
     settings.output_channel = channel_routing(config).output_channel(index);
     settings.phrase_end_silence_steps = config.engine.phrase_end_silence_steps;
     settings.phrase_end_controller = config.engine.phrase_end_controller;
@@ -115,6 +116,8 @@ Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
     service_ = std::make_unique<engine::InferenceService>(model_, device_, inference, seed_);
     routing_.store(channel_routing(config_).pack());
     for (int i = 0; i < config_.engine.sessions; ++i) service_->add_session(session_settings(config_, i));
+    // The network hears the bar of the daemon's own grid (step 0 starts one).
+    service_->set_meter(music::MeterMap::uniform(config_.clock.beats_per_bar, 4, model_->grid.steps_per_beat));
     if (!config_.engine.seed_midi.empty()) {
         auto corpus = music::load_corpus({config_.engine.seed_midi});
         if (!corpus.errors.empty()) throw std::runtime_error("engine.seed_midi: " + corpus.errors.front());
@@ -231,10 +234,6 @@ std::string Daemon::load_model(const std::filesystem::path& requested) {
     }
 }
 
-// The bars a recording is read on (kanade eval-generation --recording): the daemon
-// plays 4/4 on its grid, step 0 the first step of a bar.
-constexpr int recorded_beats_per_bar = 4;
-
 std::string Daemon::settings_json() const {
     util::JsonWriter json;
     json.begin_object()
@@ -245,7 +244,7 @@ std::string Daemon::settings_json() const {
         .field("mode", config_.engine.mode)
         .field("bpm", config_.clock.bpm)
         .field("steps_per_beat", model_->grid.steps_per_beat)
-        .field("beats_per_bar", recorded_beats_per_bar)
+        .field("beats_per_bar", config_.clock.beats_per_bar)
         .field("temperature", config_.engine.temperature)
         .field("top_k", config_.engine.top_k)
         .field("top_p", config_.engine.top_p)

@@ -48,6 +48,7 @@ void remember_in_config(Daemon& daemon, const engine::SessionSettings& s) {
     engine.density = s.constraints.density;
     engine.repetition_penalty = s.constraints.repetition_penalty;
     engine.energy = s.constraints.energy;
+    engine.style = s.style;
     engine.scale = s.constraints.scale_text();
 }
 
@@ -174,6 +175,16 @@ void register_osc_commands(Daemon& d) {
         float value = number(m, 0);
         if (auto reason = io::out_of_range("engine.energy", value, "energy"); !reason.empty()) return reason;
         s.constraints.energy = value;
+        return std::string();
+    });
+    sampling("style", "i", "engine.style", [&d](const OscMessage& m, engine::SessionSettings& s) {
+        int value = integer(m, 0);
+        if (auto reason = io::out_of_range("engine.style", value, "style"); !reason.empty()) return reason;
+        const int styles = d.service().model()->config.styles;
+        if (value > styles)
+            return "style " + std::to_string(value) + ": the model has " + std::to_string(styles) + " (0..." +
+                   std::to_string(styles) + ")";
+        s.style = value;
         return std::string();
     });
     osc.add("/kanade/answer", "", "call-response: the call has ended, answer now",

@@ -2,6 +2,7 @@
 
 #include "kanade/engine/sampler.hpp"
 #include "kanade/io/synth.hpp"
+#include "kanade/music/token_conditions.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -152,6 +153,11 @@ std::vector<Setting> make_table() {
             .range(-1, 1)
             .per_session());
     add(Row(
+            "engine.style", [](C& c) -> SettingField { return &c.engine.style; },
+            "the model's style to play (1.. its corpus folders, kanade train --style-per-folder; 0: none said)")
+            .range(0, music::max_styles)
+            .per_session());
+    add(Row(
             "engine.max_note_steps", [](C& c) -> SettingField { return &c.engine.max_note_steps; },
             "no note sounds longer, in grid steps")
             .range(1, 256));
@@ -184,6 +190,10 @@ std::vector<Setting> make_table() {
             "clock.steps_per_beat", [](C& c) -> SettingField { return &c.clock.steps_per_beat; },
             "grid steps per beat (the model's grid wins when they differ)")
             .range(1, 48));
+    add(Row(
+            "clock.beats_per_bar", [](C& c) -> SettingField { return &c.clock.beats_per_bar; },
+            "quarter-note beats in the daemon's bar (step 0 starts one), which a model trained with --meter hears")
+            .range(1, music::max_beats_per_bar));
     add(Row(
         "clock.follow_midi_clock", [](C& c) -> SettingField { return &c.clock.follow_midi_clock; },
         "an external MIDI beat clock sets tempo, phase, start and stop"));

@@ -5,7 +5,7 @@
 #include "commands.hpp"
 
 #include "kanade/engine/constraints.hpp"
-#include "kanade/engine/generator.hpp"
+#include "kanade/engine/offline_performance.hpp"
 #include "kanade/eval/feature_overlap.hpp"
 #include "kanade/eval/feature_plot.hpp"
 #include "kanade/eval/recorded_piece.hpp"
@@ -45,99 +45,6 @@ struct EvalGenerationCommand {
     int beats_per_bar = 4;
     std::string recording;  // a kanaded journal to measure instead of generating
     std::string part = "machine";
-};
-
-// Generates tokens from `prompt` until the decoded music reaches `length_beats` (or a
-// generous token budget runs out), the constraints applied as the daemon applies them.
-class PieceGenerator {
-public:
-    PieceGenerator(model::Model& model, const music::Tokenizer& tokenizer, const EvalGenerationCommand& command,
-                   torch::Device device)
-        : model_(model),
-          tokenizer_(tokenizer),
-          command_(command),
-          device_(device),
-          tokens_(model.vocabulary, model.tokenizer),
-          mask_(tokens_) {
-        constraints_.density = command.density;
-        constraints_.energy = command.energy;
-        constraints_.max_polyphony = command.max_polyphony;
-    }
-
-    std::vector<midi::Note> generate(const std::vector<int>& prompt, std::uint64_t seed, double length_beats) {
-        torch::NoGradGuard no_grad;
-        engine::Sampler sampler(seed);
-        const auto window = static_cast<std::size_t>(model_.config.window);
-        std::vector<int> context(
-            prompt.size() > window ? prompt.end() - static_cast<std::ptrdiff_t>(window) : prompt.begin(), prompt.end());
-        auto state = model_.network->initial_state(1);
-        torch::Tensor logits;
-        if (streaming()) {
-            for (int id : context) logits = step(id, state);
-        }
-        std::vector<int> generated;
-        std::vector<midi::Note> notes;
-        const auto budget = static_cast<std::size_t>(64 + 16 * length_beats * model_.grid.steps_per_beat);
-        int pending_notes = 0;  // kanade tokens: notes started on the current step so far
-        while (generated.size() < budget) {
-            if (!streaming()) logits = faithful_logits(context);
-            auto row = engine::logits_to_floats(logits.squeeze(0));
-            // std::vector<bool> has no contiguous storage; the mask is a span of bools.
-            std::unique_ptr<bool[]> mask(new bool[row.size()]);
-            std::fill_n(mask.get(), row.size(), true);
-            const auto recent = std::min<std::size_t>(generated.size(), 8);
-            mask_.apply(constraints_, pending_notes, false,
-                        std::span<const int>(generated.data() + generated.size() - recent, recent), row,
-                        std::span<bool>(mask.get(), row.size()));
-            int next = sampler.sample(row, command_.sampling, std::span<const bool>(mask.get(), row.size()));
-            if (next < 0) break;
-            generated.push_back(next);
-            const auto kind = tokens_[next].kind;
-            if (kind == music::TokenKind::wait)
-                pending_notes = 0;
-            else if (kind == music::TokenKind::pitch)
-                ++pending_notes;
-            if (streaming()) {
-                logits = step(next, state);
-            } else {
-                context.push_back(next);
-                if (context.size() > window) context.erase(context.begin());
-            }
-            if (generated.size() % 16 == 0) {
-                notes = tokenizer_.decode(model_.vocabulary.decode(generated));
-                if (!notes.empty() && notes.back().start_beat >= length_beats) break;
-            }
-        }
-        notes = tokenizer_.decode(model_.vocabulary.decode(generated));
-        std::erase_if(notes, [&](const midi::Note& note) { return note.start_beat >= length_beats; });
-        tokens_generated_ += generated.size();
-        return notes;
-    }
-
-    std::size_t tokens_generated() const { return tokens_generated_; }
-
-private:
-    bool streaming() const { return command_.mode == "streaming"; }
-
-    torch::Tensor step(int id, model::RecurrentState& state) {
-        return model_.network->step(torch::tensor({static_cast<std::int64_t>(id)}, torch::kInt64).to(device_), state);
-    }
-
-    torch::Tensor faithful_logits(const std::vector<int>& context) {
-        auto ids = torch::tensor(std::vector<std::int64_t>(context.begin(), context.end()), torch::kInt64)
-                       .unsqueeze(0)
-                       .to(device_);
-        return model_.network->forward_last(ids);
-    }
-
-    model::Model& model_;
-    const music::Tokenizer& tokenizer_;
-    const EvalGenerationCommand& command_;
-    torch::Device device_;
-    music::TokenTable tokens_;
-    engine::TokenMask mask_;
-    engine::Constraints constraints_;
-    std::size_t tokens_generated_ = 0;
 };
 
 void write_values(util::JsonWriter& json, const std::vector<double>& values) {
@@ -391,22 +298,41 @@ void run_eval_generation(const EvalGenerationCommand& command) {
         if (file.ids.size() > window) sources.push_back(&file);
     if (sources.empty()) throw CommandError("no " + command.split + " file is longer than the model's window");
     if (!command.save_pieces.empty()) std::filesystem::create_directories(command.save_pieces);
-    PieceGenerator generator(model, *tokenizer, command, choice.device);
+    // Each piece is played as one kanaded session plays (engine::perform_offline): the same
+    // worker, sampling, constraints and, for a conditioned network, the grid's bar position.
+    engine::SessionSettings settings;
+    settings.sampling = command.sampling;
+    settings.constraints.density = command.density;
+    settings.constraints.energy = command.energy;
+    settings.constraints.max_polyphony = command.max_polyphony;
+    auto shared_model = std::make_shared<model::Model>(std::move(model));
+    std::size_t notes_generated = 0;
     for (int piece = 0; piece < command.pieces; ++piece) {
         const std::uint64_t piece_seed = command.seed + static_cast<std::uint64_t>(piece);
         std::mt19937_64 random(piece_seed);
         const auto* source = sources[random() % sources.size()];
         const std::size_t start = random() % (source->ids.size() - window);
-        std::vector<int> prompt(source->ids.begin() + static_cast<std::ptrdiff_t>(start),
-                                source->ids.begin() + static_cast<std::ptrdiff_t>(start + window));
-        auto notes = generator.generate(prompt, piece_seed, length_beats);
+        engine::OfflinePerformance performance;
+        performance.steps = command.length_steps;
+        performance.mode =
+            command.mode == "streaming" ? engine::InferenceMode::streaming : engine::InferenceMode::faithful;
+        performance.seed = piece_seed;
+        performance.prompt.assign(source->ids.begin() + static_cast<std::ptrdiff_t>(start),
+                                  source->ids.begin() + static_cast<std::ptrdiff_t>(start + window));
+        if (source->conditions.size() == source->ids.size())
+            performance.prompt_conditions.assign(
+                source->conditions.begin() + static_cast<std::ptrdiff_t>(start),
+                source->conditions.begin() + static_cast<std::ptrdiff_t>(start + window));
+        auto notes = engine::perform_offline(shared_model, settings, performance, choice.device);
+        notes_generated += notes.size();
         measured.generated.features.push_back(eval::measure_piece(notes, measured.measure));
         measured.generated.dynamics.add(notes);
         if (!command.save_pieces.empty()) {
             midi::NotesToFile file_options;
-            file_options.track_name = "kanade " + model.config.arch + " (" + model.tokenizer + " tokens), seed " +
-                                      std::to_string(piece_seed) + ", prompt " + source->path.filename().string() +
-                                      " tokens " + std::to_string(start) + ".." + std::to_string(start + window);
+            file_options.track_name = "kanade " + shared_model->config.arch + " (" + shared_model->tokenizer +
+                                      " tokens), seed " + std::to_string(piece_seed) + ", prompt " +
+                                      source->path.filename().string() + " tokens " + std::to_string(start) + ".." +
+                                      std::to_string(start + window);
             char name[64];
             std::snprintf(name, sizeof name, "piece-%02d-seed-%llu.mid", piece,
                           static_cast<unsigned long long>(piece_seed));
@@ -418,8 +344,8 @@ void run_eval_generation(const EvalGenerationCommand& command) {
     util::JsonWriter json;
     json.begin_object()
         .field("model", command.model_path)
-        .field("arch", model.config.arch)
-        .field("tokenizer", model.tokenizer)
+        .field("arch", shared_model->config.arch)
+        .field("tokenizer", shared_model->tokenizer)
         .field("split", command.split)
         .field("pieces", command.pieces)
         .field("real_pieces", static_cast<std::uint64_t>(measured.real.features.size()))
@@ -432,7 +358,7 @@ void run_eval_generation(const EvalGenerationCommand& command) {
         .field("density", command.density)
         .field("energy", command.energy)
         .field("max_polyphony", command.max_polyphony)
-        .field("tokens_generated", static_cast<std::uint64_t>(generator.tokens_generated()));
+        .field("notes_generated", static_cast<std::uint64_t>(notes_generated));
     finish_report(json, command, measured, pieces_title(command.model_path, measured, command));
 }
 

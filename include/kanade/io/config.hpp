@@ -38,6 +38,7 @@ struct DaemonConfig {
         double density = engine::Constraints{}.density;
         double repetition_penalty = engine::Constraints{}.repetition_penalty;
         double energy = engine::Constraints{}.energy;
+        int style = engine::SessionSettings{}.style;  // a model's style (kanade train --style-per-folder); 0: none
         int max_note_steps = clock::default_max_note_steps;  // no note sounds longer than this
         std::string miss_policy = "rest";                    // rest, hold or repeat when a step is not ready
         int phrase_end_silence_steps = engine::SessionSettings{}.phrase_end_silence_steps;  // silence that ends a call
@@ -49,6 +50,7 @@ struct DaemonConfig {
     struct Clock {
         double bpm = 120.0;
         int steps_per_beat = 4;
+        int beats_per_bar = 4;          // the bar a conditioned model is told; step 0 starts one
         bool follow_midi_clock = true;  // external 24-ppqn clock sets tempo, phase, start and stop
         bool send_midi_clock = false;   // our clock, Start/Stop/Continue and Song Position to MIDI out
         bool realtime_priority = true;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "kanade/model/dataset.hpp"
 #include "kanade/music/kanade_tokenizer.hpp"
 
 namespace kanade::engine {
@@ -67,14 +68,9 @@ void InferenceService::push_window(Session& session, WindowToken token) {
 torch::Tensor InferenceService::conditions_tensor(const std::vector<music::TokenCondition>& rows,
                                                   std::int64_t time) const {
     if (!model_->config.conditioned() || rows.empty()) return {};
-    std::vector<std::uint8_t> flat;
-    flat.reserve(rows.size() * music::condition_count);
-    for (const auto& row : rows) flat.insert(flat.end(), row.begin(), row.end());
-    const auto count = static_cast<std::int64_t>(rows.size()) / time;
-    auto tensor =
-        torch::from_blob(flat.data(), {count, time, static_cast<std::int64_t>(music::condition_count)}, torch::kUInt8)
-            .clone();
-    return (time == 1 ? tensor.squeeze(1) : tensor).to(device_);
+    auto tensor = model::conditions_tensor(rows);  // [count * time, 5]
+    if (time > 1) tensor = tensor.view({static_cast<std::int64_t>(rows.size()) / time, time, -1});
+    return tensor.to(device_);
 }
 
 int InferenceService::add_session(const SessionSettings& settings) {

@@ -15,6 +15,12 @@ bool has_conditions(const std::vector<const music::TokenizedFile*>& files) {
 
 }  // namespace
 
+torch::Tensor conditions_tensor(const std::vector<music::TokenCondition>& rows) {
+    static_assert(sizeof(music::TokenCondition) == music::condition_count, "conditions are packed bytes");
+    auto* data = const_cast<music::TokenCondition*>(rows.data());  // from_blob wants non-const; only read
+    return torch::from_blob(data, {static_cast<std::int64_t>(rows.size()), condition_width}, torch::kUInt8).clone();
+}
+
 Windows make_windows(const music::TokenizedCorpus& corpus, music::Split split, int length, int stride) {
     std::vector<const music::TokenizedFile*> files;
     for (const auto& file : corpus.files)

@@ -1,5 +1,6 @@
 #include "kanade/model/evaluator.hpp"
 
+#include "kanade/model/dataset.hpp"
 #include "kanade/music/token_corpus.hpp"
 #include "kanade/music/token_table.hpp"
 
@@ -65,16 +66,12 @@ EvalResult evaluate(Model& model, const std::vector<std::filesystem::path>& file
         auto ids = torch::tensor(std::vector<std::int64_t>(file.ids.begin(), file.ids.end()), torch::kInt64);
         torch::Tensor conditions;  // [n, 5]
         if (model.config.conditioned() && file.conditions.size() == file.ids.size()) {
-            std::vector<std::uint8_t> flat;
-            for (auto condition : file.conditions) {
-                if (!options.measured_controls)
+            auto said = file.conditions;
+            if (!options.measured_controls)
+                for (auto& condition : said)
                     for (auto c : {music::Condition::density, music::Condition::loudness, music::Condition::style})
                         condition[static_cast<std::size_t>(c)] = 0;
-                flat.insert(flat.end(), condition.begin(), condition.end());
-            }
-            conditions =
-                torch::from_blob(flat.data(), {n, static_cast<std::int64_t>(music::condition_count)}, torch::kUInt8)
-                    .clone();
+            conditions = conditions_tensor(said);
         }
         auto slice = [&](const torch::Tensor& t, std::int64_t from, std::int64_t to) {
             return t.defined() ? t.slice(0, from, to) : t;

@@ -12,6 +12,9 @@
 
 namespace kanade::model {
 
+// Conditions one row each: [N, 5] uint8 (a copy).
+torch::Tensor conditions_tensor(const std::vector<music::TokenCondition>& rows);
+
 struct Windows {
     torch::Tensor ids;         // [N, length] int64
     torch::Tensor conditions;  // [N, length, 5] uint8, or undefined (no conditions)

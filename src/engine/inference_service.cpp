@@ -54,7 +54,11 @@ music::TokenCondition InferenceService::condition_at(const Session& session, std
     return condition;
 }
 
-void InferenceService::push_window(Session& session, WindowToken token) {
+music::TokenCondition InferenceService::push_window(Session& session, WindowToken token) {
+    // What came next a bar and two back, after this token: the history is the session's
+    // own, longer than any window.
+    session.lookback.feed(token.id, static_cast<long>(token.step));
+    if (model_->config.lookback_input) music::set_lookback(token.condition, session.lookback.candidates(meters_));
     session.window.push_back(token);
     // The faithful window: the last window_steps grid steps of music, or window tokens.
     if (model_->config.window_steps > 0) {
@@ -63,12 +67,13 @@ void InferenceService::push_window(Session& session, WindowToken token) {
     } else if (session.window.size() > static_cast<std::size_t>(model_->config.window)) {
         session.window.pop_front();
     }
+    return token.condition;
 }
 
 torch::Tensor InferenceService::conditions_tensor(const std::vector<music::TokenCondition>& rows,
                                                   std::int64_t time) const {
     if (!model_->config.conditioned() || rows.empty()) return {};
-    auto tensor = model::conditions_tensor(rows);  // [count * time, 5]
+    auto tensor = model::conditions_tensor(rows);  // [count * time, C]
     if (time > 1) tensor = tensor.view({static_cast<std::int64_t>(rows.size()) / time, time, -1});
     return tensor.to(device_);
 }
@@ -79,6 +84,7 @@ int InferenceService::add_session(const SessionSettings& settings) {
     // Each session draws from its own generator: its notes never depend on the others'.
     session->sampler = Sampler(seed_ + sessions_.size());
     session->decoder = std::make_unique<StepDecoder>(model_->grid.steps_per_beat);
+    session->lookback = music::BarLookback(model_->vocabulary);
     sessions_.push_back(std::move(session));
     return static_cast<int>(sessions_.size() - 1);
 }
@@ -235,7 +241,8 @@ void InferenceService::feed_tokens(Session& session, const std::vector<int>& ids
     torch::NoGradGuard no_grad;
     if (conditions.empty())
         for (auto step : steps) conditions.push_back(condition_at(session, step));
-    for (std::size_t i = 0; i < ids.size(); ++i) push_window(session, {ids[i], conditions[i], steps[i]});
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        conditions[i] = push_window(session, {ids[i], conditions[i], steps[i]});
     if (ids.empty()) return;
     session.last_token = ids.back();
     if (mode_ == InferenceMode::streaming) {
@@ -254,6 +261,7 @@ void InferenceService::feed_tokens(Session& session, const std::vector<int>& ids
 
 void InferenceService::reset_session(Session& session, std::int64_t start_step) {
     session.window.clear();
+    session.lookback = music::BarLookback(model_->vocabulary);
     session.state_valid = false;
     session.last_token = -1;
     session.decoder->restart(start_step);
@@ -265,8 +273,17 @@ void InferenceService::reset_session(Session& session, std::int64_t start_step) 
     auto conditions = session.prompt_conditions;
     if (prompt.empty()) prompt.push_back(0);  // any token starts the state; the model takes it from there
     if (conditions.size() != prompt.size()) conditions.clear();
-    // The prompt sounded just before the start (for the faithful window's count of steps).
-    feed_tokens(session, prompt, std::vector<std::int64_t>(prompt.size(), start_step), std::move(conditions));
+    // The prompt sounded just before the start, on the steps its waits put it (its last
+    // token on start_step): the faithful window counts them, the lookback reads them.
+    std::vector<std::int64_t> steps(prompt.size());
+    std::int64_t at = 0;
+    for (std::size_t i = 0; i < prompt.size(); ++i) {
+        const auto& meaning = tokens_[prompt[i]];
+        if (meaning.kind == music::TokenKind::wait) at += meaning.steps;
+        steps[i] = at;
+    }
+    for (auto& step : steps) step += start_step - at;
+    feed_tokens(session, prompt, steps, std::move(conditions));
 }
 
 void InferenceService::begin_answer(Session& session, std::int64_t now) {

@@ -64,7 +64,7 @@ EvalResult evaluate(Model& model, const std::vector<std::filesystem::path>& file
         const auto n = static_cast<std::int64_t>(file.ids.size());
         if (n < 2) continue;
         auto ids = torch::tensor(std::vector<std::int64_t>(file.ids.begin(), file.ids.end()), torch::kInt64);
-        torch::Tensor conditions;  // [n, 5]
+        torch::Tensor conditions;  // [n, C]
         if (model.config.conditioned() && file.conditions.size() == file.ids.size()) {
             auto said = file.conditions;
             if (!options.measured_controls)

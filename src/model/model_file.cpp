@@ -60,6 +60,7 @@ void save_model(const Model& model, const std::filesystem::path& path, WeightSto
     if (config.meter_input) header << "meter_input 1\n";
     if (config.control_input) header << "control_input 1\n";
     if (config.styles) header << "styles " << config.styles << "\n";
+    if (config.lookback_input) header << "lookback_input 1\n";
     if (config.window_steps) header << "window_steps " << config.window_steps << "\n";
     header << "tokenizer " << model.tokenizer << "\n"
            << "steps_per_beat " << model.grid.steps_per_beat << "\n";

@@ -51,6 +51,8 @@ public:
                 config.meter_input = to_int(value, key) != 0;
             else if (key == "control_input")
                 config.control_input = to_int(value, key) != 0;
+            else if (key == "lookback_input")
+                config.lookback_input = to_int(value, key) != 0;
             else if (key == "styles")
                 config.styles = to_int(value, key);
             else if (key == "window_steps")

@@ -10,8 +10,8 @@ NetworkImpl::NetworkImpl(const NetworkConfig& config) : config_(config) {
     if (config_.arch == "kanade") {
         embedding_ = register_module("embedding", torch::nn::Embedding(config_.vocab_size, config_.embedding));
         input_size = config_.embedding;
-        static constexpr std::array<const char*, music::condition_count> names = {"step_in_beat", "beat_in_bar",
-                                                                                  "density", "loudness", "style"};
+        static constexpr std::array<const char*, music::condition_count> names = {
+            "step_in_beat", "beat_in_bar", "density", "loudness", "style", "lookback_bar", "lookback_two_bars"};
         const auto rows = condition_rows(config_);
         for (std::size_t c = 0; c < music::condition_count; ++c)
             if (rows[c] > 0)

@@ -18,6 +18,9 @@ void NetworkConfig::validate() const {
         fail("activation must be relu, tanh or linear, not '" + activation + "'");
     if (window < 1 || window > 4096) fail("window must be 1..4096, not " + std::to_string(window));
     if (arch != "kanade" && conditioned()) fail("only the kanade architecture takes positions, controls or styles");
+    if (lookback_input && vocab_size > music::max_lookback_tokens)
+        fail("a lookback input needs a vocabulary of at most " + std::to_string(music::max_lookback_tokens) +
+             " tokens, not " + std::to_string(vocab_size));
     if (styles < 0 || styles > music::max_styles)
         fail("styles must be 0.." + std::to_string(music::max_styles) + ", not " + std::to_string(styles));
     if (window_steps < 0 || window_steps > 4096)
@@ -25,11 +28,13 @@ void NetworkConfig::validate() const {
 }
 
 std::array<int, music::condition_count> condition_rows(const NetworkConfig& config) {
-    auto rows = music::condition_table_sizes(config.styles);
+    auto rows = music::condition_table_sizes(config.styles, config.vocab_size);
     auto channel = [&](music::Condition c) -> int& { return rows[static_cast<std::size_t>(c)]; };
     if (!config.meter_input) channel(music::Condition::step_in_beat) = channel(music::Condition::beat_in_bar) = 0;
     if (!config.control_input) channel(music::Condition::density) = channel(music::Condition::loudness) = 0;
     if (config.styles == 0) channel(music::Condition::style) = 0;
+    if (!config.lookback_input)
+        channel(music::Condition::lookback_bar) = channel(music::Condition::lookback_two_bars) = 0;
     return rows;
 }
 

@@ -30,8 +30,8 @@ std::string run_identity(const Model& model) {
     std::ostringstream text;
     text << model.config.arch << ' ' << model.config.vocab_size << ' ' << model.config.hidden << ' '
          << model.config.embedding << ' ' << model.config.layers << ' ' << model.config.window << ' ' << model.tokenizer
-         << ' ' << model.grid.steps_per_beat << ' ' << model.config.meter_input << model.config.control_input << ' '
-         << model.config.styles << ' ' << model.info.count("carried_state");
+         << ' ' << model.grid.steps_per_beat << ' ' << model.config.meter_input << model.config.control_input
+         << model.config.lookback_input << ' ' << model.config.styles << ' ' << model.info.count("carried_state");
     for (const auto& token : model.vocabulary.tokens()) text << ' ' << token;
     return text.str();
 }

@@ -45,6 +45,11 @@ void set_controls(TokenCondition& condition, double notes_per_bar, double mean_v
     condition[static_cast<std::size_t>(Condition::style)] = static_cast<std::uint8_t>(std::clamp(style, 0, max_styles));
 }
 
+void set_lookback(TokenCondition& condition, const std::array<std::uint8_t, 2>& candidates) {
+    condition[static_cast<std::size_t>(Condition::lookback_bar)] = candidates[0];
+    condition[static_cast<std::size_t>(Condition::lookback_two_bars)] = candidates[1];
+}
+
 std::vector<TokenCondition> piece_conditions(const std::vector<long>& steps, const std::vector<int>& velocity_of,
                                              const MeterMap& meters, int style) {
     struct Bar {

@@ -1,5 +1,7 @@
 #include "kanade/music/token_corpus.hpp"
 
+#include "kanade/music/bar_lookback.hpp"
+
 #include <algorithm>
 #include <map>
 
@@ -49,6 +51,7 @@ TokenizedCorpus tokenize_corpus(const Corpus& corpus, const Tokenizer& tokenizer
         result.vocabulary = Vocabulary::from_counts(counts, options.min_count);
     }
 
+    BarLookback lookback(result.vocabulary);
     for (auto& item : pending) {
         TokenizedFile file;
         file.path = item.file->path;
@@ -58,12 +61,14 @@ TokenizedCorpus tokenize_corpus(const Corpus& corpus, const Tokenizer& tokenizer
         file.seconds = item.file->seconds;
         const auto& timed = item.timed;
         std::vector<TokenCondition> conditions;
+        const MeterMap meters(item.file->meters, tokenizer.grid().steps_per_beat);
         if (!timed.steps.empty()) {
             const int style = options.style_per_folder ? static_cast<int>(item.file->input) + 1 : 0;
-            conditions = piece_conditions(timed.steps, timed.velocities,
-                                          MeterMap(item.file->meters, tokenizer.grid().steps_per_beat), style);
+            conditions = piece_conditions(timed.steps, timed.velocities, meters, style);
         }
-        // Token by token, so each id keeps its condition when an unknown token is skipped.
+        // Token by token, so each id keeps its condition when an unknown token is skipped;
+        // what came next a bar back is told after each token, as the daemon tells it.
+        lookback.clear();
         for (std::size_t i = 0; i < timed.tokens.size(); ++i) {
             auto id = result.vocabulary.id_of(timed.tokens[i]);
             if (!id) {
@@ -71,7 +76,11 @@ TokenizedCorpus tokenize_corpus(const Corpus& corpus, const Tokenizer& tokenizer
                 continue;
             }
             file.ids.push_back(*id);
-            if (!conditions.empty()) file.conditions.push_back(conditions[i]);
+            if (conditions.empty()) continue;
+            lookback.feed(*id, timed.steps[i]);
+            auto condition = conditions[i];
+            set_lookback(condition, lookback.candidates(meters));
+            file.conditions.push_back(condition);
         }
         result.files.push_back(std::move(file));
     }

@@ -214,3 +214,54 @@ TEST_CASE("the worker tells the network the bar position of the clock's own grid
         CHECK(note_steps(mode, music::MeterMap::uniform(3, 4), 6, 60) == std::vector<std::int64_t>{12, 24, 36, 48, 60});
     }
 }
+
+namespace {
+
+// A network that plays whatever came next one bar back, told only by its lookback input:
+// one LSTM unit per token, lit by that token's lookback row, passed to its own output.
+std::shared_ptr<model::Model> bar_copying_model() {
+    auto model = test::random_model(1, 8);
+    const int vocab = model->config.vocab_size;
+    model->config.hidden = vocab;
+    model->config.embedding = vocab;
+    model->config.lookback_input = true;
+    model->network = model::Network(model->config);
+    torch::NoGradGuard no_grad;
+    auto parameters = model->network->named_parameters();
+    for (auto& parameter : parameters) parameter.value().zero_();
+    auto at = [&](const std::string& name) { return parameters[name]; };
+    for (int id = 0; id < vocab; ++id) at("condition_lookback_bar.weight")[1 + id][id] = 10;
+    for (const char* layer : {"lstm1", "lstm2"}) {
+        auto bias = at(std::string(layer) + ".bias");
+        bias.slice(0, 0, vocab).fill_(20);              // input gates open
+        bias.slice(0, vocab, 2 * vocab).fill_(-20);     // nothing remembered
+        bias.slice(0, 3 * vocab, 4 * vocab).fill_(20);  // output gates open
+        auto weights = at(std::string(layer) + ".weight_ih");
+        for (int id = 0; id < vocab; ++id) weights[2 * vocab + id][id] = 10;  // the unit's cell input
+    }
+    for (int id = 0; id < vocab; ++id) at("dense.weight")[id][id] = 40;
+    return model;
+}
+
+}  // namespace
+
+TEST_CASE("a network told what came a bar back replays the prompt's bar, bar after bar") {
+    // The worker tells the lookback from its own history, the prompt placed on the steps
+    // its waits give it: were it wrong anywhere, the copy would break there.
+    auto model = bar_copying_model();
+    OfflinePerformance performance;
+    performance.steps = 64;
+    for (const char* token : {"V5", "P60", "D2", "W4", "P62", "D2", "W4", "P64", "D2", "W4", "P67", "D2", "W4"})
+        performance.prompt.push_back(*model->vocabulary.id_of(token));
+    SessionSettings settings;
+    settings.sampling.temperature = 1.0;
+    const auto notes = perform_offline(model, settings, performance, torch::kCPU);
+    std::vector<std::string> played, expected;
+    for (const auto& note : notes)
+        played.push_back(std::to_string(std::lround(note.start_beat * 4)) + ":" + std::to_string(note.pitch) + "/" +
+                         std::to_string(std::lround((note.end_beat - note.start_beat) * 4)));
+    for (int bar = 0; bar < 4; ++bar)
+        for (auto [step, pitch] : {std::pair{0, 60}, {4, 62}, {8, 64}, {12, 67}})
+            expected.push_back(std::to_string(bar * 16 + step) + ":" + std::to_string(pitch) + "/2");
+    CHECK(played == expected);
+}

@@ -62,6 +62,8 @@ void add_train_command(CLI::App& app) {
                     "each token's metrical position (step in beat, beat in bar, from the time signatures) as an input");
     train->add_flag("--controls", o.network.control_input,
                     "each bar's note density and loudness as inputs (what /kanade/density and /kanade/energy set)");
+    train->add_flag("--lookback", o.network.lookback_input,
+                    "what came next one and two bars back, at each token's point of the bar, as inputs (repeats)");
     train->add_flag("--style-per-folder", o.style_per_folder,
                     "each corpus folder its own style, an input switchable live (/kanade/style)");
     train->add_option("--control-dropout", o.control_dropout, "chance a window's controls are left unsaid")

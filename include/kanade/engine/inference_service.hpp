@@ -16,6 +16,7 @@
 #include "kanade/engine/session_settings.hpp"
 #include "kanade/engine/step_decoder.hpp"
 #include "kanade/model/model_file.hpp"
+#include "kanade/music/bar_lookback.hpp"
 #include "kanade/music/meter_map.hpp"
 #include "kanade/music/token_conditions.hpp"
 
@@ -121,6 +122,7 @@ private:
         SessionSettings settings;
         std::unique_ptr<PlanQueue> queue = std::make_unique<PlanQueue>();
         std::deque<WindowToken> window;  // the last `window` tokens (or grid steps), human and machine
+        music::BarLookback lookback;     // the last two bars and more, for the lookback input
         model::RecurrentState state;     // streaming: after every token of the window
         bool state_valid = false;
         std::vector<float> next_logits;  // streaming: the state's prediction of the next token
@@ -151,8 +153,9 @@ private:
                      std::vector<music::TokenCondition> conditions = {});
     // What the network is told with a token sounding at `step` of this session.
     music::TokenCondition condition_at(const Session& session, std::int64_t step) const;
-    void push_window(Session& session, WindowToken token);
-    // A conditions tensor [rows, 5] (or undefined for a network without conditions).
+    // The token joins the window; its condition, the lookback filled in, is returned.
+    music::TokenCondition push_window(Session& session, WindowToken token);
+    // A conditions tensor [rows, C] (or undefined for a network without conditions).
     torch::Tensor conditions_tensor(const std::vector<music::TokenCondition>& rows, std::int64_t time) const;
     void read_model_controls();
     // The model's ids of notes played from `first_step` on, each with its grid step.

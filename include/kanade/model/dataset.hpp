@@ -12,12 +12,12 @@
 
 namespace kanade::model {
 
-// Conditions one row each: [N, 5] uint8 (a copy).
+// Conditions one row each: [N, C] uint8, C = music::condition_count (a copy).
 torch::Tensor conditions_tensor(const std::vector<music::TokenCondition>& rows);
 
 struct Windows {
     torch::Tensor ids;         // [N, length] int64
-    torch::Tensor conditions;  // [N, length, 5] uint8, or undefined (no conditions)
+    torch::Tensor conditions;  // [N, length, C] uint8, or undefined (no conditions)
 };
 
 // Files shorter than `length` give no window.
@@ -27,7 +27,7 @@ Windows make_windows(const music::TokenizedCorpus& corpus, music::Split split, i
 struct StreamBatch {
     torch::Tensor inputs;      // [B, T] int64 (0 where a lane has nothing left)
     torch::Tensor targets;     // [B, T] int64, ignore_target past a piece's end
-    torch::Tensor conditions;  // [B, T, 5] uint8 of the inputs, or undefined
+    torch::Tensor conditions;  // [B, T, C] uint8 of the inputs, or undefined
     torch::Tensor fresh;       // [B] bool: the lane starts a piece here (its state starts at zero)
     std::int64_t tokens = 0;   // targets that count
 };

@@ -72,7 +72,7 @@ private:
     NetworkConfig config_;
     torch::nn::Embedding embedding_{nullptr};
     std::array<torch::nn::Embedding, music::condition_count> condition_embeddings_{nullptr, nullptr, nullptr, nullptr,
-                                                                                   nullptr};
+                                                                                   nullptr, nullptr, nullptr};
     std::vector<LstmLayer> lstm_;
     torch::nn::Dropout dropout_{nullptr};
     torch::nn::Linear dense_{nullptr};

@@ -3,6 +3,7 @@
 // checked (and fuzzed) by code that never builds a network.
 #pragma once
 
+#include "kanade/music/bar_lookback.hpp"
 #include "kanade/music/token_conditions.hpp"
 
 #include <array>
@@ -23,14 +24,15 @@ struct NetworkConfig {
     int window = 40;                  // context length the network was trained on (tokens)
     // kanade only: learned embeddings beside the token's, summed into it (see
     // music/token_conditions.hpp): the metrical position, the bar's density and loudness,
-    // and a style of `styles` (0: none).
+    // a style of `styles` (0: none), and what came next one and two bars back.
     bool meter_input = false;
     bool control_input = false;
     int styles = 0;
+    bool lookback_input = false;
     // The faithful mode's context in grid steps of music (0: `window` tokens).
     int window_steps = 0;
 
-    bool conditioned() const { return meter_input || control_input || styles > 0; }
+    bool conditioned() const { return meter_input || control_input || styles > 0 || lookback_input; }
 
     // Throws std::invalid_argument naming the first value out of range.
     void validate() const;

@@ -52,7 +52,7 @@ public:
 
     // Logits [B, V] of the last position of each row of ids [B, T] (int64), from a
     // fresh state: the faithful mode's whole step.
-    // `conditions` [B, T, 5] (or [B, 5] for step), undefined for none: see Network.
+    // `conditions` [B, T, C] (or [B, C] for step), undefined for none: see Network.
     torch::Tensor last_logits(const torch::Tensor& ids, const torch::Tensor& conditions = {}) const;
     // Logits [B, T, V] at every position, from a fresh state (evaluation).
     torch::Tensor all_logits(const torch::Tensor& ids, const torch::Tensor& conditions = {}) const;
@@ -83,7 +83,7 @@ private:
     torch::Tensor activate(const torch::Tensor& x) const;
     // [B, T, 4H]: the token's row of the first table plus each condition's row.
     torch::Tensor first_gate_inputs(const torch::Tensor& ids, const torch::Tensor& conditions) const;
-    // gates [N, 4H] += each condition's projection; conditions [.., 5] of N rows, or undefined.
+    // gates [N, 4H] += each condition's projection; conditions [.., C] of N rows, or undefined.
     void add_conditions(torch::Tensor& gates, const torch::Tensor& conditions, std::int64_t rows) const;
     torch::Tensor dense(const torch::Tensor& x) const;  // [N, H] -> [N, V]
 

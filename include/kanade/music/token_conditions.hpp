@@ -1,6 +1,7 @@
 // What the network is told beside each token: where the token falls in the bar (its
 // metrical position) and what its bar is like (note density and loudness, measured in
-// the training data; set by the performer in the daemon), and the style of its corpus.
+// the training data; set by the performer in the daemon), the style of its corpus, and
+// what came next one and two bars back (music/bar_lookback.hpp).
 // Every value is 0 for "not said" (a network trained with the controls dropped now and
 // then plays freely on 0), otherwise 1 + the value, so one small embedding table per
 // channel holds them all.
@@ -15,8 +16,16 @@
 
 namespace kanade::music {
 
-enum class Condition : std::uint8_t { step_in_beat, beat_in_bar, density, loudness, style };
-inline constexpr std::size_t condition_count = 5;
+enum class Condition : std::uint8_t {
+    step_in_beat,
+    beat_in_bar,
+    density,
+    loudness,
+    style,
+    lookback_bar,       // 1 + the id of the token that came next here one bar ago
+    lookback_two_bars,  // ... two bars ago
+};
+inline constexpr std::size_t condition_count = 7;
 using TokenCondition = std::array<std::uint8_t, condition_count>;
 
 inline constexpr int max_steps_per_beat = 16;  // positions beyond are clamped
@@ -26,8 +35,9 @@ inline constexpr int loudness_bins = 8;  // the bar's mean velocity, 16 velociti
 inline constexpr int max_styles = 64;
 
 // Rows of each channel's embedding table (its values plus the 0 of "not said").
-constexpr std::array<int, condition_count> condition_table_sizes(int styles) {
-    return {max_steps_per_beat + 1, max_beats_per_bar + 1, density_bins + 1, loudness_bins + 1, styles + 1};
+constexpr std::array<int, condition_count> condition_table_sizes(int styles, int vocab_size) {
+    return {max_steps_per_beat + 1, max_beats_per_bar + 1, density_bins + 1, loudness_bins + 1, styles + 1,
+            vocab_size + 1,         vocab_size + 1};
 }
 
 int density_bin(int notes_in_bar);       // 1..density_bins
@@ -47,5 +57,8 @@ std::vector<TokenCondition> piece_conditions(const std::vector<long>& steps, con
 // The controls of a bar played live: density from a number of notes per bar (<= 0: not
 // said), loudness from a mean velocity (<= 0: not said), style 0..styles.
 void set_controls(TokenCondition& condition, double notes_per_bar, double mean_velocity, int style);
+
+// The lookback half: what came next one and two bars back (BarLookback::candidates).
+void set_lookback(TokenCondition& condition, const std::array<std::uint8_t, 2>& candidates);
 
 }  // namespace kanade::music

@@ -1,0 +1,49 @@
+// What the music did one and two bars ago at the point it has reached now: the token that
+// came next there. A network told this beside each token (the lookback channels of
+// music/token_conditions.hpp) can learn when a phrase repeats and copy it, which a window
+// of 64 tokens (less than a bar of the corpus) cannot see. After Magenta's Lookback RNN,
+// made for event tokens: the point is the grid step and how many non-wait tokens have
+// sounded on it; the candidate is the token at that index on the step one (two) bars
+// back, or the wait that left that step when it had no more.
+//
+// Training and the daemon feed the same class token by token, so the network hears in
+// kanaded exactly what it was trained on.
+#pragma once
+
+#include "kanade/music/meter_map.hpp"
+#include "kanade/music/vocabulary.hpp"
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+namespace kanade::music {
+
+inline constexpr int lookback_bars = 2;          // channels: one and two bars back
+inline constexpr int max_lookback_tokens = 254;  // a candidate is 1 + its id in a byte; 0: none
+
+class BarLookback {
+public:
+    BarLookback() = default;
+    // The waits are the vocabulary's "W<steps>" tokens; without them nothing is ever said.
+    explicit BarLookback(const Vocabulary& vocabulary);
+
+    void clear();
+    // The next token of the music, on the grid step it sounds at (a wait: the step it moves to).
+    void feed(int id, long step);
+    // 1 + the id of the token that followed this point `bars` bars back (1 or 2), 0 when
+    // those bars are not known (before the piece, or the vocabulary has no waits).
+    std::uint8_t candidate(int bars, const MeterMap& meters) const;
+    std::array<std::uint8_t, lookback_bars> candidates(const MeterMap& meters) const;
+
+private:
+    std::vector<int> wait_steps_;              // per id: the steps a wait moves, 0 for other tokens
+    std::vector<int> wait_id_;                 // per step count 1..max: the id of that wait, -1 if none
+    std::map<long, std::vector<int>> groups_;  // step -> the non-wait tokens sounding on it
+    long first_step_ = 0, step_ = 0;
+    std::size_t index_ = 0;  // non-wait tokens fed on step_ so far
+    bool started_ = false;
+};
+
+}  // namespace kanade::music

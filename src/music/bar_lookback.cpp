@@ -1,0 +1,65 @@
+#include "kanade/music/bar_lookback.hpp"
+
+#include "kanade/music/kanade_tokenizer.hpp"
+
+#include <algorithm>
+
+namespace kanade::music {
+
+BarLookback::BarLookback(const Vocabulary& vocabulary) : wait_steps_(vocabulary.size(), 0) {
+    if (vocabulary.size() > static_cast<std::size_t>(max_lookback_tokens)) return;  // ids do not fit a byte
+    for (std::size_t id = 0; id < vocabulary.size(); ++id)
+        if (auto steps = KanadeTokenizer::token_number(vocabulary.token(static_cast<int>(id)), 'W');
+            steps && *steps > 0) {
+            wait_steps_[id] = *steps;
+            if (static_cast<std::size_t>(*steps) >= wait_id_.size())
+                wait_id_.resize(static_cast<std::size_t>(*steps) + 1, -1);
+            wait_id_[static_cast<std::size_t>(*steps)] = static_cast<int>(id);
+        }
+}
+
+void BarLookback::clear() {
+    groups_.clear();
+    started_ = false;
+    first_step_ = step_ = 0;
+    index_ = 0;
+}
+
+void BarLookback::feed(int id, long step) {
+    if (!started_) first_step_ = step, step_ = step, started_ = true;
+    const bool wait =
+        id >= 0 && static_cast<std::size_t>(id) < wait_steps_.size() && wait_steps_[static_cast<std::size_t>(id)] > 0;
+    if (wait || step != step_) step_ = step, index_ = 0;
+    if (wait) return;
+    groups_[step].push_back(id);
+    ++index_;
+    // Two bars and a margin are all any candidate reads: what is older goes.
+    const long keep_from = step_ - 3L * 16 * 16;
+    while (!groups_.empty() && groups_.begin()->first < keep_from) groups_.erase(groups_.begin());
+}
+
+std::uint8_t BarLookback::candidate(int bars, const MeterMap& meters) const {
+    if (!started_ || wait_id_.empty()) return 0;
+    const long then = step_ - static_cast<long>(bars) * meters.steps_per_bar_at(step_);
+    if (then < first_step_) return 0;
+    if (auto group = groups_.find(then); group != groups_.end() && index_ < group->second.size())
+        return static_cast<std::uint8_t>(1 + group->second[index_]);
+    // That step had no more: the music waited for its next sounding step (a longest wait
+    // first when the gap is longer, as the tokenizer writes it).
+    auto next = groups_.upper_bound(then);
+    if (next == groups_.end()) return 0;
+    const auto longest = static_cast<long>(wait_id_.size()) - 1;
+    for (long steps = std::min(next->first - then, longest); steps > 0; --steps)
+        if (wait_id_[static_cast<std::size_t>(steps)] >= 0)
+            return static_cast<std::uint8_t>(1 + wait_id_[static_cast<std::size_t>(steps)]);
+    return 0;
+}
+
+std::array<std::uint8_t, lookback_bars> BarLookback::candidates(const MeterMap& meters) const {
+    std::array<std::uint8_t, lookback_bars> result{};
+    for (int bars = 1; bars <= lookback_bars; ++bars)
+        result[static_cast<std::size_t>(bars - 1)] = candidate(bars, meters);
+    return result;
+}
+
+}  // namespace kanade::music

@@ -5,7 +5,7 @@
 
 namespace kanade::midi {
 
-std::vector<Meter> read_meters(const File& file) {
+std::vector<Meter> stated_meters(const File& file) {
     std::map<std::uint64_t, Meter> by_tick;  // later tracks and events win at one tick
     const double ticks_per_quarter = file.division.ticks_per_quarter;
     if (file.division.frames_per_second == 0 && ticks_per_quarter > 0) {
@@ -20,10 +20,19 @@ std::vector<Meter> read_meters(const File& file) {
             }
     }
     std::vector<Meter> meters;
-    if (by_tick.empty() || by_tick.begin()->first != 0) meters.push_back({});
     for (const auto& [tick, meter] : by_tick)
         if (meters.empty() || meters.back().numerator != meter.numerator ||
             meters.back().denominator != meter.denominator)
+            meters.push_back(meter);
+    return meters;
+}
+
+std::vector<Meter> read_meters(const File& file) {
+    auto stated = stated_meters(file);
+    if (!stated.empty() && stated.front().start_beat == 0) return stated;
+    std::vector<Meter> meters{Meter{}};  // 4/4 until the file says otherwise
+    for (const auto& meter : stated)
+        if (meter.numerator != meters.back().numerator || meter.denominator != meters.back().denominator)
             meters.push_back(meter);
     return meters;
 }

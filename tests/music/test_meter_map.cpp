@@ -67,6 +67,22 @@ TEST_CASE("a file's time signatures are read in beats; none means 4/4") {
     CHECK(meters[1] == midi::Meter{6, 6, 8});
 }
 
+TEST_CASE("the signature a file states at its start is the last one written at tick 0, in any track") {
+    midi::File file;
+    file.division.ticks_per_quarter = 480;
+    file.tracks.resize(2);
+    CHECK(midi::stated_meters(file).empty());
+    file.tracks[0].events = {midi::Event::time_signature(0, 1, 8), midi::Event::time_signature(0, 3, 4),
+                             midi::Event::time_signature(960, 6, 8)};
+    CHECK(midi::stated_meters(file).front() == midi::Meter{0, 3, 4});  // a placeholder, then the real one
+    file.tracks[1].events = {midi::Event::time_signature(0, 12, 8)};
+    CHECK(midi::stated_meters(file).front() == midi::Meter{0, 12, 8});
+    file.tracks[0].events = {midi::Event::time_signature(480, 5, 4)};
+    file.tracks[1].events.clear();
+    CHECK(midi::stated_meters(file).front().start_beat == 1);  // only later: the start says nothing
+    CHECK(midi::read_meters(file) == std::vector<midi::Meter>{{0, 4, 4}, {1, 5, 4}});
+}
+
 TEST_CASE("a tokenized piece's conditions: each token's position, its bar's density and loudness") {
     // Bar 0: four loud quarter notes; bar 1: one soft note on beat 3.
     std::vector<midi::Note> notes;

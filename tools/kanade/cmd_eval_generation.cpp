@@ -9,7 +9,7 @@
 #include "kanade/eval/feature_overlap.hpp"
 #include "kanade/eval/feature_plot.hpp"
 #include "kanade/eval/recorded_piece.hpp"
-#include "kanade/midi/time_signature.hpp"
+#include "kanade/midi/meter.hpp"
 #include "kanade/model/device.hpp"
 #include "kanade/music/token_corpus.hpp"
 #include "kanade/util/json_writer.hpp"
@@ -104,9 +104,10 @@ struct PieceSet {
 // whole number of beats (6/8: 3 quarters), else `fallback`'s; the signature goes into `seen`.
 eval::MeasureOptions file_options(const std::filesystem::path& path, eval::MeasureOptions fallback,
                                   std::map<std::string, std::uint64_t>& seen) {
-    std::optional<midi::TimeSignature> signature;
+    std::optional<midi::Meter> signature;
     try {
-        signature = midi::time_signature_at_start(midi::read_smf(path).file);
+        const auto stated = midi::stated_meters(midi::read_smf(path).file);
+        if (!stated.empty() && stated.front().start_beat == 0) signature = stated.front();
     } catch (const std::exception&) {
         // Read once already by the corpus: a file that fails now is read as `fallback`.
     }

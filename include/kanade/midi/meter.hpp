@@ -20,5 +20,8 @@ struct Meter {
 // earlier one; unusable ones (numerator 0, denominator above 64) are skipped. SMPTE files,
 // which have no beats, are 4/4.
 std::vector<Meter> read_meters(const File& file);
+// The same signatures, without the 4/4 assumed: empty when the file writes none, and its
+// first starts later than beat 0 when the file's start says nothing.
+std::vector<Meter> stated_meters(const File& file);
 
 }  // namespace kanade::midi

@@ -247,7 +247,9 @@ void register_osc_commands(Daemon& d) {
                 d.unsubscribe(from);
                 return std::string();
             });
-    osc.add("/kanade/status", "", "reply: tempo, mode, model, device, steps, late steps, inference p50/p99, recording",
+    osc.add("/kanade/status", "",
+            "reply: tempo, mode, model, its styles and session 1's, device, steps, late steps, inference p50/p99, "
+            "recording",
             [&d, reply](const OscMessage&, const OscEndpoint& from) {
                 auto scheduler = d.scheduler().stats();
                 const auto recording = d.record_counters();
@@ -265,6 +267,10 @@ void register_osc_commands(Daemon& d) {
                                         model->config.arch + "/" + model->tokenizer,
                                         std::string("model_file"),
                                         d.model_file(),
+                                        std::string("styles"),
+                                        static_cast<std::int32_t>(model->config.styles),
+                                        std::string("style"),
+                                        static_cast<std::int32_t>(d.service().settings(0).style),
                                         std::string("device"),
                                         inference.device,
                                         std::string("playing"),

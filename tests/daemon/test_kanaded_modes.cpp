@@ -220,3 +220,30 @@ TEST_CASE("two sessions on two channels, each steered on its own over OSC") {
     CHECK(*exit_code == 0);
     check_nothing_hangs(listener.received(0, 500ms), kanaded.output() + "\njackd: " + kanaded.jack.log());
 }
+
+TEST_CASE("a model trained on two corpus folders switches style over OSC; a style it lacks is refused") {
+    if (!have_servers()) return;
+    KanadedOnJack kanaded;
+    kanaded.model = source_dir / "models" / "kanade-meter.kmodel";  // --style-per-folder: openmsx 1, simutrans 2
+    REQUIRE_MESSAGE(kanaded.start("free", "density = 2.0\n", 240), kanaded.output());
+    auto status = kanaded.status();
+    REQUIRE(status);
+    CHECK(status_int(*status, "styles") == 2);
+    CHECK(status_int(*status, "style") == 0);
+    REQUIRE_FALSE(kanaded.osc.request({"/kanade/style", {std::int32_t{2}}}, "/kanade/fail", 300ms));
+    status = kanaded.status();
+    REQUIRE(status);
+    CHECK(status_int(*status, "style") == 2);
+    auto fail = kanaded.osc.request({"/kanade/style", {std::int32_t{3}}}, "/kanade/fail");
+    REQUIRE(fail);
+    CHECK(std::get<std::string>(fail->arguments.at(1)).find("the model has 2") != std::string::npos);
+    status = kanaded.status();
+    REQUIRE(status);
+    CHECK(status_int(*status, "style") == 2);  // the refused one changed nothing
+    const auto notes_before = status_int(*status, "notes");
+    std::this_thread::sleep_for(1500ms);
+    CHECK(status_int(*kanaded.status(), "notes") > notes_before);  // and it plays on in its new style
+    auto exit_code = kanaded.terminate();
+    REQUIRE_MESSAGE(exit_code, kanaded.output());
+    CHECK(*exit_code == 0);
+}

@@ -6,16 +6,19 @@
 
 namespace kanade::music {
 
-BarLookback::BarLookback(const Vocabulary& vocabulary) : wait_steps_(vocabulary.size(), 0) {
+BarLookback::BarLookback(const Vocabulary& vocabulary)
+    : wait_steps_(vocabulary.size(), 0), velocity_(vocabulary.size(), false) {
     if (vocabulary.size() > static_cast<std::size_t>(max_lookback_tokens)) return;  // ids do not fit a byte
-    for (std::size_t id = 0; id < vocabulary.size(); ++id)
-        if (auto steps = KanadeTokenizer::token_number(vocabulary.token(static_cast<int>(id)), 'W');
-            steps && *steps > 0) {
-            wait_steps_[id] = *steps;
-            if (static_cast<std::size_t>(*steps) >= wait_id_.size())
-                wait_id_.resize(static_cast<std::size_t>(*steps) + 1, -1);
-            wait_id_[static_cast<std::size_t>(*steps)] = static_cast<int>(id);
-        }
+    for (std::size_t id = 0; id < vocabulary.size(); ++id) {
+        const auto& token = vocabulary.token(static_cast<int>(id));
+        velocity_[id] = KanadeTokenizer::token_number(token, 'V').has_value();
+        const auto steps = KanadeTokenizer::token_number(token, 'W');
+        if (!steps || *steps <= 0) continue;
+        wait_steps_[id] = *steps;
+        if (static_cast<std::size_t>(*steps) >= wait_id_.size())
+            wait_id_.resize(static_cast<std::size_t>(*steps) + 1, -1);
+        wait_id_[static_cast<std::size_t>(*steps)] = static_cast<int>(id);
+    }
 }
 
 void BarLookback::clear() {
@@ -27,8 +30,11 @@ void BarLookback::clear() {
 
 void BarLookback::feed(int id, long step) {
     if (!started_) first_step_ = step, step_ = step, started_ = true;
-    const bool wait =
-        id >= 0 && static_cast<std::size_t>(id) < wait_steps_.size() && wait_steps_[static_cast<std::size_t>(id)] > 0;
+    const bool known = id >= 0 && static_cast<std::size_t>(id) < wait_steps_.size();
+    // A velocity is said only when it changes, so a repeat of a bar may say it where the
+    // bar did not: counting it would shift every later token of the step against the copy.
+    if (known && velocity_[static_cast<std::size_t>(id)]) return;
+    const bool wait = known && wait_steps_[static_cast<std::size_t>(id)] > 0;
     if (wait || step != step_) step_ = step, index_ = 0;
     if (wait) return;
     groups_[step].push_back(id);

@@ -4,7 +4,8 @@
 // of 64 tokens (less than a bar of the corpus) cannot see. After Magenta's Lookback RNN,
 // made for event tokens: the point is the grid step and how many non-wait tokens have
 // sounded on it; the candidate is the token at that index on the step one (two) bars
-// back, or the wait that left that step when it had no more.
+// back, or the wait that left that step when it had no more. Velocity tokens are left out
+// of both (the network says them when it will); a candidate is never one.
 //
 // Training and the daemon feed the same class token by token, so the network hears in
 // kanaded exactly what it was trained on.
@@ -39,10 +40,11 @@ public:
 
 private:
     std::vector<int> wait_steps_;              // per id: the steps a wait moves, 0 for other tokens
+    std::vector<bool> velocity_;               // per id: a velocity token
     std::vector<int> wait_id_;                 // per step count 1..max: the id of that wait, -1 if none
-    std::map<long, std::vector<int>> groups_;  // step -> the non-wait tokens sounding on it
+    std::map<long, std::vector<int>> groups_;  // step -> its pitches and durations, in order
     long first_step_ = 0, step_ = 0;
-    std::size_t index_ = 0;  // non-wait tokens fed on step_ so far
+    std::size_t index_ = 0;  // tokens other than waits and velocities fed on step_ so far
     bool started_ = false;
 };
 

@@ -84,7 +84,7 @@ int InferenceService::add_session(const SessionSettings& settings) {
     // Each session draws from its own generator: its notes never depend on the others'.
     session->sampler = Sampler(seed_ + sessions_.size());
     session->decoder = std::make_unique<StepDecoder>(model_->grid.steps_per_beat);
-    session->lookback = music::BarLookback(model_->vocabulary);
+    session->lookback = music::BarLookback(tokens_);
     sessions_.push_back(std::move(session));
     return static_cast<int>(sessions_.size() - 1);
 }
@@ -261,7 +261,7 @@ void InferenceService::feed_tokens(Session& session, const std::vector<int>& ids
 
 void InferenceService::reset_session(Session& session, std::int64_t start_step) {
     session.window.clear();
-    session.lookback = music::BarLookback(model_->vocabulary);
+    session.lookback = music::BarLookback(tokens_);
     session.state_valid = false;
     session.last_token = -1;
     session.decoder->restart(start_step);

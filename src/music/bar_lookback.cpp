@@ -1,23 +1,19 @@
 #include "kanade/music/bar_lookback.hpp"
 
-#include "kanade/music/kanade_tokenizer.hpp"
-
 #include <algorithm>
 
 namespace kanade::music {
 
-BarLookback::BarLookback(const Vocabulary& vocabulary)
-    : wait_steps_(vocabulary.size(), 0), velocity_(vocabulary.size(), false) {
-    if (vocabulary.size() > static_cast<std::size_t>(max_lookback_tokens)) return;  // ids do not fit a byte
-    for (std::size_t id = 0; id < vocabulary.size(); ++id) {
-        const auto& token = vocabulary.token(static_cast<int>(id));
-        velocity_[id] = KanadeTokenizer::token_number(token, 'V').has_value();
-        const auto steps = KanadeTokenizer::token_number(token, 'W');
-        if (!steps || *steps <= 0) continue;
-        wait_steps_[id] = *steps;
-        if (static_cast<std::size_t>(*steps) >= wait_id_.size())
-            wait_id_.resize(static_cast<std::size_t>(*steps) + 1, -1);
-        wait_id_[static_cast<std::size_t>(*steps)] = static_cast<int>(id);
+BarLookback::BarLookback(const TokenTable& tokens) : wait_steps_(tokens.size(), 0), velocity_(tokens.size(), false) {
+    if (tokens.size() > static_cast<std::size_t>(max_lookback_tokens)) return;  // ids do not fit a byte
+    for (std::size_t id = 0; id < tokens.size(); ++id) {
+        const auto& meaning = tokens[static_cast<int>(id)];
+        velocity_[id] = meaning.kind == TokenKind::velocity;
+        if (meaning.kind != TokenKind::wait || meaning.steps <= 0) continue;
+        wait_steps_[id] = meaning.steps;
+        const auto steps = static_cast<std::size_t>(meaning.steps);
+        if (steps >= wait_id_.size()) wait_id_.resize(steps + 1, -1);
+        wait_id_[steps] = static_cast<int>(id);
     }
 }
 

@@ -51,7 +51,7 @@ TokenizedCorpus tokenize_corpus(const Corpus& corpus, const Tokenizer& tokenizer
         result.vocabulary = Vocabulary::from_counts(counts, options.min_count);
     }
 
-    BarLookback lookback(result.vocabulary);
+    BarLookback lookback(TokenTable(result.vocabulary, tokenizer.name()));
     for (auto& item : pending) {
         TokenizedFile file;
         file.path = item.file->path;

@@ -22,7 +22,7 @@ std::uint8_t told(const std::string& token) { return static_cast<std::uint8_t>(1
 // The candidates after each token of `tokens`, fed in order from step 0.
 std::vector<std::array<std::uint8_t, 2>> after_each(const std::vector<std::string>& tokens,
                                                     const music::MeterMap& meters) {
-    music::BarLookback lookback(vocabulary());
+    music::BarLookback lookback(music::TokenTable(vocabulary(), "kanade"));
     std::vector<std::array<std::uint8_t, 2>> candidates;
     long step = 0;
     for (const auto& token : tokens) {
@@ -98,7 +98,7 @@ TEST_CASE("a bar of 3/4 is 12 steps back") {
 }
 
 TEST_CASE("a vocabulary without waits (the seed tokens) is never told a lookback") {
-    music::BarLookback lookback(music::Vocabulary({"C4", "E4", "4.7.11"}));
+    music::BarLookback lookback(music::TokenTable(music::Vocabulary({"C4", "E4", "4.7.11"}), "seed"));
     for (long step = 0; step < 64; step += 4) lookback.feed(0, step);
     CHECK(lookback.candidate(1, music::MeterMap()) == 0);
 }

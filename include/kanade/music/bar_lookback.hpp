@@ -12,7 +12,7 @@
 #pragma once
 
 #include "kanade/music/meter_map.hpp"
-#include "kanade/music/vocabulary.hpp"
+#include "kanade/music/token_table.hpp"
 
 #include <array>
 #include <cstdint>
@@ -27,8 +27,8 @@ inline constexpr int max_lookback_tokens = 254;  // a candidate is 1 + its id in
 class BarLookback {
 public:
     BarLookback() = default;
-    // The waits are the vocabulary's "W<steps>" tokens; without them nothing is ever said.
-    explicit BarLookback(const Vocabulary& vocabulary);
+    // A vocabulary without waits (the seed tokens) is never told anything.
+    explicit BarLookback(const TokenTable& tokens);
 
     void clear();
     // The next token of the music, on the grid step it sounds at (a wait: the step it moves to).

@@ -59,6 +59,7 @@ engine::SessionSettings session_settings(const io::DaemonConfig& config, int ind
     settings.constraints.repetition_penalty = config.engine.repetition_penalty;
     settings.constraints.energy = config.engine.energy;
     settings.style = config.engine.style;
+    settings.repeat = config.engine.repeat;
     settings.output_channel = channel_routing(config).output_channel(index);
     settings.phrase_end_silence_steps = config.engine.phrase_end_silence_steps;
     settings.phrase_end_controller = config.engine.phrase_end_controller;

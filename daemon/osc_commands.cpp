@@ -49,6 +49,7 @@ void remember_in_config(Daemon& daemon, const engine::SessionSettings& s) {
     engine.repetition_penalty = s.constraints.repetition_penalty;
     engine.energy = s.constraints.energy;
     engine.style = s.style;
+    engine.repeat = s.repeat;
     engine.scale = s.constraints.scale_text();
 }
 
@@ -175,6 +176,12 @@ void register_osc_commands(Daemon& d) {
         float value = number(m, 0);
         if (auto reason = io::out_of_range("engine.energy", value, "energy"); !reason.empty()) return reason;
         s.constraints.energy = value;
+        return std::string();
+    });
+    sampling("repeat", "f", "engine.repeat", [](const OscMessage& m, engine::SessionSettings& s) {
+        float value = number(m, 0);
+        if (auto reason = io::out_of_range("engine.repeat", value, "repeat"); !reason.empty()) return reason;
+        s.repeat = value;
         return std::string();
     });
     sampling("style", "i", "engine.style", [&d](const OscMessage& m, engine::SessionSettings& s) {

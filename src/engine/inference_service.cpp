@@ -262,6 +262,8 @@ void InferenceService::feed_tokens(Session& session, const std::vector<int>& ids
 void InferenceService::reset_session(Session& session, std::int64_t start_step) {
     session.window.clear();
     session.lookback = music::BarLookback(tokens_);
+    session.repeat_decided_bar = std::numeric_limits<long>::min();
+    session.repeat_lag = 0;
     session.state_valid = false;
     session.last_token = -1;
     session.decoder->restart(start_step);
@@ -373,9 +375,14 @@ int InferenceService::choose_token(Session& session, std::vector<float> row, std
     for (auto it = session.window.end() - recent_count; it != session.window.end(); ++it) recent.push_back(it->id);
     mask_->apply(session.settings.constraints, session.decoder->pending_notes(), session.must_start_note, recent, row,
                  std::span<bool>(mask.get(), vocab));
-    int token = session.sampler.sample(row, session.settings.sampling, std::span<const bool>(mask.get(), vocab));
-    if (token < 0)
-        token = session.sampler.sample(row, session.settings.sampling);  // constraints left nothing: ignore them
+    const std::span<const bool> allowed(mask.get(), vocab);
+    int token = repeated_token(session);
+    if (token < 0 || !allowed[static_cast<std::size_t>(token)]) {  // a repeat that breaks a constraint is not played
+        token = session.sampler.sample(row, session.settings.sampling, allowed);
+        if (token < 0)
+            token = session.sampler.sample(row, session.settings.sampling);  // constraints left nothing: ignore them
+        token = onto_bar_line(session, token, allowed);
+    }
     ++stats_.tokens;
     const auto& meaning = tokens_[token];
     if (meaning.starts_note()) session.must_start_note = false;
@@ -395,6 +402,38 @@ int InferenceService::choose_token(Session& session, std::vector<float> row, std
         session.answer_end_step = -1;
     }
     return token;
+}
+
+void InferenceService::draw_repeat(Session& session, long bar) {
+    session.repeat_decided_bar = bar;
+    session.repeat_lag = 0;
+    if (session.sampler.uniform() >= session.settings.repeat) return;
+    // The corpus repeats a bar two back as often as four back (models/README.md).
+    session.repeat_lag = session.sampler.uniform() < 0.5 ? 2 : 4;
+}
+
+int InferenceService::repeated_token(Session& session) {
+    if (session.settings.repeat <= 0) return -1;
+    const long bar = meters_.at(static_cast<long>(session.decoder->current_step())).bar;
+    if (bar != session.repeat_decided_bar) draw_repeat(session, bar);  // a bar entered without a wait
+    if (session.repeat_lag == 0) return -1;
+    auto told = session.lookback.candidate(session.repeat_lag, meters_);
+    if (told == 0 && session.repeat_lag == 4) told = session.lookback.candidate(session.repeat_lag = 2, meters_);
+    return told == 0 ? -1 : told - 1;
+}
+
+int InferenceService::onto_bar_line(Session& session, int token, std::span<const bool> mask) {
+    const auto& meaning = tokens_[token];
+    if (session.settings.repeat <= 0 || meaning.kind != music::TokenKind::wait) return token;
+    const auto step = static_cast<long>(session.decoder->current_step());
+    const long arrival = step + meaning.steps;
+    const auto to = meters_.at(arrival);
+    if (to.bar == meters_.at(step).bar || to.bar == session.repeat_decided_bar) return token;
+    draw_repeat(session, to.bar);
+    if (session.repeat_lag == 0) return token;
+    const long bar_line = arrival - to.beat_in_bar * meters_.steps_per_beat_at(arrival) - to.step_in_beat;
+    const int shorter = session.lookback.wait_id(static_cast<int>(bar_line - step));
+    return shorter >= 0 && mask[static_cast<std::size_t>(shorter)] ? shorter : token;
 }
 
 void InferenceService::forward_and_sample(const std::vector<Session*>& due, std::int64_t now) {

@@ -153,6 +153,12 @@ std::vector<Setting> make_table() {
             .range(-1, 1)
             .per_session());
     add(Row(
+            "engine.repeat", [](C& c) -> SettingField { return &c.engine.repeat; },
+            "the chance each bar replays the bar 2 or 4 bars back, note for note (0: never; the network's own "
+            "choice of form)")
+            .range(0, 1)
+            .per_session());
+    add(Row(
             "engine.style", [](C& c) -> SettingField { return &c.engine.style; },
             "the model's style to play (1.. its corpus folders, kanade train --style-per-folder; 0: none said)")
             .range(0, music::max_styles)

@@ -35,8 +35,8 @@ void BarLookback::feed(int id, long step) {
     if (wait) return;
     groups_[step].push_back(id);
     ++index_;
-    // Two bars and a margin are all any candidate reads: what is older goes.
-    const long keep_from = step_ - 3L * 16 * 16;
+    // Four bars of the longest bar are all any candidate reads: what is older goes.
+    const long keep_from = step_ - static_cast<long>(max_bars_back) * max_steps_per_bar;
     while (!groups_.empty() && groups_.begin()->first < keep_from) groups_.erase(groups_.begin());
 }
 

@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -264,4 +265,48 @@ TEST_CASE("a network told what came a bar back replays the prompt's bar, bar aft
         for (auto [step, pitch] : {std::pair{0, 60}, {4, 62}, {8, 64}, {12, 67}})
             expected.push_back(std::to_string(bar * 16 + step) + ":" + std::to_string(pitch) + "/2");
     CHECK(played == expected);
+}
+
+namespace {
+
+// Each bar's onsets (step in the bar, pitch) of a performance of `bars` 4/4 bars.
+std::vector<std::set<std::pair<int, int>>> bars_played(double repeat, int bars) {
+    auto model = test::random_model(5, 32);
+    {
+        // Lean the untrained network towards short notes and waits, so bars have notes.
+        torch::NoGradGuard no_grad;
+        for (auto& parameter : model->network->named_parameters())
+            if (parameter.key() == "dense.bias")
+                for (const char* token : {"P60", "P64", "P67", "P71", "D2", "W1", "W2", "W3"})
+                    parameter.value()[*model->vocabulary.id_of(token)] += 4.0;
+    }
+    OfflinePerformance performance;
+    performance.steps = 16 * bars;
+    performance.seed = 4;
+    SessionSettings settings;
+    settings.repeat = repeat;
+    std::vector<std::set<std::pair<int, int>>> result(static_cast<std::size_t>(bars));
+    for (const auto& note : perform_offline(model, settings, performance, torch::kCPU)) {
+        const auto step = std::lround(note.start_beat * 4);
+        result[static_cast<std::size_t>(step / 16)].insert({static_cast<int>(step % 16), note.pitch});
+    }
+    return result;
+}
+
+int bars_replaying(const std::vector<std::set<std::pair<int, int>>>& bars) {
+    int replaying = 0;
+    for (std::size_t bar = 2; bar < bars.size(); ++bar)
+        if (!bars[bar].empty() && (bars[bar] == bars[bar - 2] || (bar >= 4 && bars[bar] == bars[bar - 4]))) ++replaying;
+    return replaying;
+}
+
+}  // namespace
+
+TEST_CASE("engine.repeat: bars replay the bar two or four back, note for note, as often as asked") {
+    const auto always = bars_played(1.0, 14), never = bars_played(0.0, 14);
+    for (const auto& bar : always) CHECK_FALSE(bar.empty());
+    MESSAGE("bars replaying an earlier one, of 12: " << bars_replaying(always) << " at repeat 1, "
+                                                     << bars_replaying(never) << " at repeat 0");
+    CHECK(bars_replaying(always) >= 10);  // a replay can break where a constraint says no
+    CHECK(bars_replaying(never) <= 1);
 }

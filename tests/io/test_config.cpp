@@ -28,6 +28,7 @@ TEST_CASE("the shipped config file sets every key to its documented default") {
     CHECK(shipped.engine.temperature == defaults.engine.temperature);
     CHECK(shipped.engine.density == defaults.engine.density);
     CHECK(shipped.engine.energy == defaults.engine.energy);
+    CHECK(shipped.engine.repeat == defaults.engine.repeat);
     CHECK(shipped.engine.repetition_penalty == defaults.engine.repetition_penalty);
     CHECK(shipped.engine.max_polyphony == defaults.engine.max_polyphony);
     CHECK(shipped.engine.scale == defaults.engine.scale);

@@ -36,6 +36,7 @@ struct EvalGenerationCommand {
     std::string mode = "streaming";
     double density = 1.0;
     double energy = 0.0;
+    double repeat = engine::SessionSettings{}.repeat;
     int max_polyphony = 6;  // the daemon's default (config/kanade.toml)
     std::string plot = "eval-generation.svg";
     std::string save_pieces;
@@ -305,6 +306,7 @@ void run_eval_generation(const EvalGenerationCommand& command) {
     settings.sampling = command.sampling;
     settings.constraints.density = command.density;
     settings.constraints.energy = command.energy;
+    settings.repeat = command.repeat;
     settings.constraints.max_polyphony = command.max_polyphony;
     auto shared_model = std::make_shared<model::Model>(std::move(model));
     std::size_t notes_generated = 0;
@@ -358,6 +360,7 @@ void run_eval_generation(const EvalGenerationCommand& command) {
         .field("top_p", command.sampling.top_p)
         .field("density", command.density)
         .field("energy", command.energy)
+        .field("repeat", command.repeat)
         .field("max_polyphony", command.max_polyphony)
         .field("notes_generated", static_cast<std::uint64_t>(notes_generated));
     finish_report(json, command, measured, pieces_title(command.model_path, measured, command));
@@ -415,6 +418,9 @@ void add_eval_generation_command(CLI::App& app) {
     sub->add_option("--energy", command->energy, "the daemon's energy constraint, -1 calm .. 1 driving")
         ->capture_default_str()
         ->check(CLI::Range(-1.0, 1.0));
+    sub->add_option("--repeat", command->repeat, "the daemon's chance that a bar replays the bar 2 or 4 bars back")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1.0));
     sub->add_option("--max-polyphony", command->max_polyphony, "the daemon's limit on notes starting together")
         ->capture_default_str()
         ->check(CLI::Range(1, 128));

@@ -160,6 +160,9 @@ void add_generate_command(CLI::App& app) {
     generate->add_option("--density", constraints.density, ">1 fewer rests, <1 more")
         ->capture_default_str()
         ->check(CLI::Range(0.01, 100.0));
+    generate->add_option("--repeat", settings.repeat, "the chance each bar replays the bar 2 or 4 bars back")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1.0));
     generate->add_option("--max-note-steps", performance.max_note_steps, "no note sounds longer")
         ->capture_default_str()
         ->check(CLI::Range(1, 256));

@@ -23,8 +23,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -122,8 +124,10 @@ private:
         SessionSettings settings;
         std::unique_ptr<PlanQueue> queue = std::make_unique<PlanQueue>();
         std::deque<WindowToken> window;  // the last `window` tokens (or grid steps), human and machine
-        music::BarLookback lookback;     // the last two bars and more, for the lookback input
-        model::RecurrentState state;     // streaming: after every token of the window
+        music::BarLookback lookback;     // the last four bars and more: the lookback input, bar repeats
+        long repeat_decided_bar = std::numeric_limits<long>::min();  // the bar whose repeat was last drawn
+        int repeat_lag = 0;           // that bar replays the one this many bars back; 0: plays freely
+        model::RecurrentState state;  // streaming: after every token of the window
         bool state_valid = false;
         std::vector<float> next_logits;  // streaming: the state's prediction of the next token
         int last_token = -1;
@@ -165,6 +169,12 @@ private:
     void begin_answer(Session& session, std::int64_t now);
     void forward_and_sample(const std::vector<Session*>& due, std::int64_t now);
     int choose_token(Session& session, std::vector<float> row, std::int64_t now);
+    // engine.repeat: whether bar `bar` replays the bar 2 or 4 back (drawn once a bar), the
+    // token that replays it (-1: none), and a wait into a replaying bar cut to land on its
+    // bar line, so the replay starts where the bar it copies did.
+    void draw_repeat(Session& session, long bar);
+    int repeated_token(Session& session);
+    int onto_bar_line(Session& session, int token, std::span<const bool> mask);
     void reset_session(Session& session, std::int64_t start_step);
     void record_latency(double ms);
     void recover_from(const std::exception& failure, std::int64_t now);

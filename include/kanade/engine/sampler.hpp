@@ -33,6 +33,9 @@ public:
     std::vector<double> distribution(std::span<const float> logits, const SamplingOptions& options,
                                      std::span<const bool> mask = {}) const;
 
+    // A number in [0, 1) from the same generator (a session's other chances).
+    double uniform() { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }
+
 private:
     std::mt19937_64 random_;
 };

@@ -38,7 +38,8 @@ struct DaemonConfig {
         double density = engine::Constraints{}.density;
         double repetition_penalty = engine::Constraints{}.repetition_penalty;
         double energy = engine::Constraints{}.energy;
-        int style = engine::SessionSettings{}.style;  // a model's style (kanade train --style-per-folder); 0: none
+        double repeat = engine::SessionSettings{}.repeat;  // the chance a bar replays one 2 or 4 bars back
+        int style = engine::SessionSettings{}.style;       // a model's style (kanade train --style-per-folder); 0: none
         int max_note_steps = clock::default_max_note_steps;  // no note sounds longer than this
         std::string miss_policy = "rest";                    // rest, hold or repeat when a step is not ready
         int phrase_end_silence_steps = engine::SessionSettings{}.phrase_end_silence_steps;  // silence that ends a call

@@ -22,6 +22,8 @@
 namespace kanade::music {
 
 inline constexpr int lookback_bars = 2;          // channels: one and two bars back
+inline constexpr int max_bars_back = 4;          // the furthest a candidate is read (a bar repeat)
+inline constexpr long max_steps_per_bar = 256;   // 16 beats of 16 steps
 inline constexpr int max_lookback_tokens = 254;  // a candidate is 1 + its id in a byte; 0: none
 
 class BarLookback {
@@ -33,10 +35,16 @@ public:
     void clear();
     // The next token of the music, on the grid step it sounds at (a wait: the step it moves to).
     void feed(int id, long step);
-    // 1 + the id of the token that followed this point `bars` bars back (1 or 2), 0 when
+    // 1 + the id of the token that followed this point `bars` bars back (1..max_bars_back), 0 when
     // those bars are not known (before the piece, or the vocabulary has no waits).
     std::uint8_t candidate(int bars, const MeterMap& meters) const;
     std::array<std::uint8_t, lookback_bars> candidates(const MeterMap& meters) const;
+    // The id of the wait of `steps` steps, -1 when the vocabulary has none.
+    int wait_id(int steps) const {
+        return steps > 0 && static_cast<std::size_t>(steps) < wait_id_.size()
+                   ? wait_id_[static_cast<std::size_t>(steps)]
+                   : -1;
+    }
 
 private:
     std::vector<int> wait_steps_;              // per id: the steps a wait moves, 0 for other tokens

@@ -280,7 +280,6 @@ std::string Daemon::stop_recording() {
     return "";
 }
 
-std::uint64_t Daemon::record_errors() const { return recorder_ ? recorder_->counters().write_errors : 0; }
 io::Recorder::Counters Daemon::record_counters() const {
     return recorder_ ? recorder_->counters() : io::Recorder::Counters{};
 }
@@ -289,7 +288,7 @@ io::Recorder::Counters Daemon::record_counters() const {
 // retried; the player must hear of it: the log and every OSC subscriber are told, once per
 // new failure.
 void Daemon::report_record_errors() {
-    const auto errors = record_errors();
+    const auto errors = record_counters().write_errors;
     if (errors <= reported_record_errors_) return;
     reported_record_errors_ = errors;
     const auto reason = recorder_->last_error();

@@ -53,7 +53,6 @@ public:
     void subscribe(const io::OscEndpoint& endpoint);
     void unsubscribe(const io::OscEndpoint& endpoint);
     std::string model_file() const { return model_path_.filename().string(); }
-    std::uint64_t record_errors() const;             // failed flushes of the current recording
     io::Recorder::Counters record_counters() const;  // the current recording's (zeros when none)
     std::filesystem::path models_dir() const;
 

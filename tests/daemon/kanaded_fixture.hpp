@@ -10,7 +10,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -39,6 +41,13 @@ inline std::filesystem::path write_config(const TemporaryFolder& folder, int osc
                         << clock_extra << "[midi]\nbackend = \"jack\"\n[audio]\nbackend = \"none\"\n"
                         << "[osc]\nport = " << osc_port << "\n";
     return path;
+}
+
+// How long a long-running test plays: the environment variable's seconds (at least
+// `shortest`), or two minutes.
+inline int seconds_from_environment(const char* variable, int shortest) {
+    const char* text = std::getenv(variable);
+    return text ? std::max(shortest, std::atoi(text)) : 120;
 }
 
 // Waits until kanaded answers /kanade/status; returns the reply.

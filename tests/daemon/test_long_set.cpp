@@ -21,11 +21,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int long_set_seconds() {
-    const char* text = std::getenv("KANADE_LONG_SET_SECONDS");
-    return text ? std::max(60, std::atoi(text)) : 120;
-}
-
 struct Sample {
     long rss_kib;
     std::int32_t flush_us, flush_bytes, held, events, late;
@@ -40,7 +35,7 @@ double median(std::vector<double> values) {
 
 TEST_CASE("a long set with recording: memory and the recorder's flushes stay flat, the recording is complete") {
     if (!have_servers()) return;
-    const int seconds = long_set_seconds();
+    const int seconds = seconds_from_environment("KANADE_LONG_SET_SECONDS", 60);
     const int warm_up_seconds = 20;
     KanadedOnJack kanaded;
     REQUIRE_MESSAGE(kanaded.start("free", "sessions = 12\n", 400), kanaded.output());

@@ -16,18 +16,9 @@ using namespace kanade;
 using namespace kanade::test;
 using namespace std::chrono_literals;
 
-namespace {
-
-int soak_seconds() {
-    const char* text = std::getenv("KANADE_SOAK_SECONDS");
-    return text ? std::max(40, std::atoi(text)) : 120;
-}
-
-}  // namespace
-
 TEST_CASE("soak: minutes of call-and-response and free play while OSC moves every setting") {
     if (!have_servers()) return;
-    const int seconds = soak_seconds();
+    const int seconds = seconds_from_environment("KANADE_SOAK_SECONDS", 40);
     const int warm_up_seconds = 30;
     KanadedOnJack kanaded;
     REQUIRE_MESSAGE(kanaded.start("call-response"), kanaded.output());
@@ -63,6 +54,8 @@ TEST_CASE("soak: minutes of call-and-response and free play while OSC moves ever
             {"/kanade/density", {0.7f}},
             {"/kanade/energy", {0.8f}},
             {"/kanade/energy", {-0.6f}},
+            {"/kanade/repeat", {0.3f}},
+            {"/kanade/repeat", {0.0f}},
             {"/kanade/scale", {std::string("D dorian")}},
             {"/kanade/scale", {std::string("chromatic")}},
             {"/kanade/range", {std::int32_t{48}, std::int32_t{84}}},

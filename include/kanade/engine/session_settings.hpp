@@ -19,7 +19,7 @@ struct SessionSettings {
     SamplingOptions sampling{1.0, 0, 0.95};
     Constraints constraints;
     int style = 0;                     // a style of the model (1..styles), 0: none said
-    double repeat = 0;                 // the chance a bar replays the one 2 or 4 bars back (0..1)
+    double repeat = 0.15;              // the chance a bar replays the one 2 or 4 bars back (0..1)
     int output_channel = 0;            // 0..15
     int phrase_end_silence_steps = 8;  // call-response: this much silence ends a phrase
     int phrase_end_controller = 64;    // ... or this controller (the sustain pedal) released; -1: off

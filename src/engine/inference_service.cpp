@@ -57,7 +57,7 @@ music::TokenCondition InferenceService::condition_at(const Session& session, std
 music::TokenCondition InferenceService::push_window(Session& session, WindowToken token) {
     // What came next a bar and two back, after this token: the history is the session's
     // own, longer than any window.
-    session.lookback.feed(token.id, static_cast<long>(token.step));
+    session.lookback.feed(token.id, static_cast<long>(token.step), meters_);
     if (model_->config.lookback_input) music::set_lookback(token.condition, session.lookback.candidates(meters_));
     session.window.push_back(token);
     // The faithful window: the last window_steps grid steps of music, or window tokens.

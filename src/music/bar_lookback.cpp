@@ -24,7 +24,7 @@ void BarLookback::clear() {
     index_ = 0;
 }
 
-void BarLookback::feed(int id, long step) {
+void BarLookback::feed(int id, long step, const MeterMap& meters) {
     if (!started_) first_step_ = step, step_ = step, started_ = true;
     const bool known = id >= 0 && static_cast<std::size_t>(id) < wait_steps_.size();
     // A velocity is said only when it changes, so a repeat of a bar may say it where the
@@ -35,8 +35,9 @@ void BarLookback::feed(int id, long step) {
     if (wait) return;
     groups_[step].push_back(id);
     ++index_;
-    // Four bars of the longest bar are all any candidate reads: what is older goes.
-    const long keep_from = step_ - static_cast<long>(max_bars_back) * max_steps_per_bar;
+    // Four bars back are all any candidate reads (one more in case the bars were longer):
+    // what is older goes, so the history stays a few bars however long the set.
+    const long keep_from = step_ - static_cast<long>(max_bars_back + 1) * meters.steps_per_bar_at(step_);
     while (!groups_.empty() && groups_.begin()->first < keep_from) groups_.erase(groups_.begin());
 }
 

@@ -77,7 +77,7 @@ TokenizedCorpus tokenize_corpus(const Corpus& corpus, const Tokenizer& tokenizer
             }
             file.ids.push_back(*id);
             if (conditions.empty()) continue;
-            lookback.feed(*id, timed.steps[i]);
+            lookback.feed(*id, timed.steps[i], meters);
             auto condition = conditions[i];
             set_lookback(condition, lookback.candidates(meters));
             file.conditions.push_back(condition);

@@ -54,7 +54,7 @@ TEST_CASE("a gap or a burst of ticks does not move the tempo") {
     CHECK(follower.bpm() == before);
 }
 
-TEST_CASE("Start, Stop and Continue set the transport; step boundaries come every 6 ticks from Start") {
+TEST_CASE("Start, Stop and Continue set the transport, step boundaries come every 6 ticks from Start") {
     MidiClockFollower follower;  // 4 steps per beat: 6 ticks a step
     std::int64_t time = 1'000'000'000;
     CHECK_FALSE(follower.feed(realtime(0xF8, time)).step_boundary_ns);  // stopped: no boundaries

@@ -225,7 +225,7 @@ TEST_CASE("MIDI clock out: Start first, then 24 ticks a beat, each step's ticks 
     CHECK(sent.back().message.status() == 0xFC);  // Stop when the scheduler stops
 }
 
-TEST_CASE("stopped, the scheduler ends its notes and plays nothing; the step clock says so") {
+TEST_CASE("stopped, the scheduler ends its notes and plays nothing, the step clock says so") {
     Rig rig;
     rig.source.plan(0, 1, {{60, 30}});
     rig.scheduler.start();

@@ -74,7 +74,7 @@ TEST_CASE("kanaded answers a call on kanade:out within one step of the phrase en
     CHECK(note_ons(file.tracks[2]) >= 1);  // the machine's answer
 }
 
-TEST_CASE("OSC steers kanaded; bad packets get /kanade/fail and it keeps playing; SIGHUP reloads") {
+TEST_CASE("OSC steers kanaded, bad packets get /kanade/fail and it keeps playing, SIGHUP reloads") {
     if (!have_servers()) return;
     test::JackServer jack;
     test::TemporaryFolder folder;

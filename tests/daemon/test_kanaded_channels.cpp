@@ -73,7 +73,7 @@ TEST_CASE("sessions past channel 16 wrap to channel 1 for what they hear, as for
     CHECK(*exit_code == 0);
 }
 
-TEST_CASE("SIGHUP with a new session count keeps the old one and says so; the new channel applies") {
+TEST_CASE("SIGHUP with a new session count keeps the old one and says so, the new channel applies") {
     if (!have_servers()) return;
     KanadedOnJack kanaded;
     REQUIRE_MESSAGE(start_with_midi(kanaded, "call-response", "", ""), kanaded.output());

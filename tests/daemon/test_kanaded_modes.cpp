@@ -221,7 +221,7 @@ TEST_CASE("two sessions on two channels, each steered on its own over OSC") {
     check_nothing_hangs(listener.received(0, 500ms), kanaded.output() + "\njackd: " + kanaded.jack.log());
 }
 
-TEST_CASE("a model trained on two corpus folders switches style over OSC; a style it lacks is refused") {
+TEST_CASE("a model trained on two corpus folders switches style over OSC, a style it lacks is refused") {
     if (!have_servers()) return;
     KanadedOnJack kanaded;
     kanaded.model = source_dir / "models" / "kanade-meter.kmodel";  // --style-per-folder: openmsx 1, simutrans 2

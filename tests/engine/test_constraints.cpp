@@ -53,7 +53,7 @@ TEST_CASE("a scale allows its notes in every octave and nothing else") {
     CHECK(constraints.scale_text() == "chromatic");
 }
 
-TEST_CASE("the pitch range and polyphony forbid notes; a first answer note cannot wait") {
+TEST_CASE("the pitch range and polyphony forbid notes, a first answer note cannot wait") {
     Constraints constraints;
     constraints.lowest_pitch = 48;
     constraints.highest_pitch = 72;

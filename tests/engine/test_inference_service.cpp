@@ -16,7 +16,7 @@
 using namespace kanade;
 using namespace kanade::engine;
 
-TEST_CASE("a failing forward pass is counted and survived; the worker goes on") {
+TEST_CASE("a failing forward pass is counted and survived, the worker goes on") {
     // A network with more outputs than the vocabulary has tokens, leaning hard on one
     // past the end: every sampled step then fails inside the worker.
     torch::manual_seed(3);

@@ -41,7 +41,7 @@ std::vector<midi::Note> melody(int first_pitch, int notes, double length) {
 
 }  // namespace
 
-TEST_CASE("intra-set distances pair each piece once; inter-set distances pair across") {
+TEST_CASE("intra-set distances pair each piece once, inter-set distances pair across") {
     std::vector<PieceFeatures> a = {with_note_count(1), with_note_count(4), with_note_count(6)};
     std::vector<PieceFeatures> b = {with_note_count(10), with_note_count(0)};
     auto intra = intra_set_distances(a, Feature::note_count);

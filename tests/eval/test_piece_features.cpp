@@ -67,7 +67,7 @@ TEST_CASE("a repeated chord with a bar of rest between: polyphony, repetition an
     CHECK(scalar(features, Feature::velocity_spread) == 0);
 }
 
-TEST_CASE("held notes count towards the polyphony of later onsets; the top line gives the intervals") {
+TEST_CASE("held notes count towards the polyphony of later onsets, the top line gives the intervals") {
     std::vector<midi::Note> notes = {note(36, 0, 4.0)};
     const int melody[] = {72, 76, 74, 79};
     for (int i = 0; i < 4; ++i) notes.push_back(note(melody[i], i, 1.0));
@@ -94,7 +94,7 @@ TEST_CASE("an empty piece measures as zeros") {
     CHECK_THROWS_AS(feature_at(feature_count), std::out_of_range);
 }
 
-TEST_CASE("a piece is cut into segments that start at zero; empty and short ends are dropped") {
+TEST_CASE("a piece is cut into segments that start at zero, empty and short ends are dropped") {
     std::vector<midi::Note> notes = {note(60, 0.5, 1), note(62, 3.5, 1), note(64, 9, 1), note(65, 13, 2)};
     auto segments = cut_segments(notes, 4.0);
     // Segments: [0,4) two notes, [4,8) empty (dropped), [8,12) one, [12,15) three beats kept.
@@ -205,7 +205,7 @@ TEST_CASE("two bars alternating: no repeat a bar back, repeats two and four bars
     CHECK(scalar(features, Feature::self_similarity) == doctest::Approx((16.0 / 3 + 12) / 28));
 }
 
-TEST_CASE("a lag counts only non-empty bars that have a bar that far back; two silent bars are no pair") {
+TEST_CASE("a lag counts only non-empty bars that have a bar that far back, two silent bars are no pair") {
     // Bars: A, rest, A, rest, A.
     auto features = measure_piece(
         bars_of(5,

@@ -225,7 +225,7 @@ TEST_CASE("settings out of range and unknown backends are refused") {
     CHECK_THROWS_AS(io::AudioOutput{config}, std::invalid_argument);
 }
 
-TEST_CASE("auto falls back to a WAV without a device; an explicit backend that cannot open throws") {
+TEST_CASE("auto falls back to a WAV without a device, an explicit backend that cannot open throws") {
     test::TemporaryFolder folder;
     test::ScopedJackServerName no_server;  // a name no JACK server answers to
     io::AudioOutputConfig config;

@@ -721,7 +721,7 @@ TEST_CASE("when STEM.mid cannot be made at stop() the segments stay and the erro
     CHECK(channel_events(midi::read_smf(folder / "blocked.part001.mid").file.tracks.at(2)).size() == 2);
 }
 
-TEST_CASE("a journal line with a grid step round-trips; one without (an older journal) still reads") {
+TEST_CASE("a journal line with a grid step round-trips, one without (an older journal) still reads") {
     const auto on = midi::Message::note_on(2, 61, 99);
     const auto line = io::journal_event_line(1'500'000, io::Part::machine, on, 4711);
     CHECK(line == R"({"t":1.500000,"part":"machine","msg":[146,61,99],"step":4711})");

@@ -81,7 +81,7 @@ TEST_CASE("drums are dropped unless asked for") {
     CHECK(with[0].end_beat == doctest::Approx(0.5));
 }
 
-TEST_CASE("notes never closed end with their track; zero-length notes get one tick") {
+TEST_CASE("notes never closed end with their track, zero-length notes get one tick") {
     Track open{{Event::note_on(0, 0, 60, 100), Event::note_on(480, 0, 62, 100), Event::end_of_track(1920)}};
     Track zero{{Event::note_on(240, 1, 70, 100), Event::note_off(240, 1, 70), Event::note_on(480, 1, 71, 100),
                 Event::end_of_track(480)}};

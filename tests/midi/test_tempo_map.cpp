@@ -60,7 +60,7 @@ TEST_CASE("format 1: tempo events of every track count") {
     CHECK(map.seconds_at(192) == doctest::Approx(0.9));
 }
 
-TEST_CASE("the first tempo at tick 0 replaces the default; the last of one tick wins") {
+TEST_CASE("the first tempo at tick 0 replaces the default, the last of one tick wins") {
     TempoMap map(ppq_file(100, {Track{{Event::tempo(0, 1000000), Event::tempo(0, 250000), Event::tempo(100, 2000000),
                                        Event::tempo(100, 500000), Event::end_of_track(200)}}}));
     CHECK(map.initial_bpm() == doctest::Approx(240.0));

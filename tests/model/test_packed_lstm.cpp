@@ -109,7 +109,7 @@ TEST_CASE("packed streaming steps equal the modules' steps, state carried across
     }
 }
 
-TEST_CASE("changed weights are repacked; training and gradients use the modules") {
+TEST_CASE("changed weights are repacked, training and gradients use the modules") {
     torch::manual_seed(9);
     auto network = random_network("kanade");
     auto ids = torch::randint(0, 41, {2, 12}, torch::kInt64);

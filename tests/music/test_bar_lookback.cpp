@@ -27,7 +27,7 @@ std::vector<std::array<std::uint8_t, 2>> after_each(const std::vector<std::strin
     long step = 0;
     for (const auto& token : tokens) {
         if (auto wait = music::KanadeTokenizer::token_number(token, 'W')) step += *wait;
-        lookback.feed(id(token), step);
+        lookback.feed(id(token), step, meters);
         candidates.push_back(lookback.candidates(meters));
     }
     return candidates;
@@ -99,6 +99,6 @@ TEST_CASE("a bar of 3/4 is 12 steps back") {
 
 TEST_CASE("a vocabulary without waits (the seed tokens) is never told a lookback") {
     music::BarLookback lookback(music::TokenTable(music::Vocabulary({"C4", "E4", "4.7.11"}), "seed"));
-    for (long step = 0; step < 64; step += 4) lookback.feed(0, step);
+    for (long step = 0; step < 64; step += 4) lookback.feed(0, step, music::MeterMap());
     CHECK(lookback.candidate(1, music::MeterMap()) == 0);
 }

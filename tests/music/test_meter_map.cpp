@@ -53,7 +53,7 @@ TEST_CASE("a signature in the middle of a bar starts a new bar where it takes ef
     CHECK(meters.at(8).beat_in_bar == 0);
 }
 
-TEST_CASE("a file's time signatures are read in beats; none means 4/4") {
+TEST_CASE("a file's time signatures are read in beats, none means 4/4") {
     midi::File file;
     file.division.ticks_per_quarter = 480;
     CHECK(midi::read_meters(file) == std::vector<midi::Meter>{{0, 4, 4}});

@@ -204,7 +204,7 @@ TEST_CASE("piano crnn decoding: peaks that give no note") {
     CHECK(decode_piano_crnn(out, options).notes.empty());
 }
 
-TEST_CASE("piano crnn decoding: notes come by pitch, then onset; velocity 1.0 gives 128") {
+TEST_CASE("piano crnn decoding: notes come by pitch, then onset, velocity 1.0 gives 128") {
     auto out = silence(100);
     put_peak(out.reg_onset, 10, onset_late, 108);
     hold(out.frame, 10, 20, 0.5f, 108);

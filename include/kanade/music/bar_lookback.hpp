@@ -23,7 +23,6 @@ namespace kanade::music {
 
 inline constexpr int lookback_bars = 2;          // channels: one and two bars back
 inline constexpr int max_bars_back = 4;          // the furthest a candidate is read (a bar repeat)
-inline constexpr long max_steps_per_bar = 256;   // 16 beats of 16 steps
 inline constexpr int max_lookback_tokens = 254;  // a candidate is 1 + its id in a byte; 0: none
 
 class BarLookback {
@@ -33,8 +32,9 @@ public:
     explicit BarLookback(const TokenTable& tokens);
 
     void clear();
-    // The next token of the music, on the grid step it sounds at (a wait: the step it moves to).
-    void feed(int id, long step);
+    // The next token of the music, on the grid step it sounds at (a wait: the step it moves
+    // to), in a piece of these `meters` (they bound how much history is kept).
+    void feed(int id, long step, const MeterMap& meters);
     // 1 + the id of the token that followed this point `bars` bars back (1..max_bars_back), 0 when
     // those bars are not known (before the piece, or the vocabulary has no waits).
     std::uint8_t candidate(int bars, const MeterMap& meters) const;

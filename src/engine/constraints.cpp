@@ -102,15 +102,15 @@ TokenMask::TokenMask(music::TokenTable tokens) : tokens_(std::move(tokens)), ene
     }
 }
 
-void TokenMask::apply(const Constraints& constraints, int pending_notes, bool must_start_note,
-                      std::span<const int> recent_tokens, std::span<float> logits, std::span<bool> mask) const {
+void TokenMask::apply(const Constraints& constraints, const LineState& line, std::span<const int> recent_tokens,
+                      std::span<float> logits, std::span<bool> mask) const {
     const bool scale_on = constraints.scale_root >= 0 && constraints.scale_mask != 0xFFF;
     const float energy = static_cast<float>(std::clamp(constraints.energy, -1.0, 1.0));
     const float wait_bias = (constraints.density > 0 ? static_cast<float>(-std::log(constraints.density)) : 0.0f) -
                             energy * energy_wait_nats;
     for (std::size_t i = 0; i < tokens_.size() && i < logits.size(); ++i) {
         const auto& info = tokens_[static_cast<int>(i)];
-        bool allowed = true;
+        bool allowed = !line.awaiting_duration || info.kind == music::TokenKind::duration;
         logits[i] += energy * energy_nats * energy_slopes_[i];
         if (info.starts_note()) {
             for (int pitch : info.pitches) {
@@ -122,10 +122,10 @@ void TokenMask::apply(const Constraints& constraints, int pending_notes, bool mu
             }
             // Kanade tokens add notes to a step one by one; a seed token is the whole onset.
             int notes_on_step =
-                info.kind == music::TokenKind::onset ? static_cast<int>(info.pitches.size()) : pending_notes + 1;
+                info.kind == music::TokenKind::onset ? static_cast<int>(info.pitches.size()) : line.notes_on_step + 1;
             if (notes_on_step > std::max(1, constraints.max_polyphony)) allowed = false;
         } else if (info.kind == music::TokenKind::wait) {
-            if (must_start_note) allowed = false;
+            if (line.must_start_note) allowed = false;
             logits[i] += wait_bias;
         }
         mask[i] = mask[i] && allowed;

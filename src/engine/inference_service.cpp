@@ -373,8 +373,9 @@ int InferenceService::choose_token(Session& session, std::vector<float> row, std
     auto recent_count = std::min<std::ptrdiff_t>(12, static_cast<std::ptrdiff_t>(session.window.size()));
     std::vector<int> recent;
     for (auto it = session.window.end() - recent_count; it != session.window.end(); ++it) recent.push_back(it->id);
-    mask_->apply(session.settings.constraints, session.decoder->pending_notes(), session.must_start_note, recent, row,
-                 std::span<bool>(mask.get(), vocab));
+    const LineState line{session.decoder->pending_notes(), session.must_start_note,
+                         session.decoder->awaiting_duration()};
+    mask_->apply(session.settings.constraints, line, recent, row, std::span<bool>(mask.get(), vocab));
     const std::span<const bool> allowed(mask.get(), vocab);
     int token = repeated_token(session);
     if (token < 0 || !allowed[static_cast<std::size_t>(token)]) {  // a repeat that breaks a constraint is not played
@@ -385,7 +386,10 @@ int InferenceService::choose_token(Session& session, std::vector<float> row, std
     }
     ++stats_.tokens;
     const auto& meaning = tokens_[token];
-    if (meaning.starts_note()) session.must_start_note = false;
+    // An answer has begun once a note is whole: an onset, or a pitch's duration.
+    if (meaning.kind == music::TokenKind::onset ||
+        (meaning.kind == music::TokenKind::duration && session.decoder->awaiting_duration()))
+        session.must_start_note = false;
     session.decoder->feed(meaning, [&](const StepPlan& plan) {
         if (plan.step < now)
             ++stats_.stale_plans;

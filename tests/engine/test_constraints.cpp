@@ -21,13 +21,11 @@ struct Applied {
     std::vector<float> logits = std::vector<float>(vocabulary.size(), 0.0f);
     std::vector<char> mask = std::vector<char>(vocabulary.size(), 1);
 
-    Applied(const Constraints& constraints, int pending_notes = 0, bool must_start_note = false,
-            std::vector<int> recent = {}) {
+    Applied(const Constraints& constraints, engine::LineState line = {}, std::vector<int> recent = {}) {
         TokenMask token_mask(music::TokenTable(vocabulary, "kanade"));
         auto flags = std::make_unique<bool[]>(vocabulary.size());
         for (std::size_t i = 0; i < vocabulary.size(); ++i) flags[i] = true;
-        token_mask.apply(constraints, pending_notes, must_start_note, recent, logits,
-                         std::span<bool>(flags.get(), vocabulary.size()));
+        token_mask.apply(constraints, line, recent, logits, std::span<bool>(flags.get(), vocabulary.size()));
         for (std::size_t i = 0; i < vocabulary.size(); ++i) mask[i] = flags[i];
     }
     int id(const std::string& token) const { return *vocabulary.id_of(token); }
@@ -58,18 +56,30 @@ TEST_CASE("the pitch range and polyphony forbid notes, a first answer note canno
     constraints.lowest_pitch = 48;
     constraints.highest_pitch = 72;
     constraints.max_polyphony = 3;
-    Applied roomy(constraints, 1);
+    Applied roomy(constraints, {.notes_on_step = 1});
     CHECK(roomy.allowed("P48"));
     CHECK(roomy.allowed("P72"));
     CHECK_FALSE(roomy.allowed("P47"));
     CHECK_FALSE(roomy.allowed("P73"));
-    Applied full(constraints, 3);  // three notes already start on this step
+    Applied full(constraints, {.notes_on_step = 3});  // three notes already start on this step
     CHECK_FALSE(full.allowed("P60"));
     CHECK(full.allowed("W1"));
-    Applied answer(constraints, 0, true);
+    Applied answer(constraints, {.must_start_note = true});
     CHECK_FALSE(answer.allowed("W1"));
     CHECK_FALSE(answer.allowed("W16"));
     CHECK(answer.allowed("P60"));
+}
+
+TEST_CASE("after a pitch only its duration may follow: a wait there would drop the note") {
+    Constraints constraints;
+    Applied applied(constraints, {.awaiting_duration = true});
+    for (const auto& token : applied.vocabulary.tokens()) {
+        CAPTURE(token);
+        CHECK(applied.allowed(token) == (token[0] == 'D'));
+    }
+    Applied free(constraints);
+    CHECK(free.allowed("W4"));
+    CHECK(free.allowed("P60"));
 }
 
 TEST_CASE("density moves only the rests, by log(density)") {
@@ -116,7 +126,7 @@ TEST_CASE("energy on seed tokens favours fuller chords") {
     constraints.energy = 1;
     std::vector<float> logits(vocabulary.size(), 0.0f);
     bool mask[4] = {true, true, true, true};
-    token_mask.apply(constraints, 0, false, {}, logits, mask);
+    token_mask.apply(constraints, {}, {}, logits, mask);
     CHECK(logits[0] > logits[1]);
     CHECK(logits[1] > logits[2]);
     CHECK(logits[2] == logits[3]);
@@ -134,7 +144,7 @@ TEST_CASE("the repetition guard pulls down the notes just played, whatever their
     logits[static_cast<std::size_t>(wait)] = 2.0f;
     auto mask = std::make_unique<bool[]>(vocabulary.size());
     std::vector<int> recent = {up, down, wait, 9999, -3};  // stray ids are ignored
-    token_mask.apply(constraints, 0, false, recent, logits, std::span<bool>(mask.get(), vocabulary.size()));
+    token_mask.apply(constraints, {}, recent, logits, std::span<bool>(mask.get(), vocabulary.size()));
     CHECK(logits[static_cast<std::size_t>(up)] == doctest::Approx(1.0f));
     CHECK(logits[static_cast<std::size_t>(down)] == doctest::Approx(-4.0f));
     CHECK(logits[static_cast<std::size_t>(wait)] == doctest::Approx(2.0f));  // rests are not "repeated notes"

@@ -269,3 +269,37 @@ TEST_CASE("call-response answers even when a player's note is never released") {
     CHECK(first_note >= pressed + 4 + 2);
     CHECK(first_note <= pressed + 4 + 2 + 2);
 }
+
+TEST_CASE("every call-response answer sounds a note, even from a network that would rest after its pitches") {
+    // A pitch with a wait after it is a note the decoder drops: an answer that began so
+    // was silent (the engine.repeat replay did it one call in two in kanaded).
+    auto model = test::random_model(5, 32);
+    {
+        torch::NoGradGuard no_grad;
+        for (auto& parameter : model->network->named_parameters())
+            if (parameter.key() == "dense.bias")
+                for (const char* token : {"P60", "P64", "W8", "W16"})
+                    parameter.value()[*model->vocabulary.id_of(token)] += 8.0;
+    }
+    InferenceService service(model, torch::kCPU, InferenceMode::streaming, 8);
+    auto settings = call_response(2, 8);
+    settings.repeat = 1.0;  // replays of earlier bars too
+    service.add_session(settings);
+    std::vector<int> notes_per_answer;
+    for (std::int64_t call = 0; call < 6; ++call) {
+        const std::int64_t pressed = call * 32 + 1;
+        int notes = 0;
+        for (std::int64_t now = call * 32; now < (call + 1) * 32; ++now) {
+            if (now == pressed) REQUIRE(service.human_note(0, 60 + static_cast<int>(call), 90, now, true));
+            if (now == pressed + 2) REQUIRE(service.human_note(0, 60 + static_cast<int>(call), 0, now, false));
+            while (service.plan_offline(now)) {}
+            StepPlan plan;
+            while (service.plans(0).pop(plan)) notes += plan.count;
+        }
+        notes_per_answer.push_back(notes);
+    }
+    for (std::size_t call = 0; call < notes_per_answer.size(); ++call) {
+        CAPTURE(call);
+        CHECK(notes_per_answer[call] >= 1);
+    }
+}

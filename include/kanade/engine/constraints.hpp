@@ -31,16 +31,22 @@ struct Constraints {
     std::string scale_text() const;
 };
 
+// Where the line being sampled stands: what may come next depends on it.
+struct LineState {
+    int notes_on_step = 0;           // notes already planned on the current step
+    bool must_start_note = false;    // an answer that has not sounded yet: nothing may move time
+    bool awaiting_duration = false;  // a pitch was said: only its length may follow
+};
+
 // Knows what each token of a vocabulary means, to mask and bias logits quickly.
 class TokenMask {
 public:
     explicit TokenMask(music::TokenTable tokens);
 
-    // Sets mask[i] false for tokens the constraints forbid; biases logits in place.
-    // `pending_notes`: notes already on the current step; `must_start_note`: forbid
-    // tokens that move time before a note sounds (the first token of an answer).
-    void apply(const Constraints& constraints, int pending_notes, bool must_start_note,
-               std::span<const int> recent_tokens, std::span<float> logits, std::span<bool> mask) const;
+    // Sets mask[i] false for tokens the constraints or the line's grammar forbid (a pitch
+    // the decoder would drop for want of its length); biases logits in place.
+    void apply(const Constraints& constraints, const LineState& line, std::span<const int> recent_tokens,
+               std::span<float> logits, std::span<bool> mask) const;
 
 private:
     music::TokenTable tokens_;

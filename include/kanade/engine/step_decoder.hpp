@@ -30,6 +30,8 @@ public:
     void restart(std::int64_t step);
     // Notes already planned on the current (not yet emitted) step.
     int pending_notes() const { return current_.count; }
+    // A pitch was fed and its duration has not come yet.
+    bool awaiting_duration() const { return pending_pitch_ >= 0; }
 
 private:
     int steps_per_beat_;

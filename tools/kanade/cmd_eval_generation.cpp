@@ -34,6 +34,7 @@ struct EvalGenerationCommand {
     std::uint64_t seed = 1;
     engine::SamplingOptions sampling{1.0, 0, 0.95};  // the daemon's defaults
     std::string mode = "streaming";
+    std::string start = "window";  // "nothing": an empty window, as kanaded starts
     double density = 1.0;
     double energy = 0.0;
     double repeat = engine::SessionSettings{}.repeat;
@@ -290,7 +291,8 @@ void run_eval_generation(const EvalGenerationCommand& command) {
     auto corpus = split_corpus(command);
     measured.real = real_pieces(corpus, measured.measure, length_beats, measured.signatures);
 
-    // Each generated piece continues a random window of a file of the same split.
+    // Each generated piece continues a random window of a file of the same split (or, with
+    // --start nothing, starts from an empty window as kanaded does).
     music::TokenizeOptions options;
     options.vocabulary = model.vocabulary;
     auto tokens = music::tokenize_corpus(corpus, *tokenizer, options);
@@ -320,9 +322,11 @@ void run_eval_generation(const EvalGenerationCommand& command) {
         performance.mode =
             command.mode == "streaming" ? engine::InferenceMode::streaming : engine::InferenceMode::faithful;
         performance.seed = piece_seed;
-        performance.prompt.assign(source->ids.begin() + static_cast<std::ptrdiff_t>(start),
-                                  source->ids.begin() + static_cast<std::ptrdiff_t>(start + window));
-        if (source->conditions.size() == source->ids.size())
+        const bool from_nothing = command.start == "nothing";
+        if (!from_nothing)
+            performance.prompt.assign(source->ids.begin() + static_cast<std::ptrdiff_t>(start),
+                                      source->ids.begin() + static_cast<std::ptrdiff_t>(start + window));
+        if (!from_nothing && source->conditions.size() == source->ids.size())
             performance.prompt_conditions.assign(
                 source->conditions.begin() + static_cast<std::ptrdiff_t>(start),
                 source->conditions.begin() + static_cast<std::ptrdiff_t>(start + window));
@@ -332,10 +336,12 @@ void run_eval_generation(const EvalGenerationCommand& command) {
         measured.generated.dynamics.add(notes);
         if (!command.save_pieces.empty()) {
             midi::NotesToFile file_options;
-            file_options.track_name = "kanade " + shared_model->config.arch + " (" + shared_model->tokenizer +
-                                      " tokens), seed " + std::to_string(piece_seed) + ", prompt " +
-                                      source->path.filename().string() + " tokens " + std::to_string(start) + ".." +
-                                      std::to_string(start + window);
+            file_options.track_name =
+                "kanade " + shared_model->config.arch + " (" + shared_model->tokenizer + " tokens), seed " +
+                std::to_string(piece_seed) +
+                (from_nothing ? ", from nothing"
+                              : ", prompt " + source->path.filename().string() + " tokens " + std::to_string(start) +
+                                    ".." + std::to_string(start + window));
             char name[64];
             std::snprintf(name, sizeof name, "piece-%02d-seed-%llu.mid", piece,
                           static_cast<unsigned long long>(piece_seed));
@@ -355,6 +361,7 @@ void run_eval_generation(const EvalGenerationCommand& command) {
         .field("length_steps", command.length_steps)
         .field("seed", command.seed)
         .field("mode", command.mode)
+        .field("start", command.start)
         .field("temperature", command.sampling.temperature)
         .field("top_k", command.sampling.top_k)
         .field("top_p", command.sampling.top_p)
@@ -412,6 +419,11 @@ void add_eval_generation_command(CLI::App& app) {
     sub->add_option("--mode", command->mode, "streaming (as the daemon) or faithful")
         ->capture_default_str()
         ->check(CLI::IsMember({"faithful", "streaming"}));
+    sub->add_option("--start", command->start,
+                    "window: each piece continues a random window of the split; nothing: from an empty window, as "
+                    "kanaded starts")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"window", "nothing"}));
     sub->add_option("--density", command->density, "the daemon's density constraint (>1 fewer rests)")
         ->capture_default_str()
         ->check(CLI::Range(0.01, 100.0));

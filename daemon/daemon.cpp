@@ -116,6 +116,7 @@ Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
         config_.engine.inference == "faithful" ? engine::InferenceMode::faithful : engine::InferenceMode::streaming;
     service_ = std::make_unique<engine::InferenceService>(model_, device_, inference, seed_);
     routing_.store(channel_routing(config_).pack());
+    controllers_.store(std::make_shared<const std::vector<io::ControllerBinding>>(config_.midi.controllers));
     for (int i = 0; i < config_.engine.sessions; ++i) service_->add_session(session_settings(config_, i));
     // The network hears the bar of the daemon's own grid (step 0 starts one).
     service_->set_meter(music::MeterMap::uniform(config_.clock.beats_per_bar, 4, model_->grid.steps_per_beat));
@@ -193,7 +194,7 @@ Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
         register_osc_commands(*this);
         log("OSC on udp://" + config_.osc.bind + ":" + std::to_string(osc_->local_port()));
     } else {
-        log("OSC off (osc.port = 0)");
+        log("OSC off (osc.port = 0); the [midi.cc] controllers, which drive its commands, are off too");
     }
 }
 
@@ -339,6 +340,7 @@ void Daemon::input_loop() {
                 if (update.step_boundary_ns) scheduler_->align_step_boundary(*update.step_boundary_ns);
                 continue;
             }
+            if (message.command() == 0xB0) follow_controller(message);  // on any channel its binding names
             // Read whole from one atomic: a reload may change the channels meanwhile.
             const int session =
                 engine::ChannelRouting::unpack(routing_.load(std::memory_order_acquire)).session_for(message.channel());
@@ -353,6 +355,20 @@ void Daemon::input_loop() {
             }
         }
         if (!any) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
+void Daemon::follow_controller(const midi::Message& message) {
+    const auto bindings = controllers_.load(std::memory_order_acquire);
+    if (!bindings || !osc_) return;
+    for (const auto& binding : *bindings) {
+        auto command = io::controller_message(binding, message.channel() + 1, message.bytes[1], message.bytes[2]);
+        if (!command) continue;
+        // Handled on the io thread, as the same command over OSC is: one writer for settings.
+        boost::asio::post(io_, [this, command = std::move(*command), controller = binding.controller]() mutable {
+            if (auto reason = osc_->run(command); !reason.empty())
+                log("MIDI cc " + std::to_string(controller) + " -> " + command.address + ": " + reason);
+        });
     }
 }
 
@@ -419,6 +435,9 @@ void Daemon::reload() {
                 scheduler_->set_session_channel(i, settings.output_channel);
             }
             routing_.store(channel_routing(fresh).pack(), std::memory_order_release);
+            controllers_.store(std::make_shared<const std::vector<io::ControllerBinding>>(fresh.midi.controllers),
+                               std::memory_order_release);
+            config_.midi.controllers = fresh.midi.controllers;
             config_.midi.channel = fresh.midi.channel;
             scheduler_->set_tempo(fresh.clock.bpm);
             scheduler_->set_miss_policy(clock::parse_miss_policy(fresh.engine.miss_policy));

@@ -59,9 +59,10 @@ public:
 private:
     // model.precision onto a freshly loaded network (logged where the CPU cannot).
     void apply_precision(model::Model& model);
-    void reload();        // SIGHUP
-    void input_loop();    // MIDI in
-    void housekeeping();  // every 50 ms on the io thread
+    void reload();                                         // SIGHUP
+    void input_loop();                                     // MIDI in
+    void follow_controller(const midi::Message& message);  // [midi.cc]: a knob moved, a button pressed
+    void housekeeping();                                   // every 50 ms on the io thread
     void report_record_errors();
     void report_inference_failures();
     void log(const std::string& line) const;
@@ -96,6 +97,8 @@ private:
     clock::MidiClockFollower clock_follower_;  // the input thread's
     const bool follow_midi_clock_ = config_.clock.follow_midi_clock;
     std::atomic<int> routing_{engine::ChannelRouting{}.pack()};  // ChannelRouting, for the input thread
+    // [midi.cc], for the input thread; SIGHUP swaps in the file's new map.
+    std::atomic<std::shared_ptr<const std::vector<io::ControllerBinding>>> controllers_;
     std::uint64_t seed_ = 0;  // the sampling seed in use (engine.seed, or the one picked)
 };
 

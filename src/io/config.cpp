@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <set>
@@ -58,10 +59,19 @@ public:
         };
     }
 
+    // A section read whole by its own reader (one whose keys are not settings).
+    void add_table(const std::string& key, std::function<void(const toml::table&, const std::filesystem::path&)> read) {
+        tables_[key] = std::move(read);
+    }
+
     void read(const toml::table& table, const std::filesystem::path& path, const std::string& prefix = "") {
         for (const auto& [name, node] : table) {
             std::string key = prefix.empty() ? std::string(name.str()) : prefix + "." + std::string(name.str());
             auto where = location(path, node.source());
+            if (auto own = tables_.find(key); own != tables_.end() && node.as_table()) {
+                own->second(*node.as_table(), path);
+                continue;
+            }
             if (const auto* section = node.as_table()) {
                 if (!is_section(key)) throw ConfigError(where + ": unknown section [" + key + "]");
                 read(*section, path, key);
@@ -87,13 +97,58 @@ private:
         return false;
     }
     std::map<std::string, Reader> readers_;
+    std::map<std::string, std::function<void(const toml::table&, const std::filesystem::path&)>> tables_;
     std::map<std::string, std::string> lines_;
 };
+
+// One [midi.cc] entry: NAME = CC, or NAME = { cc = N, channel = C, on = "...", low = L, high = H }.
+ControllerBinding read_binding(const std::string& name, const toml::node& node, const std::string& where) {
+    const auto fail = [&](const std::string& reason) -> ControllerBinding {
+        throw ConfigError(where + ": key 'midi.cc." + name + "': " + reason);
+    };
+    ControllerBinding binding;
+    binding.target = name;
+    if (const auto* target = controller_target(name)) binding.trigger = target->trigger;
+    if (node.is_integer()) {
+        binding.controller = static_cast<int>(*node.value<std::int64_t>());
+    } else if (const auto* fields = node.as_table()) {
+        for (const auto& [field, value] : *fields) {
+            const std::string field_name(field.str());
+            if ((field_name == "cc" || field_name == "channel") && value.is_integer()) {
+                (field_name == "cc" ? binding.controller : binding.channel) =
+                    static_cast<int>(std::clamp<std::int64_t>(*value.value<std::int64_t>(), -1, 1000));
+            } else if (field_name == "on" && value.is_string()) {
+                auto trigger = trigger_named(*value.value<std::string>());
+                if (!trigger) return fail("on must be \"press\", \"release\" or \"any\"");
+                binding.trigger = *trigger;
+            } else if ((field_name == "low" || field_name == "high") && value.value<double>()) {
+                (field_name == "low" ? binding.low : binding.high) = *value.value<double>();
+            } else {
+                return fail("'" + field_name +
+                            "' is not cc (integer), channel (integer), on (text), low or high (numbers)");
+            }
+        }
+        if (!fields->contains("cc")) return fail("needs cc = CONTROLLER");
+    } else {
+        return fail("expected a controller number or { cc = N, ... }");
+    }
+    if (auto problem = binding_problem(binding); !problem.empty()) return fail(problem);
+    return binding;
+}
 
 // Every key of the one table of settings (settings.cpp), bound to its field in `config`.
 void bind_keys(KeyTable& keys, DaemonConfig& config) {
     for (const auto& setting : settings())
         std::visit([&](auto* field) { keys.add(setting.key, *field); }, setting.field(config));
+    keys.add_table("midi.cc", [&config](const toml::table& table, const std::filesystem::path& path) {
+        config.midi.controllers.clear();  // the file's map replaces the shipped one
+        for (const auto& [name, node] : table)
+            config.midi.controllers.push_back(
+                read_binding(std::string(name.str()), node, location(path, node.source())));
+        // TOML tables have no order: keep the map in controller order, as the shipped one is.
+        std::stable_sort(config.midi.controllers.begin(), config.midi.controllers.end(),
+                         [](const auto& a, const auto& b) { return a.controller < b.controller; });
+    });
 }
 
 void run_checks(const DaemonConfig& config, const std::function<std::string(const std::string&)>& where) {

@@ -125,17 +125,18 @@ void OscServer::handle_packet(std::span<const std::uint8_t> packet, const OscEnd
 
 void OscServer::dispatch(OscMessage& message) {
     ++messages_;
+    if (auto reason = run(message); !reason.empty()) fail(message.address, reason);
+}
+
+std::string OscServer::run(OscMessage& message) {
     auto found = commands_.find(message.address);
-    if (found == commands_.end()) return fail(message.address, "unknown address (/kanade/help lists them)");
-    if (auto mismatch = conform(message, found->second.type_tags); !mismatch.empty())
-        return fail(message.address, mismatch);
-    std::string reason;
+    if (found == commands_.end()) return "unknown address (/kanade/help lists them)";
+    if (auto mismatch = conform(message, found->second.type_tags); !mismatch.empty()) return mismatch;
     try {
-        reason = found->second.handler(message, sender_);
+        return found->second.handler(message, sender_);
     } catch (const std::exception& error) {
-        reason = error.what();
+        return error.what();
     }
-    if (!reason.empty()) fail(message.address, reason);
 }
 
 }  // namespace kanade::io

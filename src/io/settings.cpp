@@ -388,6 +388,7 @@ std::string default_config_toml() {
         const auto dot = s.key.find('.');
         const auto table = s.key.substr(0, dot);
         if (table != section) {
+            if (section == "midi") out << "\n" << controller_table_toml(defaults.midi.controllers);
             out << "\n[" << table << "]\n";
             section = table;
         }

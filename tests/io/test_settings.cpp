@@ -18,13 +18,14 @@ TEST_CASE("config/kanade.toml sets every key of the table, each to its default, 
     std::set<std::string> in_file;
     for (const auto& [section, table] : file)
         for (const auto& [key, value] : *table.as_table())
-            in_file.insert(std::string(section.str()) + "." + std::string(key.str()));
+            if (!value.is_table()) in_file.insert(std::string(section.str()) + "." + std::string(key.str()));
     std::set<std::string> in_table;
     for (const auto& setting : io::settings()) in_table.insert(setting.key);
     CHECK(in_file == in_table);
 
     const auto shipped = io::load_config(path);
     const io::DaemonConfig defaults;
+    CHECK(shipped.midi.controllers == defaults.midi.controllers);  // [midi.cc], the one table that is not settings
     for (const auto& setting : io::settings()) {
         CAPTURE(setting.key);
         CHECK(setting.value_text(shipped) == setting.value_text(defaults));
@@ -37,6 +38,7 @@ TEST_CASE("kanaded --print-config's TOML reads back as the defaults") {
     const auto text = io::default_config_toml();
     const auto read = io::parse_config(text, "printed.toml");
     const io::DaemonConfig defaults;
+    CHECK(read.midi.controllers == defaults.midi.controllers);
     for (const auto& setting : io::settings()) {
         CAPTURE(setting.key);
         CHECK(setting.value_text(read) == setting.value_text(defaults));

@@ -5,6 +5,7 @@
 
 #include "kanade/engine/session_settings.hpp"
 #include "kanade/io/audio_output.hpp"
+#include "kanade/io/controller_map.hpp"
 
 #include <filesystem>
 #include <stdexcept>
@@ -62,6 +63,7 @@ struct DaemonConfig {
         std::string connect_in;  // pattern of hardware ports to connect to our input
         std::string connect_out;
         int channel = 1;  // 1..16, the channel notes go out on
+        std::vector<ControllerBinding> controllers = default_controller_bindings();  // [midi.cc]
     } midi;
     struct Audio {
         std::string backend = "auto";  // auto, portaudio, jack, none, or a FILE.wav

@@ -42,6 +42,9 @@ public:
     // One datagram as if it had arrived from `sender` (replies go there): what the socket
     // calls, public so the fuzzer drives the whole decode-check-dispatch path in-process.
     void handle_packet(std::span<const std::uint8_t> packet, const OscEndpoint& sender);
+    // One message from inside the daemon (a MIDI controller's move), on the io thread:
+    // checked and handled as one from the socket; returns "" or why it was refused.
+    std::string run(OscMessage& message);
     std::uint16_t local_port() const;
     std::vector<std::pair<std::string, std::string>> commands() const;
 

@@ -1,0 +1,107 @@
+// Knobs and buttons through JACK: a player's controller messages into kanade:in move the
+// settings and fire the actions [midi.cc] binds them to, and SIGHUP swaps the map.
+#include "daemon/kanaded_fixture.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <thread>
+
+using namespace kanade;
+using namespace kanade::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool start_with_controllers(KanadedOnJack& kanaded, const std::string& table) {
+    auto path = write_config(kanaded.folder, kanaded.port, "free");
+    std::ofstream(path, std::ios::app) << table;
+    kanaded.daemon = std::make_unique<ChildProcess>(
+        std::vector<std::string>{kanaded_binary.string(), "--config", path.string()}, kanaded.folder / "kanaded.log");
+    return wait_for_status(kanaded.osc, *kanaded.daemon).has_value();
+}
+
+void move(JackMidiClient& player, int channel, int controller, int value) {
+    const std::uint8_t bytes[] = {static_cast<std::uint8_t>(0xB0 | (channel - 1)),
+                                  static_cast<std::uint8_t>(controller), static_cast<std::uint8_t>(value)};
+    player.send_event(bytes, 3);
+}
+
+// Waits (up to 5 s) for /kanade/status's `key` to read `expected`; returns the last reading.
+float status_number(KanadedOnJack& kanaded, const std::string& key, float expected) {
+    float last = -1;
+    const auto give_up = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < give_up) {
+        if (auto status = kanaded.status()) {
+            if (auto value = status_value(*status, key)) {
+                last = std::holds_alternative<float>(*value) ? std::get<float>(*value)
+                                                             : static_cast<float>(std::get<std::int32_t>(*value));
+                if (std::abs(last - expected) < 0.01f) return last;
+            }
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+    return last;
+}
+
+}  // namespace
+
+TEST_CASE("the shipped knob map: controller 27 on any channel moves the tempo over 60..200 BPM") {
+    if (!have_servers()) return;
+    KanadedOnJack kanaded;
+    REQUIRE_MESSAGE(kanaded.start("free"), kanaded.output());
+    JackMidiClient player("player");
+    REQUIRE(player.connect(player.out_name(), "kanade:in"));
+
+    move(player, 1, 27, 127);
+    CHECK(status_number(kanaded, "tempo", 200) == doctest::Approx(200));
+    move(player, 9, 27, 0);
+    CHECK(status_number(kanaded, "tempo", 60) == doctest::Approx(60));
+    move(player, 1, 26, 64);  // polyphony: a knob with no reading in the status, and nothing refused
+    move(player, 1, 27, 127);
+    CHECK(status_number(kanaded, "tempo", 200) == doctest::Approx(200));
+    CHECK(kanaded.output().find("MIDI cc") == std::string::npos);
+    REQUIRE_MESSAGE(kanaded.daemon->running(), kanaded.output());
+    auto exit_code = kanaded.terminate();
+    REQUIRE_MESSAGE(exit_code, kanaded.output());
+    CHECK(*exit_code == 0);
+}
+
+TEST_CASE("a [midi.cc] map of buttons on a channel and a narrowed knob; SIGHUP swaps the map") {
+    if (!have_servers()) return;
+    KanadedOnJack kanaded;
+    REQUIRE_MESSAGE(start_with_controllers(kanaded,
+                                           "[midi.cc]\nstart = 19\nstop = { cc = 20, channel = 3 }\n"
+                                           "tempo = { cc = 27, low = 90, high = 110 }\n"),
+                    kanaded.output());
+    JackMidiClient player("player");
+    REQUIRE(player.connect(player.out_name(), "kanade:in"));
+
+    CHECK(status_number(kanaded, "playing", 1) == 1);
+    move(player, 1, 20, 127);  // the stop button is on channel 3 only
+    std::this_thread::sleep_for(500ms);
+    CHECK(status_number(kanaded, "playing", 1) == 1);
+    move(player, 3, 20, 127);
+    CHECK(status_number(kanaded, "playing", 0) == 0);
+    move(player, 3, 20, 0);  // its release does nothing
+    move(player, 1, 19, 127);
+    CHECK(status_number(kanaded, "playing", 1) == 1);
+    move(player, 1, 27, 127);
+    CHECK(status_number(kanaded, "tempo", 110) == doctest::Approx(110));
+
+    // A new map by SIGHUP: the tempo moves to controller 28, 27 does nothing now.
+    auto path = write_config(kanaded.folder, kanaded.port, "free");
+    std::ofstream(path, std::ios::app) << "[midi.cc]\ntempo = 28\n";
+    kanaded.daemon->signal(SIGHUP);
+    std::this_thread::sleep_for(1000ms);
+    move(player, 1, 28, 0);
+    CHECK(status_number(kanaded, "tempo", 60) == doctest::Approx(60));
+    move(player, 1, 27, 127);
+    std::this_thread::sleep_for(500ms);
+    CHECK(status_number(kanaded, "tempo", 60) == doctest::Approx(60));
+
+    REQUIRE_MESSAGE(kanaded.daemon->running(), kanaded.output());
+    auto exit_code = kanaded.terminate();
+    REQUIRE_MESSAGE(exit_code, kanaded.output());
+    CHECK(*exit_code == 0);
+}

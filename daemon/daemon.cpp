@@ -6,6 +6,7 @@
 #include "kanade/model/cpu_features.hpp"
 #include "kanade/model/device.hpp"
 #include "kanade/music/token_corpus.hpp"
+#include "kanade/util/atomic_file.hpp"
 #include "kanade/util/json_writer.hpp"
 
 #include <chrono>
@@ -13,6 +14,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
+#include <iterator>
 #include <iostream>
 
 #ifdef KANADE_HAVE_SYSTEMD
@@ -359,6 +362,12 @@ void Daemon::input_loop() {
 }
 
 void Daemon::follow_controller(const midi::Message& message) {
+    if (learning_.exchange(false, std::memory_order_acq_rel)) {  // this move names the controller, nothing more
+        boost::asio::post(io_, [this, controller = message.bytes[1], channel = message.channel() + 1] {
+            finish_learning(controller, channel);
+        });
+        return;
+    }
     const auto bindings = controllers_.load(std::memory_order_acquire);
     if (!bindings || !osc_) return;
     for (const auto& binding : *bindings) {
@@ -370,6 +379,40 @@ void Daemon::follow_controller(const midi::Message& message) {
                 log("MIDI cc " + std::to_string(controller) + " -> " + command.address + ": " + reason);
         });
     }
+}
+
+std::string Daemon::learn(const std::string& target, const io::OscEndpoint& requester) {
+    if (!io::controller_target(target)) return io::binding_problem({target});
+    learn_target_ = target;
+    learn_requester_ = requester;
+    learning_.store(true, std::memory_order_release);
+    log("MIDI learn: move the controller for " + target);
+    return {};
+}
+
+void Daemon::finish_learning(int controller, int channel) {
+    config_.midi.controllers = io::learned(config_.midi.controllers, learn_target_, controller, channel);
+    controllers_.store(std::make_shared<const std::vector<io::ControllerBinding>>(config_.midi.controllers),
+                       std::memory_order_release);
+    std::string saved = "for this run (no config file to keep it in)";
+    if (!config_path_.empty()) {
+        try {
+            std::ifstream in(config_path_);
+            const std::string text{std::istreambuf_iterator<char>(in), {}};
+            const auto updated = io::with_controller_table(text, config_.midi.controllers);
+            io::parse_config(updated, config_path_);  // never write a file kanaded would refuse
+            util::write_file_atomically(config_path_, updated);
+            saved = "saved in " + config_path_.string();
+        } catch (const std::exception& failure) {
+            saved = std::string("for this run; not saved: ") + failure.what();
+        }
+    }
+    log("MIDI learn: cc " + std::to_string(controller) + " on channel " + std::to_string(channel) + " -> " +
+        learn_target_ + ", " + saved);
+    if (osc_)
+        osc_->send(learn_requester_, io::OscMessage{"/kanade/learned",
+                                                    {learn_target_, static_cast<std::int32_t>(controller),
+                                                     static_cast<std::int32_t>(channel), saved}});
 }
 
 void Daemon::housekeeping() {

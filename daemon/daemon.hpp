@@ -50,6 +50,9 @@ public:
     std::string start_recording(const std::filesystem::path& dir);
     std::string stop_recording();
     std::string status_line() const;
+    // MIDI learn: the next controller moved is bound to `target` and saved in the config
+    // file; /kanade/learned TARGET CC CHANNEL goes to `requester`. Returns "" or why not.
+    std::string learn(const std::string& target, const io::OscEndpoint& requester);
     void subscribe(const io::OscEndpoint& endpoint);
     void unsubscribe(const io::OscEndpoint& endpoint);
     std::string model_file() const { return model_path_.filename().string(); }
@@ -62,6 +65,7 @@ private:
     void reload();                                         // SIGHUP
     void input_loop();                                     // MIDI in
     void follow_controller(const midi::Message& message);  // [midi.cc]: a knob moved, a button pressed
+    void finish_learning(int controller, int channel);     // on the io thread
     void housekeeping();                                   // every 50 ms on the io thread
     void report_record_errors();
     void report_inference_failures();
@@ -99,6 +103,9 @@ private:
     std::atomic<int> routing_{engine::ChannelRouting{}.pack()};  // ChannelRouting, for the input thread
     // [midi.cc], for the input thread; SIGHUP swaps in the file's new map.
     std::atomic<std::shared_ptr<const std::vector<io::ControllerBinding>>> controllers_;
+    std::atomic<bool> learning_{false};  // the input thread hands the next controller to finish_learning
+    std::string learn_target_;           // io thread
+    io::OscEndpoint learn_requester_;
     std::uint64_t seed_ = 0;  // the sampling seed in use (engine.seed, or the one picked)
 };
 

@@ -206,6 +206,10 @@ void register_osc_commands(Daemon& d) {
                 d.service().end_phrase(session - 1);
                 return std::string();
             });
+    osc.add("/kanade/learn", "s",
+            "MIDI learn: the next controller moved drives this knob or button (temperature, tempo, panic ...), "
+            "saved in the config file; replies /kanade/learned NAME CC CHANNEL WHERE",
+            [&d](const OscMessage& m, const OscEndpoint& from) { return d.learn(text(m, 0), from); });
     osc.add("/kanade/miss", "s", "late-step policy: rest, hold or repeat",
             [&d](const OscMessage& m, const OscEndpoint&) {
                 try {

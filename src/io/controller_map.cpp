@@ -116,6 +116,31 @@ std::optional<OscMessage> controller_message(const ControllerBinding& binding, i
     return message;
 }
 
+namespace {
+
+// "[midi.cc]" and one line a binding.
+std::string table_entries(const std::vector<ControllerBinding>& bindings) {
+    std::string text = "[midi.cc]\n";
+    for (const auto& binding : bindings) {
+        const auto* target = controller_target(binding.target);
+        const bool own_trigger = !target || !target->setting.empty() || binding.trigger == target->trigger;
+        const bool plain = binding.channel == 0 && binding.low == binding.high && own_trigger;
+        if (plain) {
+            text += binding.target + " = " + std::to_string(binding.controller) + "\n";
+            continue;
+        }
+        text += binding.target + " = { cc = " + std::to_string(binding.controller);
+        if (binding.channel != 0) text += ", channel = " + std::to_string(binding.channel);
+        if (!own_trigger) text += ", on = \"" + std::string(trigger_name(binding.trigger)) + "\"";
+        if (binding.low != binding.high)
+            text += ", low = " + number_text(binding.low) + ", high = " + number_text(binding.high);
+        text += " }\n";
+    }
+    return text;
+}
+
+}  // namespace
+
 std::string controller_table_toml(const std::vector<ControllerBinding>& bindings) {
     std::string text =
         "# MIDI controllers: NAME = CC, or NAME = { cc = N, channel = 1..16, on = \"press\" | \"release\" | \"any\",\n"
@@ -133,23 +158,51 @@ std::string controller_table_toml(const std::vector<ControllerBinding>& bindings
     }
     text += ", and the button";
     text += "s:" + actions;
-    text += ".\n# A [midi.cc] table replaces this whole map; an empty one turns the controllers off.\n[midi.cc]\n";
-    for (const auto& binding : bindings) {
-        const auto* target = controller_target(binding.target);
-        const bool own_trigger = !target || !target->setting.empty() || binding.trigger == target->trigger;
-        const bool plain = binding.channel == 0 && binding.low == binding.high && own_trigger;
-        if (plain) {
-            text += binding.target + " = " + std::to_string(binding.controller) + "\n";
-            continue;
+    text += ".\n# A [midi.cc] table replaces this whole map; an empty one turns the controllers off.\n";
+    return text + table_entries(bindings);
+}
+
+std::vector<ControllerBinding> learned(std::vector<ControllerBinding> bindings, const std::string& target,
+                                       int controller, int channel) {
+    std::erase_if(bindings, [&](const ControllerBinding& old) {
+        return old.target == target || (old.controller == controller && (old.channel == 0 || old.channel == channel));
+    });
+    ControllerBinding binding{target, controller, channel};
+    if (const auto* known = controller_target(target)) binding.trigger = known->trigger;
+    const auto at = std::find_if(bindings.begin(), bindings.end(),
+                                 [&](const ControllerBinding& old) { return old.controller > controller; });
+    bindings.insert(at, binding);
+    return bindings;
+}
+
+std::string with_controller_table(const std::string& config_text, const std::vector<ControllerBinding>& bindings) {
+    std::string out;
+    bool replaced = false, skipping = false;
+    std::size_t from = 0;
+    while (from < config_text.size()) {
+        auto end = config_text.find('\n', from);
+        end = end == std::string::npos ? config_text.size() : end + 1;
+        const std::string line = config_text.substr(from, end - from);
+        from = end;
+        const auto first = line.find_first_not_of(" \t\r\n");
+        const bool header = first != std::string::npos && line[first] == '[';
+        if (header) {
+            auto name = line.substr(first);
+            name = name.substr(0, name.find(']') + 1);
+            skipping = name == "[midi.cc]";
+            if (skipping && !replaced) {
+                out += table_entries(bindings);
+                replaced = true;
+            }
         }
-        text += binding.target + " = { cc = " + std::to_string(binding.controller);
-        if (binding.channel != 0) text += ", channel = " + std::to_string(binding.channel);
-        if (!own_trigger) text += ", on = \"" + std::string(trigger_name(binding.trigger)) + "\"";
-        if (binding.low != binding.high)
-            text += ", low = " + number_text(binding.low) + ", high = " + number_text(binding.high);
-        text += " }\n";
+        // The table's own entries go; comments and blank lines stay (the next section's, often).
+        if (!skipping || (!header && (first == std::string::npos || line[first] == '#'))) out += line;
     }
-    return text;
+    if (!replaced) {
+        if (!out.empty() && out.back() != '\n') out += '\n';
+        out += "\n" + table_entries(bindings);
+    }
+    return out;
 }
 
 }  // namespace kanade::io

@@ -2,8 +2,11 @@
 // settings and fire the actions [midi.cc] binds them to, and SIGHUP swaps the map.
 #include "daemon/kanaded_fixture.hpp"
 
+#include "kanade/io/config.hpp"
+
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <thread>
 
@@ -99,6 +102,48 @@ TEST_CASE("a [midi.cc] map of buttons on a channel and a narrowed knob; SIGHUP s
     move(player, 1, 27, 127);
     std::this_thread::sleep_for(500ms);
     CHECK(status_number(kanaded, "tempo", 60) == doctest::Approx(60));
+
+    REQUIRE_MESSAGE(kanaded.daemon->running(), kanaded.output());
+    auto exit_code = kanaded.terminate();
+    REQUIRE_MESSAGE(exit_code, kanaded.output());
+    CHECK(*exit_code == 0);
+}
+
+TEST_CASE("MIDI learn over OSC: the next controller moved drives the setting, and the config file keeps it") {
+    if (!have_servers()) return;
+    KanadedOnJack kanaded;
+    REQUIRE_MESSAGE(kanaded.start("free"), kanaded.output());
+    JackMidiClient player("player");
+    REQUIRE(player.connect(player.out_name(), "kanade:in"));
+
+    auto refused = kanaded.osc.request({"/kanade/learn", {std::string("volume")}}, "/kanade/fail");
+    REQUIRE(refused);
+    CHECK(std::get<std::string>(refused->arguments.at(1)).find("unknown target 'volume'") != std::string::npos);
+
+    kanaded.osc.send({"/kanade/learn", {std::string("tempo")}});
+    std::this_thread::sleep_for(300ms);
+    move(player, 2, 30, 127);  // names the controller; sets nothing
+    auto learned = kanaded.osc.receive(3000ms);
+    REQUIRE_MESSAGE(learned, kanaded.output());
+    CHECK(learned->address == "/kanade/learned");
+    CHECK(std::get<std::string>(learned->arguments.at(0)) == "tempo");
+    CHECK(std::get<std::int32_t>(learned->arguments.at(1)) == 30);
+    CHECK(std::get<std::int32_t>(learned->arguments.at(2)) == 2);
+    CHECK(status_number(kanaded, "tempo", 120) == doctest::Approx(120));
+
+    move(player, 2, 30, 0);
+    CHECK(status_number(kanaded, "tempo", 60) == doctest::Approx(60));
+    move(player, 1, 27, 127);  // the shipped tempo knob gave way to the learned one
+    std::this_thread::sleep_for(500ms);
+    CHECK(status_number(kanaded, "tempo", 60) == doctest::Approx(60));
+
+    // The file holds the learned map and still reads as the rest of what it said.
+    const auto saved = io::load_config(kanaded.folder / "kanade.toml");
+    CHECK(std::find(saved.midi.controllers.begin(), saved.midi.controllers.end(),
+                    io::ControllerBinding{"tempo", 30, 2}) != saved.midi.controllers.end());
+    CHECK(saved.midi.controllers.size() == io::DaemonConfig{}.midi.controllers.size());
+    CHECK(saved.osc.port == kanaded.port);
+    CHECK(saved.midi.backend == "jack");
 
     REQUIRE_MESSAGE(kanaded.daemon->running(), kanaded.output());
     auto exit_code = kanaded.terminate();

@@ -59,3 +59,25 @@ TEST_CASE("a button fires on press, on release or on any value") {
     CHECK(fires({"panic", 123, 0, Trigger::any}, 0));
     CHECK(io::controller_message({"panic", 123, 0, Trigger::any}, 1, 123, 0)->address == "/kanade/panic");
 }
+
+TEST_CASE("MIDI learn binds the controller moved in place of the target's old one and of what it drove") {
+    const std::vector<ControllerBinding> before = {
+        {"temperature", 21}, {"energy", 24}, {"tempo", 27}, {"panic", 123, 0, Trigger::any}};
+    auto after = io::learned(before, "tempo", 24, 2);  // the energy knob now sets the tempo
+    const std::vector<ControllerBinding> expected = {
+        {"temperature", 21}, {"tempo", 24, 2}, {"panic", 123, 0, Trigger::any}};
+    CHECK(after == expected);
+    CHECK(io::learned(before, "answer", 64, 1).at(3) == ControllerBinding{"answer", 64, 1, Trigger::release});
+}
+
+TEST_CASE("a learned map replaces the file's [midi.cc] table and keeps every other line") {
+    const std::string file =
+        "# my rig\n[engine]\ntemperature = 0.8  # warm\n\n[midi.cc]\ntempo = 27\nenergy = 24\n"
+        "\n# the synth\n[audio]\ngain = 0.4\n";
+    const std::vector<ControllerBinding> map = {{"tempo", 30, 2}};
+    CHECK(io::with_controller_table(file, map) ==
+          "# my rig\n[engine]\ntemperature = 0.8  # warm\n\n[midi.cc]\ntempo = { cc = 30, channel = 2 }\n"
+          "\n# the synth\n[audio]\ngain = 0.4\n");
+    CHECK(io::with_controller_table("[engine]\nseed = 3", map) ==
+          "[engine]\nseed = 3\n\n[midi.cc]\ntempo = { cc = 30, channel = 2 }\n");
+}

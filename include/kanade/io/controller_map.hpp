@@ -56,4 +56,13 @@ std::optional<OscMessage> controller_message(const ControllerBinding& binding, i
 // The bindings as a [midi.cc] table, for `kanaded --print-config`.
 std::string controller_table_toml(const std::vector<ControllerBinding>& bindings);
 
+// MIDI learn: `bindings` with `target` bound to the controller just moved (on its
+// channel), in place of the target's old binding and of whatever that controller drove.
+std::vector<ControllerBinding> learned(std::vector<ControllerBinding> bindings, const std::string& target,
+                                       int controller, int channel);
+
+// A configuration file's text with its [midi.cc] table replaced by `bindings` (added at
+// the end when it has none); every other line is kept as it was.
+std::string with_controller_table(const std::string& config_text, const std::vector<ControllerBinding>& bindings);
+
 }  // namespace kanade::io

@@ -9,6 +9,9 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <map>
+#include <memory>
+#include <type_traits>
 
 namespace kanade::daemon {
 namespace {
@@ -34,10 +37,8 @@ std::string check_session(Daemon& daemon, int session) {
 // Changes one voice's settings from the message's arguments, or says why not.
 using SessionChange = std::function<std::string(const OscMessage& arguments, engine::SessionSettings& settings)>;
 
-// The configuration follows the all-sessions commands, so a recording started later logs
-// the settings in force.
-void remember_in_config(Daemon& daemon, const engine::SessionSettings& s) {
-    auto& engine = daemon.config().engine;
+// A session's settings as the [engine] keys say them.
+void engine_from_session(io::DaemonConfig::Engine& engine, const engine::SessionSettings& s) {
     engine.mode = engine::mode_name(s.mode);
     engine.temperature = s.sampling.temperature;
     engine.top_k = s.sampling.top_k;
@@ -51,6 +52,29 @@ void remember_in_config(Daemon& daemon, const engine::SessionSettings& s) {
     engine.style = s.style;
     engine.repeat = s.repeat;
     engine.scale = s.constraints.scale_text();
+}
+
+// The configuration follows the all-sessions commands, so a recording started later logs
+// the settings in force.
+void remember_in_config(Daemon& daemon, const engine::SessionSettings& s) {
+    engine_from_session(daemon.config().engine, s);
+}
+
+// A setting's value as OSC carries it: numbers as f, whole numbers and flags as i, text as s.
+io::OscValue osc_value(const io::SettingField& field) {
+    return std::visit(
+        [](auto* value) -> io::OscValue {
+            using T = std::remove_pointer_t<decltype(value)>;
+            if constexpr (std::is_same_v<T, std::string>)
+                return *value;
+            else if constexpr (std::is_same_v<T, double>)
+                return static_cast<float>(*value);
+            else if constexpr (std::is_same_v<T, std::uint64_t>)
+                return std::to_string(*value);  // a seed does not fit an OSC int
+            else
+                return static_cast<std::int32_t>(*value);
+        },
+        field);
 }
 
 void add_session_command(Daemon& d, const std::string& name, const std::string& tags, const std::string& help,
@@ -105,7 +129,11 @@ void register_osc_commands(Daemon& d) {
     // The settings of a voice: each registered twice, as /kanade/NAME for every session and
     // /kanade/session/NAME with the session number (from 1) first, for one.
     // Their bounds and help come from the one table of settings (io/settings.hpp).
-    auto sampling = [&d](const char* name, const char* tags, const std::string& key, SessionChange change) {
+    // The setting behind each address, for /kanade/get.
+    auto readable = std::make_shared<std::map<std::string, std::string>>(
+        std::map<std::string, std::string>{{"/kanade/tempo", "clock.bpm"}, {"/kanade/miss", "engine.miss_policy"}});
+    auto sampling = [&d, readable](const char* name, const char* tags, const std::string& key, SessionChange change) {
+        (*readable)["/kanade/" + std::string(name)] = key;
         add_session_command(d, name, tags, io::setting(key).help, std::move(change));
     };
     sampling("temperature", "f", "engine.temperature", [](const OscMessage& m, engine::SessionSettings& s) {
@@ -206,6 +234,24 @@ void register_osc_commands(Daemon& d) {
                 d.service().end_phrase(session - 1);
                 return std::string();
             });
+    osc.add("/kanade/get", "s",
+            "reply /kanade/get ADDRESS VALUE: the current value of a setting, by its address (/kanade/temperature) "
+            "or its key (engine.temperature); session 1's",
+            [&d, readable, reply](const OscMessage& m, const OscEndpoint& from) {
+                const auto& asked = text(m, 0);
+                const auto found = readable->find(asked);
+                const auto key = found != readable->end() ? found->second : asked;
+                const auto known = std::find_if(io::settings().begin(), io::settings().end(),
+                                                [&](const io::Setting& s) { return s.key == key; });
+                if (known == io::settings().end())
+                    return "no setting at '" + asked +
+                           "' (an address of /kanade/help, or a key of kanaded --print-config)";
+                auto now = d.config();
+                engine_from_session(now.engine, d.service().settings(0));
+                now.clock.bpm = d.scheduler().tempo();
+                reply(from, OscMessage{"/kanade/get", {asked, osc_value(known->field(now))}});
+                return std::string();
+            });
     osc.add("/kanade/learn", "s",
             "MIDI learn: the next controller moved drives this knob or button (temperature, tempo, panic ...), "
             "saved in the config file; replies /kanade/learned NAME CC CHANNEL WHERE",
@@ -214,6 +260,7 @@ void register_osc_commands(Daemon& d) {
             [&d](const OscMessage& m, const OscEndpoint&) {
                 try {
                     d.scheduler().set_miss_policy(clock::parse_miss_policy(text(m, 0)));
+                    d.config().engine.miss_policy = text(m, 0);
                     return std::string();
                 } catch (const std::invalid_argument& error) {
                     return std::string(error.what());

@@ -49,7 +49,9 @@ float status_number(KanadedOnJack& kanaded, const std::string& key, float expect
 
 }  // namespace
 
-TEST_CASE("the shipped knob map: controller 27 on any channel moves the tempo over 60..200 BPM") {
+TEST_CASE(
+    "the shipped knob map: controller 27 on any channel moves the tempo over 60..200 BPM, /kanade/get reads the "
+    "knobs") {
     if (!have_servers()) return;
     KanadedOnJack kanaded;
     REQUIRE_MESSAGE(kanaded.start("free"), kanaded.output());
@@ -60,9 +62,22 @@ TEST_CASE("the shipped knob map: controller 27 on any channel moves the tempo ov
     CHECK(status_number(kanaded, "tempo", 200) == doctest::Approx(200));
     move(player, 9, 27, 0);
     CHECK(status_number(kanaded, "tempo", 60) == doctest::Approx(60));
-    move(player, 1, 26, 64);  // polyphony: a knob with no reading in the status, and nothing refused
-    move(player, 1, 27, 127);
-    CHECK(status_number(kanaded, "tempo", 200) == doctest::Approx(200));
+    move(player, 1, 26, 64);   // polyphony 1..6: the middle is 4
+    move(player, 1, 21, 127);  // temperature 0.2..2
+    std::this_thread::sleep_for(500ms);
+    auto polyphony = kanaded.osc.request({"/kanade/get", {std::string("/kanade/polyphony")}}, "/kanade/get");
+    REQUIRE(polyphony);
+    CHECK(std::get<std::string>(polyphony->arguments.at(0)) == "/kanade/polyphony");
+    CHECK(std::get<std::int32_t>(polyphony->arguments.at(1)) == 4);
+    auto temperature = kanaded.osc.request({"/kanade/get", {std::string("engine.temperature")}}, "/kanade/get");
+    REQUIRE(temperature);
+    CHECK(std::get<float>(temperature->arguments.at(1)) == doctest::Approx(2.0));
+    auto tempo = kanaded.osc.request({"/kanade/get", {std::string("/kanade/tempo")}}, "/kanade/get");
+    REQUIRE(tempo);
+    CHECK(std::get<float>(tempo->arguments.at(1)) == doctest::Approx(60));
+    auto unknown = kanaded.osc.request({"/kanade/get", {std::string("/kanade/volume")}}, "/kanade/fail");
+    REQUIRE(unknown);
+    CHECK(std::get<std::string>(unknown->arguments.at(1)).find("no setting at '/kanade/volume'") != std::string::npos);
     CHECK(kanaded.output().find("MIDI cc") == std::string::npos);
     REQUIRE_MESSAGE(kanaded.daemon->running(), kanaded.output());
     auto exit_code = kanaded.terminate();

@@ -30,10 +30,11 @@ void move(JackMidiClient& player, int channel, int controller, int value) {
     player.send_event(bytes, 3);
 }
 
-// Waits (up to 5 s) for /kanade/status's `key` to read `expected`; returns the last reading.
-float status_number(KanadedOnJack& kanaded, const std::string& key, float expected) {
+// Waits (up to `limit`) for /kanade/status's `key` to read `expected`; returns the last reading.
+float status_number(KanadedOnJack& kanaded, const std::string& key, float expected,
+                    std::chrono::milliseconds limit = 5000ms) {
     float last = -1;
-    const auto give_up = std::chrono::steady_clock::now() + 5s;
+    const auto give_up = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < give_up) {
         if (auto status = kanaded.status()) {
             if (auto value = status_value(*status, key)) {
@@ -43,6 +44,18 @@ float status_number(KanadedOnJack& kanaded, const std::string& key, float expect
             }
         }
         std::this_thread::sleep_for(50ms);
+    }
+    return last;
+}
+
+// The first move after connecting: repeated (a knob's move can be) until `key` reads
+// `expected`, since one sent before JACK makes the new connection live is lost.
+float turn_until(KanadedOnJack& kanaded, JackMidiClient& player, int channel, int controller, int value,
+                 const std::string& key, float expected) {
+    float last = -1;
+    for (int attempt = 0; attempt < 5 && std::abs(last - expected) >= 0.01f; ++attempt) {
+        move(player, channel, controller, value);
+        last = status_number(kanaded, key, expected, 1s);
     }
     return last;
 }
@@ -58,8 +71,7 @@ TEST_CASE(
     JackMidiClient player("player");
     REQUIRE(player.connect(player.out_name(), "kanade:in"));
 
-    move(player, 1, 27, 127);
-    CHECK(status_number(kanaded, "tempo", 200) == doctest::Approx(200));
+    CHECK(turn_until(kanaded, player, 1, 27, 127, "tempo", 200) == doctest::Approx(200));
     move(player, 9, 27, 0);
     CHECK(status_number(kanaded, "tempo", 60) == doctest::Approx(60));
     move(player, 1, 26, 64);   // polyphony 1..6: the middle is 4
@@ -95,6 +107,7 @@ TEST_CASE("a [midi.cc] map of buttons on a channel and a narrowed knob; SIGHUP s
     JackMidiClient player("player");
     REQUIRE(player.connect(player.out_name(), "kanade:in"));
 
+    CHECK(turn_until(kanaded, player, 1, 27, 127, "tempo", 110) == doctest::Approx(110));
     CHECK(status_number(kanaded, "playing", 1) == 1);
     move(player, 1, 20, 127);  // the stop button is on channel 3 only
     std::this_thread::sleep_for(500ms);
@@ -104,8 +117,6 @@ TEST_CASE("a [midi.cc] map of buttons on a channel and a narrowed knob; SIGHUP s
     move(player, 3, 20, 0);  // its release does nothing
     move(player, 1, 19, 127);
     CHECK(status_number(kanaded, "playing", 1) == 1);
-    move(player, 1, 27, 127);
-    CHECK(status_number(kanaded, "tempo", 110) == doctest::Approx(110));
 
     // A new map by SIGHUP: the tempo moves to controller 28, 27 does nothing now.
     auto path = write_config(kanaded.folder, kanaded.port, "free");
@@ -135,6 +146,7 @@ TEST_CASE("MIDI learn over OSC: the next controller moved drives the setting, an
     REQUIRE(refused);
     CHECK(std::get<std::string>(refused->arguments.at(1)).find("unknown target 'volume'") != std::string::npos);
 
+    CHECK(turn_until(kanaded, player, 1, 27, 127, "tempo", 200) == doctest::Approx(200));  // the shipped knob
     kanaded.osc.send({"/kanade/learn", {std::string("tempo")}});
     std::this_thread::sleep_for(300ms);
     move(player, 2, 30, 127);  // names the controller; sets nothing
@@ -144,7 +156,7 @@ TEST_CASE("MIDI learn over OSC: the next controller moved drives the setting, an
     CHECK(std::get<std::string>(learned->arguments.at(0)) == "tempo");
     CHECK(std::get<std::int32_t>(learned->arguments.at(1)) == 30);
     CHECK(std::get<std::int32_t>(learned->arguments.at(2)) == 2);
-    CHECK(status_number(kanaded, "tempo", 120) == doctest::Approx(120));
+    CHECK(status_number(kanaded, "tempo", 200) == doctest::Approx(200));
 
     move(player, 2, 30, 0);
     CHECK(status_number(kanaded, "tempo", 60) == doctest::Approx(60));

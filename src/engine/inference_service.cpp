@@ -275,16 +275,16 @@ void InferenceService::reset_session(Session& session, std::int64_t start_step) 
     auto conditions = session.prompt_conditions;
     if (prompt.empty()) prompt.push_back(0);  // any token starts the state; the model takes it from there
     if (conditions.size() != prompt.size()) conditions.clear();
-    // The prompt sounded just before the start, on the steps its waits put it (its last
-    // token on start_step): the faithful window counts them, the lookback reads them.
+    // The prompt sounded just before the start, on the steps a decoder playing it would
+    // have reached (its last token on start_step): the faithful window counts them, the
+    // lookback reads them.
     std::vector<std::int64_t> steps(prompt.size());
-    std::int64_t at = 0;
+    StepDecoder walk(model_->grid.steps_per_beat);
     for (std::size_t i = 0; i < prompt.size(); ++i) {
-        const auto& meaning = tokens_[prompt[i]];
-        if (meaning.kind == music::TokenKind::wait) at += meaning.steps;
-        steps[i] = at;
+        walk.feed(tokens_[prompt[i]], [](const StepPlan&) {});
+        steps[i] = walk.current_step();
     }
-    for (auto& step : steps) step += start_step - at;
+    for (auto& step : steps) step += start_step - walk.current_step();
     feed_tokens(session, prompt, steps, std::move(conditions));
 }
 

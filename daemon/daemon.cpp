@@ -138,21 +138,10 @@ Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
         log("seeded from " + config_.engine.seed_midi + " (" + std::to_string(ids.size()) + " tokens)");
     }
 
-    io::MidiPortsConfig midi_config;
-    midi_config.backend = config_.midi.backend;
-    midi_config.client_name = config_.midi.port_name;
-    midi_config.connect_in = config_.midi.connect_in;
-    midi_config.connect_out = config_.midi.connect_out;
-    midi_ = std::make_unique<io::MidiPorts>(midi_config);
+    midi_ = std::make_unique<io::MidiPorts>(config_.midi.ports);
     log("MIDI: " + midi_->status());
 
-    io::AudioOutputConfig audio_config;
-    audio_config.backend = config_.audio.backend;
-    audio_config.soundfont = config_.audio.soundfont;
-    audio_config.program = config_.audio.program;
-    audio_config.gain = config_.audio.gain;
-    audio_config.sample_rate = config_.audio.sample_rate;
-    audio_ = std::make_unique<io::AudioOutput>(audio_config);
+    audio_ = std::make_unique<io::AudioOutput>(config_.audio);
     log("audio: " + audio_->description());
 
     outputs_.push_back(std::make_unique<MidiOutput>(*midi_));

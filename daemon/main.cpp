@@ -33,7 +33,7 @@ void print_help_for_humans(const kanade::io::DaemonConfig& config) {
                  "kanaded: steer it over OSC:   kanade ctl /kanade/tempo 96 | /kanade/mode call-response | "
                  "/kanade/status | /kanade/help   (udp %s:%d)\n"
                  "kanaded: stop with Ctrl-C (all notes off, recording finalised)\n",
-                 config.midi.port_name.c_str(), config.midi.port_name.c_str(), config.osc.bind.c_str(),
+                 config.midi.ports.client_name.c_str(), config.midi.ports.client_name.c_str(), config.osc.bind.c_str(),
                  config.osc.port);
 }
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -67,6 +68,8 @@ io::OscValue osc_value(const io::SettingField& field) {
             using T = std::remove_pointer_t<decltype(value)>;
             if constexpr (std::is_same_v<T, std::string>)
                 return *value;
+            else if constexpr (std::is_same_v<T, std::filesystem::path>)
+                return value->string();
             else if constexpr (std::is_same_v<T, double>)
                 return static_cast<float>(*value);
             else if constexpr (std::is_same_v<T, std::uint64_t>)

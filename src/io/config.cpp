@@ -29,6 +29,13 @@ public:
             field = *value;
         };
     }
+    void add(const std::string& key, std::filesystem::path& field) {
+        readers_[key] = [&field, key](const toml::node& node, const std::string& where) {
+            auto value = node.value<std::string>();
+            if (!value) throw ConfigError(where + ": key '" + key + "': expected a string");
+            field = *value;
+        };
+    }
     void add(const std::string& key, double& field) {
         readers_[key] = [&field, key](const toml::node& node, const std::string& where) {
             auto value = node.value<double>();  // integers are accepted as numbers

@@ -211,17 +211,17 @@ std::vector<Setting> make_table() {
         "ask for SCHED_FIFO for the scheduler thread"));
     // [midi]
     add(Row(
-            "midi.backend", [](C& c) -> SettingField { return &c.midi.backend; }, "auto, alsa, jack or none")
+            "midi.backend", [](C& c) -> SettingField { return &c.midi.ports.backend; }, "auto, alsa, jack or none")
             .one_of({"auto", "alsa", "jack", "none"})
             .flag("--midi"));
     add(Row(
-        "midi.port_name", [](C& c) -> SettingField { return &c.midi.port_name; },
+        "midi.port_name", [](C& c) -> SettingField { return &c.midi.ports.client_name; },
         "the client's name: its ports are NAME:in and NAME:out"));
     add(Row(
-        "midi.connect_in", [](C& c) -> SettingField { return &c.midi.connect_in; },
+        "midi.connect_in", [](C& c) -> SettingField { return &c.midi.ports.connect_in; },
         "connect the ports matching this pattern to our input (\"\": none)"));
     add(Row(
-        "midi.connect_out", [](C& c) -> SettingField { return &c.midi.connect_out; },
+        "midi.connect_out", [](C& c) -> SettingField { return &c.midi.ports.connect_out; },
         "connect our output to the ports matching this pattern (\"\": none)"));
     add(Row(
             "midi.channel", [](C& c) -> SettingField { return &c.midi.channel; },
@@ -332,6 +332,7 @@ std::string Setting::check(const DaemonConfig& config) const {
 std::string Setting::value_text(const DaemonConfig& config) const {
     const auto value = field_of(*this, config);
     if (const auto* text = std::get_if<std::string*>(&value)) return toml_string(**text);
+    if (const auto* path = std::get_if<std::filesystem::path*>(&value)) return toml_string((*path)->string());
     if (const auto* flag = std::get_if<bool*>(&value)) return **flag ? "true" : "false";
     if (const auto* d = std::get_if<double*>(&value)) {
         char text[32];
@@ -352,6 +353,10 @@ void set_from_text(const Setting& setting, DaemonConfig& config, const std::stri
     try {
         if (auto* s = std::get_if<std::string*>(&field)) {
             **s = text;
+            return;
+        }
+        if (auto* path = std::get_if<std::filesystem::path*>(&field)) {
+            **path = text;
             return;
         }
         if (auto* b = std::get_if<bool*>(&field)) {

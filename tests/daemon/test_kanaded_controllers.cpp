@@ -170,7 +170,7 @@ TEST_CASE("MIDI learn over OSC: the next controller moved drives the setting, an
                     io::ControllerBinding{"tempo", 30, 2}) != saved.midi.controllers.end());
     CHECK(saved.midi.controllers.size() == io::DaemonConfig{}.midi.controllers.size());
     CHECK(saved.osc.port == kanaded.port);
-    CHECK(saved.midi.backend == "jack");
+    CHECK(saved.midi.ports.backend == "jack");
 
     REQUIRE_MESSAGE(kanaded.daemon->running(), kanaded.output());
     auto exit_code = kanaded.terminate();

@@ -6,6 +6,7 @@
 #include "kanade/engine/session_settings.hpp"
 #include "kanade/io/audio_output.hpp"
 #include "kanade/io/controller_map.hpp"
+#include "kanade/io/midi_ports.hpp"
 
 #include <filesystem>
 #include <stdexcept>
@@ -58,20 +59,11 @@ struct DaemonConfig {
         bool realtime_priority = true;
     } clock;
     struct Midi {
-        std::string backend = "auto";  // auto, alsa, jack, none
-        std::string port_name = "kanade";
-        std::string connect_in;  // pattern of hardware ports to connect to our input
-        std::string connect_out;
-        int channel = 1;  // 1..16, the channel notes go out on
+        MidiPortsConfig ports;  // backend, port (client) name, what to connect to
+        int channel = 1;        // 1..16, the channel notes go out on
         std::vector<ControllerBinding> controllers = default_controller_bindings();  // [midi.cc]
     } midi;
-    struct Audio {
-        std::string backend = "auto";  // auto, portaudio, jack, none, or a FILE.wav
-        std::string soundfont = default_soundfont.string();
-        int program = AudioOutputConfig{}.program;
-        double gain = AudioOutputConfig{}.gain;
-        int sample_rate = AudioOutputConfig{}.sample_rate;
-    } audio;
+    AudioOutputConfig audio;
     struct Osc {
         std::string bind = "127.0.0.1";
         int port = 9000;

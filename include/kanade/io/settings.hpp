@@ -8,6 +8,7 @@
 #include "kanade/io/config.hpp"
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -18,7 +19,7 @@
 
 namespace kanade::io {
 
-using SettingField = std::variant<std::string*, double*, int*, bool*, std::uint64_t*>;
+using SettingField = std::variant<std::string*, double*, int*, bool*, std::uint64_t*, std::filesystem::path*>;
 
 struct Setting {
     std::string key;  // "engine.temperature"

@@ -275,16 +275,12 @@ void InferenceService::reset_session(Session& session, std::int64_t start_step) 
     auto conditions = session.prompt_conditions;
     if (prompt.empty()) prompt.push_back(0);  // any token starts the state; the model takes it from there
     if (conditions.size() != prompt.size()) conditions.clear();
-    // The prompt sounded just before the start, on the steps a decoder playing it would
-    // have reached (its last token on start_step): the faithful window counts them, the
+    // The prompt sounded just before the start, on the steps the decoder would have reached
+    // playing it (its last token on start_step): the faithful window counts them, the
     // lookback reads them.
-    std::vector<std::int64_t> steps(prompt.size());
-    StepDecoder walk(model_->grid.steps_per_beat);
-    for (std::size_t i = 0; i < prompt.size(); ++i) {
-        walk.feed(tokens_[prompt[i]], [](const StepPlan&) {});
-        steps[i] = walk.current_step();
-    }
-    for (auto& step : steps) step += start_step - walk.current_step();
+    auto steps = music::token_steps(prompt, tokens_, model_->grid.steps_per_beat);
+    const auto end = steps.back();
+    for (auto& step : steps) step += start_step - end;
     feed_tokens(session, prompt, steps, std::move(conditions));
 }
 

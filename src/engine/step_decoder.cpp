@@ -27,11 +27,11 @@ void StepDecoder::feed(const music::TokenMeaning& token, const std::function<voi
         case music::TokenKind::onset:
             for (int pitch : token.pitches)
                 current_.add({static_cast<std::uint8_t>(pitch), 100, static_cast<std::uint16_t>(steps_per_beat_)});
-            advance(steps_per_beat_);
+            advance(token.steps_moved(steps_per_beat_));
             break;
         case music::TokenKind::wait:
             pending_pitch_ = -1;
-            advance(std::min(token.steps, music::KanadeTokenizer::max_wait_steps));
+            advance(token.steps_moved(steps_per_beat_));
             break;
         case music::TokenKind::velocity: velocity_ = token.velocity; break;
         case music::TokenKind::pitch: pending_pitch_ = token.pitches.front(); break;

@@ -5,6 +5,7 @@
 #include "kanade/music/token_table.hpp"
 
 #include <cmath>
+#include <map>
 #include <stdexcept>
 
 namespace kanade::model {
@@ -28,6 +29,41 @@ struct Totals {
         tokens += static_cast<std::size_t>(targets.numel());
     }
 };
+
+// Faithful with a window counted in music (window_steps), as kanaded keeps it: each token
+// is predicted from the tokens of the last window_steps grid steps before it. Windows of
+// one length go through the network together.
+void add_step_windows(Model& model, const std::vector<int>& file_ids, const torch::Tensor& ids,
+                      const torch::Tensor& conditions, std::int64_t batch, torch::Device device, Totals& totals) {
+    const music::TokenTable table(model.vocabulary, model.tokenizer);
+    const auto steps = music::token_steps(file_ids, table, model.grid.steps_per_beat);
+    const auto n = static_cast<std::int64_t>(file_ids.size());
+    std::map<std::int64_t, std::vector<std::int64_t>> by_length;  // window length -> tokens predicted
+    std::int64_t first = 0;
+    for (std::int64_t t = 1; t < n; ++t) {
+        // The window after token t-1 was played: the tokens on the steps since then minus window_steps.
+        while (steps[static_cast<std::size_t>(first)] <=
+               steps[static_cast<std::size_t>(t - 1)] - model.config.window_steps)
+            ++first;
+        by_length[t - first].push_back(t);
+    }
+    for (const auto& [length, targets] : by_length)
+        for (std::size_t from = 0; from < targets.size(); from += static_cast<std::size_t>(batch)) {
+            const auto to = std::min(targets.size(), from + static_cast<std::size_t>(batch));
+            std::vector<torch::Tensor> rows, condition_rows;
+            std::vector<std::int64_t> next;
+            for (auto i = from; i < to; ++i) {
+                const auto t = targets[i];
+                rows.push_back(ids.slice(0, t - length, t));
+                if (conditions.defined()) condition_rows.push_back(conditions.slice(0, t - length, t));
+                next.push_back(file_ids[static_cast<std::size_t>(t)]);
+            }
+            auto logits = model.network->forward_last(
+                torch::stack(rows).to(device),
+                conditions.defined() ? torch::stack(condition_rows).to(device) : torch::Tensor());
+            totals.add(logits, torch::tensor(next, torch::kInt64).to(device));
+        }
+}
 
 }  // namespace
 
@@ -81,6 +117,10 @@ EvalResult evaluate(Model& model, const std::vector<std::filesystem::path>& file
             // One run from a fresh state over the whole piece: every token's context is all before it.
             auto logits = model.network->forward(batched(ids.slice(0, 0, n - 1)), batched(slice(conditions, 0, n - 1)));
             totals.add(logits.squeeze(0), ids.slice(0, 1, n).to(device));
+            continue;
+        }
+        if (model.config.window_steps > 0) {
+            add_step_windows(model, file.ids, ids, conditions, options.batch, device, totals);
             continue;
         }
         // Faithful, a window of `window` tokens: the first `window` tokens in one causal run

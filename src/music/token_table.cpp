@@ -3,6 +3,7 @@
 #include "kanade/music/kanade_tokenizer.hpp"
 #include "kanade/music/seed_tokenizer.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace kanade::music {
@@ -50,6 +51,23 @@ TokenTable::TokenTable(const Vocabulary& vocabulary, std::string_view tokenizer)
     meanings_.reserve(vocabulary.size());
     for (std::size_t id = 0; id < vocabulary.size(); ++id)
         meanings_.push_back(meaning_of(vocabulary.token(static_cast<int>(id)), tokenizer));
+}
+
+int TokenMeaning::steps_moved(int steps_per_beat) const {
+    if (kind == TokenKind::wait) return std::min(steps, KanadeTokenizer::max_wait_steps);
+    if (kind == TokenKind::onset) return steps_per_beat;
+    return 0;
+}
+
+std::vector<std::int64_t> token_steps(std::span<const int> ids, const TokenTable& tokens, int steps_per_beat) {
+    std::vector<std::int64_t> steps;
+    steps.reserve(ids.size());
+    std::int64_t at = 0;
+    for (int id : ids) {
+        at += tokens[id].steps_moved(steps_per_beat);
+        steps.push_back(at);
+    }
+    return steps;
 }
 
 }  // namespace kanade::music

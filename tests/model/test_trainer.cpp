@@ -4,6 +4,7 @@
 
 #include "../test_paths.hpp"
 #include "tiny_corpus.hpp"
+#include "../engine/random_model.hpp"
 
 #include <doctest/doctest.h>
 
@@ -174,4 +175,27 @@ TEST_CASE("a checkpoint of another network is not resumed") {
     options.network.hidden = 40;
     options.resume = true;
     CHECK_THROWS_WITH(train(options), doctest::Contains("different network"));
+}
+
+TEST_CASE("eval's faithful window counts grid steps when the model says window_steps, as kanaded's does") {
+    test::TemporaryFolder folder;
+    test::write_tiny_corpus(folder / "corpus");
+    auto model = test::random_model(3, 16);
+    model->tokenizer = "kanade";
+    model->network->eval();
+    const auto streaming = evaluate(*model, {folder / "corpus"}, torch::kCPU, {.mode = "streaming"});
+    // A window longer than any piece: every token sees all before it from a fresh state,
+    // which is what streaming gives; any slip in which tokens a window holds shows here.
+    model->config.window_steps = 4096;
+    const auto whole = evaluate(*model, {folder / "corpus"}, torch::kCPU, {.mode = "faithful", .batch = 32});
+    CHECK(whole.tokens == streaming.tokens);
+    CHECK(whole.nll == doctest::Approx(streaming.nll).epsilon(1e-4));
+    // A bar's window forgets: not the streaming figure, nor the 16-token window's.
+    model->config.window_steps = 4;
+    const auto short_window = evaluate(*model, {folder / "corpus"}, torch::kCPU, {.mode = "faithful"});
+    model->config.window_steps = 0;
+    const auto tokens_window = evaluate(*model, {folder / "corpus"}, torch::kCPU, {.mode = "faithful"});
+    CHECK(short_window.tokens == streaming.tokens);
+    CHECK(std::abs(short_window.nll - streaming.nll) > 1e-4);
+    CHECK(std::abs(short_window.nll - tokens_window.nll) > 1e-4);
 }

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -31,6 +32,9 @@ struct TokenMeaning {
 
     // Whether the token starts a note (a call-and-response answer must begin with one).
     bool starts_note() const { return kind == TokenKind::pitch || kind == TokenKind::onset; }
+    // Grid steps time moves on when the token is played: a wait's (at most the longest
+    // wait), a seed onset's beat, nothing for the rest.
+    int steps_moved(int steps_per_beat) const;
 };
 
 class TokenTable {
@@ -48,5 +52,9 @@ public:
 private:
     std::vector<TokenMeaning> meanings_;
 };
+
+// The step time stands on after each token of `ids` (the first token's start is step 0):
+// what kanaded's decoder reaches, for the faithful window and the bar lookback.
+std::vector<std::int64_t> token_steps(std::span<const int> ids, const TokenTable& tokens, int steps_per_beat);
 
 }  // namespace kanade::music

@@ -97,7 +97,7 @@ TEST_CASE(
     CHECK(*exit_code == 0);
 }
 
-TEST_CASE("a [midi.cc] map of buttons on a channel and a narrowed knob; SIGHUP swaps the map") {
+TEST_CASE("a [midi.cc] map of buttons on a channel and a narrowed knob, and SIGHUP swaps the map") {
     if (!have_servers()) return;
     KanadedOnJack kanaded;
     REQUIRE_MESSAGE(start_with_controllers(kanaded,

@@ -59,7 +59,7 @@ int TokenMeaning::steps_moved(int steps_per_beat) const {
     return 0;
 }
 
-std::vector<std::int64_t> token_steps(std::span<const int> ids, const TokenTable& tokens, int steps_per_beat) {
+std::vector<std::int64_t> token_steps(const std::vector<int>& ids, const TokenTable& tokens, int steps_per_beat) {
     std::vector<std::int64_t> steps;
     steps.reserve(ids.size());
     std::int64_t at = 0;

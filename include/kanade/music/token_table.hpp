@@ -13,7 +13,6 @@
 
 #include <cstdint>
 #include <string>
-#include <span>
 #include <string_view>
 #include <vector>
 
@@ -55,6 +54,6 @@ private:
 
 // The step time stands on after each token of `ids` (the first token's start is step 0):
 // what kanaded's decoder reaches, for the faithful window and the bar lookback.
-std::vector<std::int64_t> token_steps(std::span<const int> ids, const TokenTable& tokens, int steps_per_beat);
+std::vector<std::int64_t> token_steps(const std::vector<int>& ids, const TokenTable& tokens, int steps_per_beat);
 
 }  // namespace kanade::music

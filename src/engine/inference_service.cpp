@@ -382,11 +382,7 @@ int InferenceService::choose_token(Session& session, std::vector<float> row, std
     }
     ++stats_.tokens;
     const auto& meaning = tokens_[token];
-    // An answer has begun once a note is whole: an onset, or a pitch's duration.
-    if (meaning.kind == music::TokenKind::onset ||
-        (meaning.kind == music::TokenKind::duration && session.decoder->awaiting_duration()))
-        session.must_start_note = false;
-    session.decoder->feed(meaning, [&](const StepPlan& plan) {
+    const bool made_note = session.decoder->feed(meaning, [&](const StepPlan& plan) {
         if (plan.step < now)
             ++stats_.stale_plans;
         else if (!session.queue->push(plan))
@@ -394,6 +390,7 @@ int InferenceService::choose_token(Session& session, std::vector<float> row, std
         else if (plan.count > 0)
             planned_.push({session.settings.output_channel, plan});
     });
+    if (made_note) session.must_start_note = false;  // an answer has begun once a note is whole
     const auto step = session.decoder->current_step();
     push_window(session, {token, condition_at(session, step), step});
     session.last_token = token;

@@ -14,7 +14,7 @@ void StepDecoder::restart(std::int64_t step) {
     pending_pitch_ = -1;
 }
 
-void StepDecoder::feed(const music::TokenMeaning& token, const std::function<void(const StepPlan&)>& emit) {
+bool StepDecoder::feed(const music::TokenMeaning& token, const std::function<void(const StepPlan&)>& emit) {
     auto advance = [&](int steps) {
         for (int i = 0; i < steps; ++i) {
             emit(current_);
@@ -28,7 +28,7 @@ void StepDecoder::feed(const music::TokenMeaning& token, const std::function<voi
             for (int pitch : token.pitches)
                 current_.add({static_cast<std::uint8_t>(pitch), 100, static_cast<std::uint16_t>(steps_per_beat_)});
             advance(token.steps_moved(steps_per_beat_));
-            break;
+            return true;
         case music::TokenKind::wait:
             pending_pitch_ = -1;
             advance(token.steps_moved(steps_per_beat_));
@@ -40,9 +40,10 @@ void StepDecoder::feed(const music::TokenMeaning& token, const std::function<voi
             current_.add({static_cast<std::uint8_t>(pending_pitch_), static_cast<std::uint8_t>(velocity_),
                           static_cast<std::uint16_t>(std::clamp(token.steps, 1, 64))});
             pending_pitch_ = -1;
-            break;
+            return true;
         case music::TokenKind::other: break;
     }
+    return false;
 }
 
 }  // namespace kanade::engine

@@ -33,9 +33,9 @@ struct Totals {
 // Faithful with a window counted in music (window_steps), as kanaded keeps it: each token
 // is predicted from the tokens of the last window_steps grid steps before it. Windows of
 // one length go through the network together.
-void add_step_windows(Model& model, const std::vector<int>& file_ids, const torch::Tensor& ids,
-                      const torch::Tensor& conditions, std::int64_t batch, torch::Device device, Totals& totals) {
-    const music::TokenTable table(model.vocabulary, model.tokenizer);
+void add_step_windows(Model& model, const music::TokenTable& table, const std::vector<int>& file_ids,
+                      const torch::Tensor& ids, const torch::Tensor& conditions, std::int64_t batch,
+                      torch::Device device, Totals& totals) {
     const auto steps = music::token_steps(file_ids, table, model.grid.steps_per_beat);
     const auto n = static_cast<std::int64_t>(file_ids.size());
     std::map<std::int64_t, std::vector<std::int64_t>> by_length;  // window length -> tokens predicted
@@ -89,6 +89,7 @@ EvalResult evaluate(Model& model, const std::vector<std::filesystem::path>& file
     model.network->eval();
     model.network->to(device);
     const std::int64_t window = model.config.window;
+    const music::TokenTable table(model.vocabulary, model.tokenizer);  // the steps of a window_steps window
     Totals totals;
     totals.nll_by_token.assign(model.vocabulary.size(), 0.0);
     EvalResult result;
@@ -120,7 +121,7 @@ EvalResult evaluate(Model& model, const std::vector<std::filesystem::path>& file
             continue;
         }
         if (model.config.window_steps > 0) {
-            add_step_windows(model, file.ids, ids, conditions, options.batch, device, totals);
+            add_step_windows(model, table, file.ids, ids, conditions, options.batch, device, totals);
             continue;
         }
         // Faithful, a window of `window` tokens: the first `window` tokens in one causal run

@@ -21,8 +21,9 @@ public:
     explicit StepDecoder(int steps_per_beat);
 
     // Feeds one token. Each step the token stream moves past is handed to `emit`,
-    // notes or empty (a rest), in order.
-    void feed(const music::TokenMeaning& token, const std::function<void(const StepPlan&)>& emit);
+    // notes or empty (a rest), in order. True when the token made a note whole (an onset,
+    // or the duration of a pitch).
+    bool feed(const music::TokenMeaning& token, const std::function<void(const StepPlan&)>& emit);
 
     // The step the next token's notes would start on.
     std::int64_t current_step() const { return current_.step; }

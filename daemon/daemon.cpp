@@ -1,6 +1,7 @@
 #include "daemon.hpp"
 
 #include "osc_commands.hpp"
+#include "oscquery.hpp"
 #include "outputs.hpp"
 
 #include "kanade/model/cpu_features.hpp"
@@ -166,7 +167,16 @@ Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
     scheduler_config.send_clock = config_.clock.send_midi_clock;
     std::vector<clock::NoteOutput*> outputs;
     for (auto& output : outputs_) outputs.push_back(output.get());
-    scheduler_ = std::make_unique<clock::Scheduler>(scheduler_config, *service_, step_clock_, outputs);
+    scheduler_config.beats_per_bar = config_.clock.beats_per_bar;
+    if (config_.clock.link) {
+        link_ = std::make_unique<io::LinkSession>(io::LinkSessionConfig{
+            config_.clock.bpm, static_cast<double>(config_.clock.beats_per_bar), config_.clock.link_start_stop_sync});
+        log(std::string("Ableton Link: joined; the session leads tempo and beat phase (quantum ") +
+            std::to_string(config_.clock.beats_per_bar) + " beats)" +
+            (config_.clock.link_start_stop_sync ? ", and start and stop" : "") +
+            (config_.clock.follow_midi_clock ? "; incoming MIDI clock is ignored" : ""));
+    }
+    scheduler_ = std::make_unique<clock::Scheduler>(scheduler_config, *service_, step_clock_, outputs, link_.get());
     if (config_.clock.send_midi_clock)
         log(scheduler_->sends_clock() ? "MIDI clock out: 24 per quarter, with Start/Stop/Continue and Song Position"
                                       : "MIDI clock out refused: the grid's steps per beat do not divide 24");
@@ -183,10 +193,21 @@ Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
         osc_config.allow = split_list(config_.osc.allow);
         osc_config.max_packet_bytes = static_cast<std::size_t>(config_.osc.max_packet_bytes);
         osc_ = std::make_unique<io::OscServer>(io_, osc_config);
-        register_osc_commands(*this);
+        auto setting_addresses = register_osc_commands(*this);
         log("OSC on udp://" + config_.osc.bind + ":" + std::to_string(osc_->local_port()));
+        if (config_.web.port > 0) {
+            // Without it the instrument still plays: a taken port is said, not fatal.
+            try {
+                oscquery_ = std::make_unique<OscQuery>(*this, std::move(setting_addresses), io_, config_.web);
+                log("OSCQuery on http://" + config_.web.bind + ":" + std::to_string(oscquery_->port()) +
+                    (config_.web.token.empty() ? "" : " (token required)"));
+            } catch (const std::exception& failure) {
+                log(std::string("web off: ") + failure.what());
+            }
+        }
     } else {
-        log("OSC off (osc.port = 0); the [midi.cc] controllers, which drive its commands, are off too");
+        log("OSC off (osc.port = 0); the [midi.cc] controllers, which drive its commands, are off too, and so is "
+            "OSCQuery ([web]), which serves them");
     }
 }
 
@@ -303,6 +324,12 @@ void Daemon::report_inference_failures() {
 void Daemon::subscribe(const io::OscEndpoint& endpoint) { subscribers_.insert(endpoint); }
 void Daemon::unsubscribe(const io::OscEndpoint& endpoint) { subscribers_.erase(endpoint); }
 
+std::string Daemon::clock_leader() const {
+    if (link_) return "link";
+    const bool ticking = clock::monotonic_ns() - last_clock_tick_ns_.load(std::memory_order_relaxed) < 500'000'000;
+    return follow_midi_clock_ && ticking ? "midi" : "internal";
+}
+
 std::string Daemon::status_line() const {
     auto scheduler = scheduler_->stats();
     auto inference = service_->stats();
@@ -325,6 +352,7 @@ void Daemon::input_loop() {
             any = true;
             if (message.status() >= 0xF8 || message.status() == 0xF2) {
                 if (!follow_midi_clock_) continue;
+                if (message.status() == 0xF8) last_clock_tick_ns_.store(message.time_ns, std::memory_order_relaxed);
                 auto update = clock_follower_.feed(message);
                 if (update.bpm && std::abs(*update.bpm - scheduler_->tempo()) > 0.05)
                     scheduler_->set_tempo(*update.bpm);
@@ -431,6 +459,7 @@ void Daemon::housekeeping() {
             for (const auto& subscriber : subscribers_) osc_->send(subscriber, message);
         }
     }
+    if (oscquery_) oscquery_->send_changes();
     auto now = clock::monotonic_ns();
     if (now - last_maintain_ns_ > 1'000'000'000) {
         last_maintain_ns_ = now;
@@ -471,7 +500,11 @@ void Daemon::reload() {
                                std::memory_order_release);
             config_.midi.controllers = fresh.midi.controllers;
             config_.midi.channel = fresh.midi.channel;
-            scheduler_->set_tempo(fresh.clock.bpm);
+            if (fresh.clock.link != config_.clock.link ||
+                fresh.clock.link_start_stop_sync != config_.clock.link_start_stop_sync)
+                log("clock.link and clock.link_start_stop_sync take a restart; keeping link " +
+                    std::string(link_ ? "on" : "off"));
+            scheduler_->set_tempo(fresh.clock.bpm);  // under Link: the session's new tempo
             scheduler_->set_miss_policy(clock::parse_miss_policy(fresh.engine.miss_policy));
             auto model_path = fresh.model.path;
             config_.engine = fresh.engine;

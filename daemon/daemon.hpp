@@ -9,6 +9,7 @@
 #pragma once
 
 #include "kanade/clock/midi_clock_follower.hpp"
+#include "kanade/io/link_session.hpp"
 #include "kanade/clock/scheduler.hpp"
 #include "kanade/engine/channel_routing.hpp"
 #include "kanade/engine/inference_service.hpp"
@@ -44,6 +45,9 @@ public:
     io::DaemonConfig& config() { return config_; }
     engine::InferenceService& service() { return *service_; }
     clock::Scheduler& scheduler() { return *scheduler_; }
+    const io::LinkSession* link() const { return link_.get(); }  // null without [clock] link
+    // Who leads the grid: "link", "midi" (a MIDI clock ticked in the last half second) or "internal".
+    std::string clock_leader() const;
     io::OscServer& osc() { return *osc_; }
     // Loads and checks a model file, then swaps it in between two steps. Returns "" or the reason.
     std::string load_model(const std::filesystem::path& path);
@@ -86,10 +90,12 @@ private:
     std::vector<std::unique_ptr<clock::NoteOutput>> outputs_;
     class RecorderOutput* recorder_output_ = nullptr;
     class MonitorOutput* monitor_ = nullptr;
+    std::unique_ptr<io::LinkSession> link_;  // [clock] link: the session leads the scheduler's grid
     std::unique_ptr<clock::Scheduler> scheduler_;
 
     boost::asio::io_context io_;
     std::unique_ptr<io::OscServer> osc_;
+    std::unique_ptr<class OscQuery> oscquery_;  // [web]: the OSC namespace over HTTP and WebSocket
     boost::asio::signal_set signals_{io_};
     boost::asio::steady_timer timer_{io_};
     std::set<io::OscEndpoint> subscribers_;
@@ -98,8 +104,9 @@ private:
     std::int64_t last_maintain_ns_ = 0;
     std::uint64_t reported_record_errors_ = 0;
     std::uint64_t reported_inference_failures_ = 0;
-    clock::MidiClockFollower clock_follower_;  // the input thread's
-    const bool follow_midi_clock_ = config_.clock.follow_midi_clock;
+    clock::MidiClockFollower clock_follower_;          // the input thread's
+    std::atomic<std::int64_t> last_clock_tick_ns_{0};  // the last MIDI clock tick's arrival
+    const bool follow_midi_clock_ = config_.clock.follow_midi_clock && !config_.clock.link;  // Link leads
     std::atomic<int> routing_{engine::ChannelRouting{}.pack()};  // ChannelRouting, for the input thread
     // [midi.cc], for the input thread; SIGHUP swaps in the file's new map.
     std::atomic<std::shared_ptr<const std::vector<io::ControllerBinding>>> controllers_;

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <variant>
 
 namespace {
 
@@ -43,11 +44,16 @@ int main(int argc, char** argv) {
     CLI::App app{"kanaded: the kanade real-time generative MIDI daemon"};
     Flags flags;
     app.add_option("-c,--config", flags.config_path, "TOML configuration file (every key optional)");
-    for (const auto& setting : kanade::io::settings())
-        if (!setting.flag.empty())
-            app.add_option_function<std::string>(
-                setting.flag, [&flags, key = setting.key](const std::string& text) { flags.settings[key] = text; },
-                setting.help + " (" + setting.key + ")");
+    kanade::io::DaemonConfig defaults;
+    for (const auto& setting : kanade::io::settings()) {
+        if (setting.flag.empty()) continue;
+        auto* option = app.add_option_function<std::string>(
+            setting.flag, [&flags, key = setting.key](const std::string& text) { flags.settings[key] = text; },
+            setting.help + " (" + setting.key + ")");
+        // A yes/no setting's flag alone means yes (--link); --link=false says no.
+        if (std::holds_alternative<bool*>(setting.field(defaults)))
+            option->expected(0, 1)->default_str("true")->option_text("[=BOOL]");
+    }
     app.add_flag("--check", flags.check, "load and check configuration and model, then exit");
     app.add_flag("--print-config", flags.print_config, "print every setting with its default as TOML, then exit");
     CLI11_PARSE(app, argc, argv);

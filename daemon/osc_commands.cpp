@@ -61,25 +61,6 @@ void remember_in_config(Daemon& daemon, const engine::SessionSettings& s) {
     engine_from_session(daemon.config().engine, s);
 }
 
-// A setting's value as OSC carries it: numbers as f, whole numbers and flags as i, text as s.
-io::OscValue osc_value(const io::SettingField& field) {
-    return std::visit(
-        [](auto* value) -> io::OscValue {
-            using T = std::remove_pointer_t<decltype(value)>;
-            if constexpr (std::is_same_v<T, std::string>)
-                return *value;
-            else if constexpr (std::is_same_v<T, std::filesystem::path>)
-                return value->string();
-            else if constexpr (std::is_same_v<T, double>)
-                return static_cast<float>(*value);
-            else if constexpr (std::is_same_v<T, std::uint64_t>)
-                return std::to_string(*value);  // a seed does not fit an OSC int
-            else
-                return static_cast<std::int32_t>(*value);
-        },
-        field);
-}
-
 void add_session_command(Daemon& d, const std::string& name, const std::string& tags, const std::string& help,
                          SessionChange change) {
     d.osc().add("/kanade/" + name, tags, help, [&d, change](const OscMessage& m, const OscEndpoint&) {
@@ -106,7 +87,32 @@ void add_session_command(Daemon& d, const std::string& name, const std::string& 
 
 }  // namespace
 
-void register_osc_commands(Daemon& d) {
+io::DaemonConfig settings_in_force(Daemon& d) {
+    auto now = d.config();
+    engine_from_session(now.engine, d.service().settings(0));
+    now.clock.bpm = d.scheduler().tempo();
+    return now;
+}
+
+io::OscValue osc_value(const io::SettingField& field) {
+    return std::visit(
+        [](auto* value) -> io::OscValue {
+            using T = std::remove_pointer_t<decltype(value)>;
+            if constexpr (std::is_same_v<T, std::string>)
+                return *value;
+            else if constexpr (std::is_same_v<T, std::filesystem::path>)
+                return value->string();
+            else if constexpr (std::is_same_v<T, double>)
+                return static_cast<float>(*value);
+            else if constexpr (std::is_same_v<T, std::uint64_t>)
+                return std::to_string(*value);  // a seed does not fit an OSC int
+            else
+                return static_cast<std::int32_t>(*value);
+        },
+        field);
+}
+
+SettingAddresses register_osc_commands(Daemon& d) {
     auto& osc = d.osc();
     auto reply = [&osc](const OscEndpoint& to, OscMessage message) { osc.send(to, message); };
 
@@ -133,10 +139,12 @@ void register_osc_commands(Daemon& d) {
     // /kanade/session/NAME with the session number (from 1) first, for one.
     // Their bounds and help come from the one table of settings (io/settings.hpp).
     // The setting behind each address, for /kanade/get.
-    auto readable = std::make_shared<std::map<std::string, std::string>>(
-        std::map<std::string, std::string>{{"/kanade/tempo", "clock.bpm"}, {"/kanade/miss", "engine.miss_policy"}});
+    auto readable = std::make_shared<SettingAddresses>(
+        SettingAddresses{{"/kanade/tempo", {"clock.bpm"}},
+                         {"/kanade/miss", {"engine.miss_policy"}},
+                         {"/kanade/range", {"engine.lowest_pitch", "engine.highest_pitch"}}});
     auto sampling = [&d, readable](const char* name, const char* tags, const std::string& key, SessionChange change) {
-        (*readable)["/kanade/" + std::string(name)] = key;
+        (*readable)["/kanade/" + std::string(name)] = {key};
         add_session_command(d, name, tags, io::setting(key).help, std::move(change));
     };
     sampling("temperature", "f", "engine.temperature", [](const OscMessage& m, engine::SessionSettings& s) {
@@ -243,16 +251,18 @@ void register_osc_commands(Daemon& d) {
             [&d, readable, reply](const OscMessage& m, const OscEndpoint& from) {
                 const auto& asked = text(m, 0);
                 const auto found = readable->find(asked);
-                const auto key = found != readable->end() ? found->second : asked;
-                const auto known = std::find_if(io::settings().begin(), io::settings().end(),
-                                                [&](const io::Setting& s) { return s.key == key; });
-                if (known == io::settings().end())
-                    return "no setting at '" + asked +
-                           "' (an address of /kanade/help, or a key of kanaded --print-config)";
-                auto now = d.config();
-                engine_from_session(now.engine, d.service().settings(0));
-                now.clock.bpm = d.scheduler().tempo();
-                reply(from, OscMessage{"/kanade/get", {asked, osc_value(known->field(now))}});
+                const auto keys = found != readable->end() ? found->second : std::vector<std::string>{asked};
+                OscMessage answer{"/kanade/get", {asked}};
+                auto now = settings_in_force(d);
+                for (const auto& key : keys) {
+                    const auto known = std::find_if(io::settings().begin(), io::settings().end(),
+                                                    [&](const io::Setting& s) { return s.key == key; });
+                    if (known == io::settings().end())
+                        return "no setting at '" + asked +
+                               "' (an address of /kanade/help, or a key of kanaded --print-config)";
+                    answer.arguments.push_back(osc_value(known->field(now)));
+                }
+                reply(from, answer);
                 return std::string();
             });
     osc.add("/kanade/learn", "s",
@@ -309,8 +319,8 @@ void register_osc_commands(Daemon& d) {
                 return std::string();
             });
     osc.add("/kanade/status", "",
-            "reply: tempo, mode, model, its styles and session 1's, device, steps, late steps, inference p50/p99, "
-            "recording",
+            "reply: tempo, mode, model, its styles and session 1's, device, playing, clock (internal, midi or link), "
+            "link_peers (-1: Link off), steps, late steps, inference p50/p99, recording",
             [&d, reply](const OscMessage&, const OscEndpoint& from) {
                 auto scheduler = d.scheduler().stats();
                 const auto recording = d.record_counters();
@@ -336,6 +346,10 @@ void register_osc_commands(Daemon& d) {
                                         inference.device,
                                         std::string("playing"),
                                         static_cast<std::int32_t>(d.scheduler().playing()),
+                                        std::string("clock"),
+                                        d.clock_leader(),
+                                        std::string("link_peers"),
+                                        static_cast<std::int32_t>(d.link() ? d.link()->peers() : -1),
                                         std::string("steps"),
                                         static_cast<std::int32_t>(scheduler.steps),
                                         std::string("late"),
@@ -364,10 +378,11 @@ void register_osc_commands(Daemon& d) {
             });
     osc.add("/kanade/help", "", "reply: every address and what it does",
             [&osc, reply](const OscMessage&, const OscEndpoint& from) {
-                for (const auto& [address, help] : osc.commands())
-                    reply(from, OscMessage{"/kanade/help", {address, help}});
+                for (const auto& command : osc.commands())
+                    reply(from, OscMessage{"/kanade/help", {command.address, command.help}});
                 return std::string();
             });
+    return *readable;
 }
 
 }  // namespace kanade::daemon

@@ -3,9 +3,28 @@
 // becomes /kanade/fail.
 #pragma once
 
+#include "kanade/io/config.hpp"
+#include "kanade/io/osc_message.hpp"
+#include "kanade/io/settings.hpp"
+
+#include <map>
+#include <string>
+#include <vector>
+
 namespace kanade::daemon {
 
 class Daemon;
-void register_osc_commands(Daemon& daemon);
+
+// The settings an address reads and writes, in argument order (/kanade/temperature:
+// engine.temperature; /kanade/range: its lowest and highest pitch), for /kanade/get and
+// OSCQuery. Addresses that are actions have none.
+using SettingAddresses = std::map<std::string, std::vector<std::string>>;
+
+SettingAddresses register_osc_commands(Daemon& daemon);
+
+// Every setting as it is in force now: the config, with session 1's voice and the clock's tempo.
+io::DaemonConfig settings_in_force(Daemon& daemon);
+// A setting's value as OSC carries it: numbers as f, whole numbers and flags as i, text as s.
+io::OscValue osc_value(const io::SettingField& field);
 
 }  // namespace kanade::daemon

@@ -17,7 +17,7 @@ packages="
   librtmidi-dev libjack-jackd2-dev libasound2-dev portaudio19-dev libfluidsynth-dev libsndfile1-dev libsamplerate0-dev
   libboost-dev libtomlplusplus-dev liboscpack-dev libsystemd-dev
   fluid-soundfont-gm openttd-openmsx simutrans-data
-  jackd2
+  jackd2 ableton-link-dev ableton-link-utils iproute2
   clang libclang-rt-dev clang-format
 "
 # npm installs Basic Pitch's weights below. NodeSource's nodejs bundles npm and conflicts

@@ -24,14 +24,26 @@ std::int64_t step_period_ns(double bpm, int steps_per_beat) {
     return static_cast<std::int64_t>(std::llround(60e9 / (bpm * steps_per_beat)));
 }
 
+std::int64_t floor_mod(std::int64_t value, std::int64_t divisor) { return ((value % divisor) + divisor) % divisor; }
+
+// Like sleep_until_ns, but wakes every 50 ms to see whether the thread is asked to stop
+// (a wait for a shared timeline's next bar can be seconds long).
+void sleep_until_or_stop(std::int64_t deadline_ns, const std::atomic<bool>& stopping) {
+    constexpr std::int64_t slice = 50'000'000;
+    while (deadline_ns - monotonic_ns() > slice && !stopping.load(std::memory_order_relaxed))
+        sleep_until_ns(monotonic_ns() + slice);
+    sleep_until_ns(deadline_ns);
+}
+
 }  // namespace
 
 Scheduler::Scheduler(const SchedulerConfig& config, StepSource& source, StepClock& step_clock,
-                     std::vector<NoteOutput*> outputs)
+                     std::vector<NoteOutput*> outputs, BeatTimeline* timeline)
     : config_(config),
       source_(source),
       step_clock_(step_clock),
       outputs_(std::move(outputs)),
+      timeline_(timeline),
       bpm_(config.bpm),
       miss_policy_(static_cast<int>(config.miss_policy)) {
     if (source.session_count() > max_sessions) throw std::invalid_argument("at most 16 sessions");
@@ -56,9 +68,18 @@ void Scheduler::stop() {
     thread_.join();
 }
 
-void Scheduler::set_tempo(double bpm) { bpm_.store(std::clamp(bpm, 10.0, 400.0)); }
+void Scheduler::set_tempo(double bpm) {
+    bpm = std::clamp(bpm, 10.0, 400.0);
+    if (timeline_)
+        tempo_request_.store(bpm);
+    else
+        bpm_.store(bpm);
+}
 
-void Scheduler::set_playing(bool playing) { playing_.store(playing); }
+void Scheduler::set_playing(bool playing) {
+    playing_.store(playing);
+    if (timeline_) playing_request_.store(playing ? 1 : 0);
+}
 
 void Scheduler::panic() { panic_.store(true); }
 
@@ -186,6 +207,42 @@ void Scheduler::play_step(std::int64_t step) {
     }
 }
 
+// When our `step` starts on the shared timeline, as it stands now; its tempo and transport
+// become ours. The grid keeps its place (timeline step = our step + a whole number of
+// bars) until the timeline moves under it (a peer joined with another beat, a long
+// stall): then the step goes to the next timeline step in its place in the bar, so the
+// bar phase the network hears is always the session's, at the cost of a wait under a bar.
+std::int64_t Scheduler::timeline_step_time(std::int64_t step) {
+    const auto now = monotonic_ns();
+    const auto moment = timeline_->at(now);
+    bpm_.store(moment.bpm, std::memory_order_relaxed);
+    if (moment.playing) playing_.store(*moment.playing, std::memory_order_relaxed);
+    const int per_beat = config_.steps_per_beat;
+    const double period = 60e9 / (moment.bpm * per_beat);
+    std::int64_t deadline = timeline_->time_of(static_cast<double>(step + timeline_offset_) / per_beat);
+    const auto early = static_cast<double>(now - deadline), ahead = static_cast<double>(deadline - now);
+    if (!timeline_locked_ || early > period / 2 || ahead > 2 * period) {
+        const std::int64_t bar = static_cast<std::int64_t>(per_beat) * config_.beats_per_bar;
+        // The first timeline step not yet past (a quarter step late still counts) ...
+        const auto first = static_cast<std::int64_t>(std::ceil(moment.beat * per_beat - 0.25));
+        // ... that sits where `step` sits in the bar.
+        const std::int64_t target = first + floor_mod(floor_mod(step, bar) - floor_mod(first, bar), bar);
+        timeline_offset_ = target - step;
+        timeline_locked_ = true;
+        timeline_relocks_.fetch_add(1, std::memory_order_relaxed);
+        deadline = timeline_->time_of(static_cast<double>(target) / per_beat);
+    }
+    return deadline;
+}
+
+// Tempo and transport changes asked of us (OSC, MIDI controllers) go to the session.
+void Scheduler::send_to_timeline(std::int64_t now) {
+    if (const double bpm = tempo_request_.exchange(0, std::memory_order_relaxed); bpm > 0)
+        timeline_->set_tempo(bpm, now);
+    if (const int playing = playing_request_.exchange(-1, std::memory_order_relaxed); playing >= 0)
+        timeline_->set_playing(playing == 1, now);
+}
+
 void Scheduler::run() {
     if (config_.realtime_priority) {
         sched_param parameters{};
@@ -199,21 +256,27 @@ void Scheduler::run() {
     } else {
         realtime_report_ = "scheduler: normal priority (real-time priority not asked for)";
     }
-    reported_.store(true, std::memory_order_release);  // realtime_report_ is written: start() may read it
-
     double bpm = bpm_.load();
     std::int64_t period = step_period_ns(bpm, config_.steps_per_beat);
     std::int64_t step = 0;
     std::int64_t anchor_step = 0;
     std::int64_t anchor_time = monotonic_ns() + period;  // the first step, one period from now
+    if (timeline_) timeline_->start_at(0, anchor_time);  // alone, the session's bar starts with our step 0
     publish_timing(anchor_time, anchor_step, period);
+    reported_.store(true, std::memory_order_release);  // realtime_report_ and the grid are written
     step_clock_.publish(0, playing_.load(std::memory_order_relaxed));
     bool was_playing = false;  // so the first step sends Start
     std::int64_t steps_played = 0;
 
     while (!stopping_.load(std::memory_order_relaxed)) {
-        const std::int64_t deadline = anchor_time + (step - anchor_step) * period;
-        sleep_until_ns(deadline);
+        const std::int64_t deadline =
+            timeline_ ? timeline_step_time(step) : anchor_time + (step - anchor_step) * period;
+        if (timeline_) {
+            sleep_until_or_stop(deadline, stopping_);
+            send_to_timeline(monotonic_ns());
+        } else {
+            sleep_until_ns(deadline);
+        }
         const std::int64_t woke = monotonic_ns();
 
         HumanMessage human;
@@ -246,9 +309,16 @@ void Scheduler::run() {
         next_step_.store(step, std::memory_order_release);
         step_clock_.publish(step, playing);
 
+        if (timeline_) {  // the grid as the timeline has it now, for step_at() and the ticks below
+            bpm = bpm_.load(std::memory_order_relaxed);
+            period = step_period_ns(bpm, config_.steps_per_beat);
+            anchor_step = step;
+            anchor_time = timeline_->time_of(static_cast<double>(step + timeline_offset_) / config_.steps_per_beat);
+            publish_timing(anchor_time, anchor_step, period);
+        }
         // A tempo change re-anchors the grid at the next step, so no step is skipped or doubled.
         double requested = bpm_.load(std::memory_order_relaxed);
-        if (requested != bpm) {
+        if (!timeline_ && requested != bpm) {
             anchor_time = anchor_time + (step - anchor_step) * period;
             anchor_step = step;
             bpm = requested;
@@ -257,7 +327,8 @@ void Scheduler::run() {
         }
         // An external clock's step boundary: move the grid's phase halfway towards it,
         // so jitter in the ticks is smoothed and a steady offset is gone in a few steps.
-        if (const std::int64_t boundary = alignment_ns_.exchange(0, std::memory_order_acq_rel); boundary != 0) {
+        if (const std::int64_t boundary = alignment_ns_.exchange(0, std::memory_order_acq_rel);
+            boundary != 0 && !timeline_) {
             const double steps_away = static_cast<double>(boundary - anchor_time) / static_cast<double>(period);
             const std::int64_t nearest = anchor_step + static_cast<std::int64_t>(std::llround(steps_away));
             const std::int64_t error = boundary - (anchor_time + (nearest - anchor_step) * period);
@@ -285,6 +356,7 @@ SchedulerStats Scheduler::stats() const {
     stats.notes = notes_.load();
     stats.dropped_human = dropped_human_.load();
     stats.realtime = realtime_;
+    stats.timeline_relocks = timeline_relocks_.load();
     auto count = std::min<std::uint64_t>(lateness_count_.load(), timing_slots);
     std::vector<std::int32_t> values;
     values.reserve(count);

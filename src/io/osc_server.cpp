@@ -61,9 +61,9 @@ void OscServer::add(std::string address, std::string type_tags, std::string help
 
 std::uint16_t OscServer::local_port() const { return socket_.local_endpoint().port(); }
 
-std::vector<std::pair<std::string, std::string>> OscServer::commands() const {
-    std::vector<std::pair<std::string, std::string>> list;
-    for (const auto& [address, command] : commands_) list.emplace_back(address, command.help);
+std::vector<OscServer::CommandInfo> OscServer::commands() const {
+    std::vector<CommandInfo> list;
+    for (const auto& [address, command] : commands_) list.push_back({address, command.type_tags, command.help});
     return list;
 }
 
@@ -128,12 +128,14 @@ void OscServer::dispatch(OscMessage& message) {
     if (auto reason = run(message); !reason.empty()) fail(message.address, reason);
 }
 
-std::string OscServer::run(OscMessage& message) {
+std::string OscServer::run(OscMessage& message) { return run(message, sender_); }
+
+std::string OscServer::run(OscMessage& message, const OscEndpoint& reply_to) {
     auto found = commands_.find(message.address);
     if (found == commands_.end()) return "unknown address (/kanade/help lists them)";
     if (auto mismatch = conform(message, found->second.type_tags); !mismatch.empty()) return mismatch;
     try {
-        return found->second.handler(message, sender_);
+        return found->second.handler(message, reply_to);
     } catch (const std::exception& error) {
         return error.what();
     }

@@ -347,7 +347,12 @@ Recorder::Recorder(const RecorderConfig& config, std::string header_json) : impl
         throw std::runtime_error("cannot create " + impl.log_path.string() + ": " + std::strerror(errno));
     // The journal and the first segment exist, valid, before the first note: a failure
     // here is the caller's to see.
-    impl.unwritten = one_line(std::move(header_json)) + '\n';
+    // Time 0 on CLOCK_MONOTONIC too, so a recording can be laid beside another clock (a Link timeline).
+    header_json = one_line(std::move(header_json));
+    if (header_json.size() >= 2 && header_json.front() == '{')
+        header_json.insert(
+            1, "\"monotonic_start_ns\":" + std::to_string(impl.start_ns) + (header_json[1] == '}' ? "" : ","));
+    impl.unwritten = header_json + '\n';
     impl.begin_segment(impl.start_ns);
     {
         std::lock_guard files(impl.files_mutex);

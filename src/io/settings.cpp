@@ -26,6 +26,11 @@ std::string choice_list(const std::vector<std::string>& choices) {
     return text;
 }
 
+// An address text that only this machine can reach.
+bool is_loopback_text(const std::string& address) {
+    return address.rfind("127.", 0) == 0 || address == "::1" || address == "localhost";
+}
+
 // The table's rows, built with a few short helpers so each row reads as one line of facts.
 struct Row {
     Setting setting;
@@ -207,6 +212,14 @@ std::vector<Setting> make_table() {
         "clock.send_midi_clock", [](C& c) -> SettingField { return &c.clock.send_midi_clock; },
         "send MIDI beat clock, Start/Stop/Continue and Song Position"));
     add(Row(
+            "clock.link", [](C& c) -> SettingField { return &c.clock.link; },
+            "join the Ableton Link session on the local network: it leads tempo and beat phase (a bar is "
+            "the quantum)")
+            .flag("--link"));
+    add(Row(
+        "clock.link_start_stop_sync", [](C& c) -> SettingField { return &c.clock.link_start_stop_sync; },
+        "with link: start and stop with the Link session's other members"));
+    add(Row(
         "clock.realtime_priority", [](C& c) -> SettingField { return &c.clock.realtime_priority; },
         "ask for SCHED_FIFO for the scheduler thread"));
     // [midi]
@@ -266,6 +279,20 @@ std::vector<Setting> make_table() {
             "osc.max_packet_bytes", [](C& c) -> SettingField { return &c.osc.max_packet_bytes; },
             "larger OSC packets are refused")
             .range(64, 65507));
+    // [web]
+    add(Row(
+        "web.bind", [](C& c) -> SettingField { return &c.web.bind; },
+        "address the HTTP/WebSocket server (OSCQuery) binds; anything but loopback needs web.token"));
+    add(Row(
+            "web.port", [](C& c) -> SettingField { return &c.web.port; },
+            "HTTP and WebSocket port of OSCQuery (0: off)")
+            .range(0, 65535, "must be 0..65535 (0: off)")
+            .flag("--web-port"));
+    add(Row(
+            "web.token", [](C& c) -> SettingField { return &c.web.token; },
+            "a secret every HTTP client sends (?token=... or Authorization: Bearer ...); \"\": none")
+            .holds([](const C& c) { return !c.web.token.empty() || is_loopback_text(c.web.bind); },
+                   "must be set when web.bind is not loopback (127.0.0.1 or ::1)"));
     // [record]
     add(Row(
             "record.dir", [](C& c) -> SettingField { return &c.record.dir; },

@@ -28,18 +28,19 @@ using namespace std::chrono_literals;
 inline const auto kanaded_binary = binary_dir / "bin" / "kanaded";
 inline const auto default_model = source_dir / "models" / "default.kmodel";
 
-// `engine_extra` and `clock_extra`: more TOML lines for those sections.
+// `engine_extra` and `clock_extra`: more TOML lines for those sections. OSCQuery's HTTP
+// server is off unless given a port (tests run side by side).
 inline std::filesystem::path write_config(const TemporaryFolder& folder, int osc_port, const std::string& mode,
                                           const std::string& engine_extra = "", double bpm = 120,
                                           const std::string& clock_extra = "",
-                                          const std::filesystem::path& model = default_model) {
+                                          const std::filesystem::path& model = default_model, int web_port = 0) {
     auto path = folder / "kanade.toml";
     std::ofstream(path) << "[model]\npath = \"" << model.string() << "\"\ndevice = \"cpu\"\nthreads = 1\n"
                         << "[engine]\nmode = \"" << mode << "\"\nseed = 7\ntemperature = 0.9\n"
                         << "phrase_end_silence_steps = 4\nanswer_steps = 8\n"
                         << engine_extra << "[clock]\nbpm = " << bpm << "\nrealtime_priority = false\n"
                         << clock_extra << "[midi]\nbackend = \"jack\"\n[audio]\nbackend = \"none\"\n"
-                        << "[osc]\nport = " << osc_port << "\n";
+                        << "[osc]\nport = " << osc_port << "\n[web]\nport = " << web_port << "\n";
     return path;
 }
 
@@ -127,7 +128,7 @@ class KanadedOnJack {
 public:
     bool start(const std::string& mode, const std::string& engine_extra = "", double bpm = 120,
                const std::string& clock_extra = "") {
-        auto config = write_config(folder, port, mode, engine_extra, bpm, clock_extra, model);
+        auto config = write_config(folder, port, mode, engine_extra, bpm, clock_extra, model, web_port);
         daemon = std::make_unique<ChildProcess>(
             std::vector<std::string>{kanaded_binary.string(), "--config", config.string()}, folder / "kanaded.log");
         return wait_for_status(osc, *daemon).has_value();
@@ -144,6 +145,7 @@ public:
     TemporaryFolder folder;
     int port = free_udp_port();
     std::filesystem::path model = default_model;  // set before start()
+    int web_port = 0;                             // [web] port, 0: off
     OscTestClient osc{port};
     std::unique_ptr<ChildProcess> daemon;
 };

@@ -81,8 +81,9 @@ inline std::optional<io::OscValue> status_value(const io::OscMessage& status, co
 }
 
 // A UDP port that was free a moment ago, for a server under test.
-inline int free_udp_port() {
-    int probe = ::socket(AF_INET, SOCK_DGRAM, 0);
+// A port on 127.0.0.1 nothing uses now, for SOCK_DGRAM (UDP) or SOCK_STREAM (TCP).
+inline int free_port(int socket_type) {
+    int probe = ::socket(AF_INET, socket_type, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -92,5 +93,7 @@ inline int free_udp_port() {
     ::close(probe);
     return ntohs(address.sin_port);
 }
+
+inline int free_udp_port() { return free_port(SOCK_DGRAM); }
 
 }  // namespace kanade::test

@@ -7,8 +7,13 @@
 // Data flows one way through it: plans in (StepSource), notes out (NoteOutput), and the
 // step it plays next published on a StepClock for whoever plans ahead. Other threads
 // steer it only through atomics (tempo, play/stop, panic, phase) and the human-input queue.
+//
+// Its grid follows one of three leaders: its own tempo, an external MIDI clock (through
+// align_step_boundary), or a shared BeatTimeline (Ableton Link), which then decides where
+// every step starts, the tempo and, when shared, the transport.
 #pragma once
 
+#include "kanade/clock/beat_timeline.hpp"
 #include "kanade/clock/monotonic.hpp"
 #include "kanade/clock/note_output.hpp"
 #include "kanade/clock/spsc_queue.hpp"
@@ -36,6 +41,9 @@ struct SchedulerConfig {
     // Send MIDI beat clock (24 per quarter, Start/Stop/Continue, Song Position) to the
     // outputs' clock(). Needs steps_per_beat to divide 24.
     bool send_clock = false;
+    // Under a BeatTimeline: a bar of the grid is this many beats (Link's quantum), and our
+    // step numbers keep their place in it (step 0 starts a bar).
+    int beats_per_bar = 4;
 };
 
 struct SchedulerStats {
@@ -45,19 +53,22 @@ struct SchedulerStats {
     std::uint64_t dropped_human = 0;
     double timing_p50_ms = 0, timing_p99_ms = 0, timing_max_ms = 0;  // wake-up minus deadline
     bool realtime = false;
+    std::uint64_t timeline_relocks = 0;  // times the grid found its place on a shared timeline
 };
 
 class Scheduler {
 public:
-    // `source` and `step_clock` must outlive the scheduler; source's session count is fixed.
+    // `source`, `step_clock` and `timeline` must outlive the scheduler; source's session
+    // count is fixed. With a timeline, it leads the grid and align_step_boundary is ignored.
     Scheduler(const SchedulerConfig& config, StepSource& source, StepClock& step_clock,
-              std::vector<NoteOutput*> outputs);
+              std::vector<NoteOutput*> outputs, BeatTimeline* timeline = nullptr);
     ~Scheduler();
 
     void start();
     void stop();
 
-    // From any thread.
+    // From any thread. Under a timeline, tempo and (shared) transport changes go to the
+    // session, and tempo() is the session's.
     void set_tempo(double bpm);
     double tempo() const { return bpm_.load(); }
     void set_playing(bool playing);
@@ -101,6 +112,8 @@ private:
     void send_clock(const midi::Message& message);
     void send_transport(bool playing, std::int64_t steps_played, std::int64_t time_ns);
     void publish_timing(std::int64_t anchor_time, std::int64_t anchor_step, std::int64_t period);
+    std::int64_t timeline_step_time(std::int64_t step);
+    void send_to_timeline(std::int64_t now);
     struct Grid {
         std::int64_t anchor_time, anchor_step, period;
     };
@@ -110,6 +123,14 @@ private:
     StepSource& source_;
     StepClock& step_clock_;
     std::vector<NoteOutput*> outputs_;
+    BeatTimeline* timeline_;
+    // Under a timeline: our step s is its step s + timeline_offset_ (its beat times
+    // steps_per_beat), a whole number of bars; scheduler thread only.
+    std::int64_t timeline_offset_ = 0;
+    bool timeline_locked_ = false;
+    std::atomic<double> tempo_request_{0};  // for the timeline; 0: none
+    std::atomic<int> playing_request_{-1};  // for the timeline; -1: none, else 0/1
+    std::atomic<std::uint64_t> timeline_relocks_{0};
     std::array<SessionState, max_sessions> sessions_;
     struct HumanMessage {
         midi::Message message;

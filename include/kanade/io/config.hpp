@@ -6,6 +6,7 @@
 #include "kanade/engine/session_settings.hpp"
 #include "kanade/io/audio_output.hpp"
 #include "kanade/io/controller_map.hpp"
+#include "kanade/io/http_server.hpp"
 #include "kanade/io/midi_ports.hpp"
 
 #include <filesystem>
@@ -53,9 +54,11 @@ struct DaemonConfig {
     struct Clock {
         double bpm = 120.0;
         int steps_per_beat = 4;
-        int beats_per_bar = 4;          // the bar a conditioned model is told; step 0 starts one
-        bool follow_midi_clock = true;  // external 24-ppqn clock sets tempo, phase, start and stop
-        bool send_midi_clock = false;   // our clock, Start/Stop/Continue and Song Position to MIDI out
+        int beats_per_bar = 4;              // the bar a conditioned model is told; step 0 starts one
+        bool follow_midi_clock = true;      // external 24-ppqn clock sets tempo, phase, start and stop
+        bool send_midi_clock = false;       // our clock, Start/Stop/Continue and Song Position to MIDI out
+        bool link = false;                  // join an Ableton Link session: it leads tempo and beat phase
+        bool link_start_stop_sync = false;  // ... and start and stop, shared with its members
         bool realtime_priority = true;
     } clock;
     struct Midi {
@@ -70,6 +73,7 @@ struct DaemonConfig {
         std::string allow;  // source networks allowed besides loopback, e.g. "192.168.1.0/24,10.0.0.0/8"
         int max_packet_bytes = 8192;
     } osc;
+    HttpServerConfig web;  // OSCQuery (and the control page) over HTTP and WebSocket
     struct Record {
         std::string dir;  // "": recording off
     } record;

@@ -44,9 +44,14 @@ public:
     void handle_packet(std::span<const std::uint8_t> packet, const OscEndpoint& sender);
     // One message from inside the daemon (a MIDI controller's move), on the io thread:
     // checked and handled as one from the socket; returns "" or why it was refused.
+    // Replies go to `reply_to`, the last packet's sender when not given.
     std::string run(OscMessage& message);
+    std::string run(OscMessage& message, const OscEndpoint& reply_to);
     std::uint16_t local_port() const;
-    std::vector<std::pair<std::string, std::string>> commands() const;
+    struct CommandInfo {
+        std::string address, type_tags, help;
+    };
+    std::vector<CommandInfo> commands() const;  // in address order
 
     struct Counters {
         std::uint64_t packets = 0, messages = 0, malformed = 0, failed = 0, refused = 0, oversized = 0;

@@ -55,7 +55,8 @@ class Recorder {
 public:
     // Creates `dir`, the first segment (empty tracks) and STEM.jsonl, whose first line is
     // `header_json`: one JSON object (model, seed, settings). The recording's time 0 is
-    // now. Throws std::runtime_error when the files cannot be created, and
+    // now; the line gains "monotonic_start_ns", that instant on CLOCK_MONOTONIC. Throws
+    // std::runtime_error when the files cannot be created, and
     // std::invalid_argument for a config that makes no sense.
     Recorder(const RecorderConfig& config, std::string header_json);
     ~Recorder();  // stop()

@@ -298,6 +298,8 @@ io::Recorder::Counters Daemon::record_counters() const {
     return recorder_ ? recorder_->counters() : io::Recorder::Counters{};
 }
 
+std::string Daemon::recording_path() const { return recorder_ ? recorder_->midi_path().string() : std::string(); }
+
 // A recording that cannot be written (disk full, file too large) goes on in memory and is
 // retried; the player must hear of it: the log and every OSC subscriber are told, once per
 // new failure.
@@ -433,24 +435,34 @@ void Daemon::finish_learning(int controller, int channel) {
 }
 
 void Daemon::housekeeping() {
-    midi::Message played;
-    while (monitor_->pop(played)) {
-        if (subscribers_.empty() || !osc_) continue;
+    // The notes played and planned this tick: OSC subscribers get each as it comes, the
+    // control page's WebSockets all of them in one frame.
+    const bool page_watching = oscquery_ && oscquery_->streaming();
+    std::vector<WatchedNote> played_now, planned_now;
+    MonitoredNote monitored;
+    while (monitor_->pop(monitored)) {
+        const auto& played = monitored.message;
+        if (!played.is_note_on() && !played.is_note_off()) continue;
+        const int velocity = played.is_note_on() ? played.bytes[2] : 0;
+        if (page_watching)
+            played_now.push_back({monitored.step, played.channel() + 1, played.bytes[1], velocity, 0, monitored.human});
+        if (subscribers_.empty() || !osc_ || monitored.human) continue;
         io::OscMessage note{
             "/kanade/played",
             {static_cast<std::int32_t>(played.is_note_on() ? 1 : 0), static_cast<std::int32_t>(played.channel() + 1),
              static_cast<std::int32_t>(played.bytes[1]), static_cast<std::int32_t>(played.bytes[2])}};
-        if (played.is_note_on() || played.is_note_off())
-            for (const auto& subscriber : subscribers_) osc_->send(subscriber, note);
+        for (const auto& subscriber : subscribers_) osc_->send(subscriber, note);
     }
     // What the network has planned and not yet played: a visual score for subscribers.
     engine::PlannedStep planned;
     const double step_ms = 60e3 / (scheduler_->tempo() * model_->grid.steps_per_beat);
     while (service_->pop_planned(planned)) {
-        if (subscribers_.empty() || !osc_) continue;
         const auto steps_ahead = planned.plan.step - scheduler_->current_step();
         for (int i = 0; i < planned.plan.count; ++i) {
             const auto& note = planned.plan.notes[i];
+            if (page_watching)
+                planned_now.push_back({planned.plan.step, planned.channel + 1, note.pitch, note.velocity, note.steps});
+            if (subscribers_.empty() || !osc_) continue;
             io::OscMessage message{"/kanade/planned",
                                    {static_cast<std::int32_t>(planned.channel + 1),
                                     static_cast<std::int32_t>(note.pitch), static_cast<std::int32_t>(note.velocity),
@@ -459,6 +471,7 @@ void Daemon::housekeeping() {
             for (const auto& subscriber : subscribers_) osc_->send(subscriber, message);
         }
     }
+    if (page_watching) oscquery_->send_notes(scheduler_->current_step(), step_ms, played_now, planned_now);
     if (oscquery_) oscquery_->send_changes();
     auto now = clock::monotonic_ns();
     if (now - last_maintain_ns_ > 1'000'000'000) {

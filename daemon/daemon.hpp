@@ -61,6 +61,7 @@ public:
     void unsubscribe(const io::OscEndpoint& endpoint);
     std::string model_file() const { return model_path_.filename().string(); }
     io::Recorder::Counters record_counters() const;  // the current recording's (zeros when none)
+    std::string recording_path() const;              // STEM.mid of the current recording ("" when none)
     std::filesystem::path models_dir() const;
 
 private:

@@ -74,7 +74,10 @@ OscQuery::OscQuery(Daemon& daemon, SettingAddresses settings, boost::asio::io_co
                       if (auto reply = command(peer, text); !reply.empty()) server_.send_text(peer, reply);
                   },
                   [this](io::WebSocketId peer, std::span<const std::uint8_t> packet) { run_osc(peer, packet); },
-                  [this](io::WebSocketId peer) { listening_.erase(peer); }}) {}
+                  [this](io::WebSocketId peer) {
+                      listening_.erase(peer);
+                      streaming_.erase(peer);
+                  }}) {}
 
 std::optional<std::vector<io::OscValue>> OscQuery::values_of(const std::string& address, io::DaemonConfig& now) const {
     const auto keys = settings_.find(address);
@@ -141,6 +144,9 @@ json OscQuery::host_info() const {
 }
 
 io::HttpReply OscQuery::answer(const io::HttpRequest& request) {
+    // A browser gets the page; OSCQuery clients ask for JSON (or for nothing in particular).
+    if (request.path == "/" && request.query.empty() && request.accept.find("text/html") != std::string::npos)
+        return {200, "text/html; charset=utf-8", control_page()};
     if (request.query == "HOST_INFO") return {200, "application/json", host_info().dump()};
     auto now = settings_in_force(daemon_);
     const auto tree = namespace_tree(now);
@@ -165,11 +171,17 @@ std::string OscQuery::command(io::WebSocketId peer, std::string_view text) {
     } catch (const json::parse_error& error) {
         return error_json(std::string("not JSON: ") + error.what());
     }
-    const auto usage = std::string(R"(expected {"COMMAND":"LISTEN" or "IGNORE","DATA":"/kanade/..."})");
-    if (!message.is_object() || !message.contains("COMMAND") || !message["COMMAND"].is_string() ||
-        !message.contains("DATA") || !message["DATA"].is_string())
+    const auto usage =
+        std::string(R"(expected {"COMMAND":"LISTEN" or "IGNORE","DATA":"/kanade/..."} or {"COMMAND":"STREAM"})");
+    if (!message.is_object() || !message.contains("COMMAND") || !message["COMMAND"].is_string())
         return error_json(usage);
     const auto verb = message["COMMAND"].get<std::string>();
+    if (verb == "STREAM") {
+        streaming_.insert(peer);
+        ticks_since_status_ = 1000;  // its first status at the next tick
+        return "";
+    }
+    if (!message.contains("DATA") || !message["DATA"].is_string()) return error_json(usage);
     const auto address = message["DATA"].get<std::string>();
     if (verb == "LISTEN") {
         auto now = settings_in_force(daemon_);
@@ -210,6 +222,58 @@ void OscQuery::send_changes() {
             last = *values;
             server_.send_binary(peer, io::encode_osc(io::OscMessage{address, std::move(*values)}));
         }
+    }
+}
+
+json OscQuery::status() const {
+    auto& d = daemon_;
+    const auto scheduler = d.scheduler().stats();
+    const auto inference = d.service().stats();
+    const auto recording = d.record_counters();
+    json models = json::array();
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(d.models_dir(), error))
+        if (entry.path().extension() == ".kmodel") models.push_back(entry.path().filename().string());
+    std::sort(models.begin(), models.end());
+    return {{"tempo", d.scheduler().tempo()},
+            {"playing", d.scheduler().playing()},
+            {"clock", d.clock_leader()},
+            {"link_peers", d.link() ? static_cast<std::int64_t>(d.link()->peers()) : std::int64_t{-1}},
+            {"device", inference.device},
+            {"inference_p50_ms", inference.p50_ms},
+            {"inference_p99_ms", inference.p99_ms},
+            {"steps", scheduler.steps},
+            {"late", scheduler.late_steps},
+            {"sessions", d.service().session_count()},
+            {"model_file", d.model_file()},
+            {"models", models},
+            {"recording", d.recording_path()},
+            {"record_events", recording.events}};
+}
+
+void OscQuery::send_notes(std::int64_t step, double step_ms, const std::vector<WatchedNote>& played,
+                          const std::vector<WatchedNote>& planned) {
+    auto rows = [](const std::vector<WatchedNote>& notes) {
+        json list = json::array();
+        for (const auto& note : notes)
+            list.push_back({{"step", note.step},
+                            {"channel", note.channel},
+                            {"pitch", note.pitch},
+                            {"velocity", note.velocity},
+                            {"steps", note.steps},
+                            {"human", note.human}});
+        return list;
+    };
+    const auto frame =
+        json{{"COMMAND", "NOTES"},
+             {"DATA", {{"step", step}, {"step_ms", step_ms}, {"played", rows(played)}, {"planned", rows(planned)}}}}
+            .dump();
+    const bool with_status = ++ticks_since_status_ >= 10;  // housekeeping runs every 50 ms
+    const auto status_frame = with_status ? json{{"COMMAND", "STATUS"}, {"DATA", status()}}.dump() : std::string();
+    if (with_status) ticks_since_status_ = 0;
+    for (const auto peer : streaming_) {
+        server_.send_text(peer, frame);
+        if (with_status) server_.send_text(peer, status_frame);
     }
 }
 

@@ -57,13 +57,21 @@ private:
 };
 
 // Played notes for OSC subscribers, drained by the io thread.
+// A note as the scheduler played it, kanade's or the player's, for the io thread.
+struct MonitoredNote {
+    midi::Message message;
+    std::int64_t step = 0;
+    bool human = false;
+};
+
 class MonitorOutput final : public clock::NoteOutput {
 public:
-    void machine(const midi::Message& message, std::int64_t) override { queue_.push(message); }
-    bool pop(midi::Message& message) { return queue_.pop(message); }
+    void machine(const midi::Message& message, std::int64_t step) override { queue_.push({message, step, false}); }
+    void human(const midi::Message& message, std::int64_t step) override { queue_.push({message, step, true}); }
+    bool pop(MonitoredNote& note) { return queue_.pop(note); }
 
 private:
-    clock::SpscQueue<midi::Message, 4096> queue_;
+    clock::SpscQueue<MonitoredNote, 4096> queue_;
 };
 
 }  // namespace kanade::daemon

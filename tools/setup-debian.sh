@@ -33,6 +33,9 @@ echo "jackd2 jackd/tweak_rt_limits boolean false" | debconf-set-selections
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $packages
+# Chromium for the control page's browser test, with what it recommends (fonts among
+# them), as it was tested.
+apt-get install -y -q chromium
 
 # Basic Pitch's weights for `kanade transcribe` (Spotify's npm package, Apache-2.0:
 # model.json + one weights file), where kanade looks for them.
@@ -40,3 +43,9 @@ basic_pitch_dir=/usr/local/share/kanade/basic-pitch
 mkdir -p "$basic_pitch_dir"
 npm install --prefix "$basic_pitch_dir" --no-audit --no-fund @spotify/basic-pitch@1.0.1 ||
     echo "setup-debian.sh: could not install Basic Pitch's model with npm; kanade transcribe will say where it looked" >&2
+
+# playwright-core drives Chromium headless in the control page's test; kanade never runs it.
+browser_test_dir=/usr/local/share/kanade/browser-test
+mkdir -p "$browser_test_dir"
+npm install --prefix "$browser_test_dir" --no-audit --no-fund playwright-core@1.65.1 ||
+    echo "setup-debian.sh: could not install playwright-core with npm; the control page's test will say skipped" >&2

@@ -2,6 +2,8 @@
 
 #include "daemon.hpp"
 
+#include "kanade/io/oscquery_command.hpp"
+
 #include <algorithm>
 #include <filesystem>
 #include <type_traits>
@@ -165,36 +167,26 @@ io::HttpReply OscQuery::answer(const io::HttpRequest& request) {
 }
 
 std::string OscQuery::command(io::WebSocketId peer, std::string_view text) {
-    json message;
-    try {
-        message = json::parse(text);
-    } catch (const json::parse_error& error) {
-        return error_json(std::string("not JSON: ") + error.what());
+    const auto command = io::parse_oscquery_command(text);
+    if (!command.error.empty()) return error_json(command.error);
+    switch (command.verb) {
+        case io::OscQueryCommand::Verb::stream:
+            streaming_.insert(peer);
+            ticks_since_status_ = 1000;  // its first status at the next tick
+            return "";
+        case io::OscQueryCommand::Verb::listen: {
+            auto now = settings_in_force(daemon_);
+            auto values = values_of(command.address, now);
+            if (!values)
+                return error_json("LISTEN " + command.address + ": no value there (not an address, or an action)");
+            listening_[peer][command.address] = std::move(*values);
+            return "";
+        }
+        case io::OscQueryCommand::Verb::ignore:
+            if (auto found = listening_.find(peer); found != listening_.end()) found->second.erase(command.address);
+            return "";
     }
-    const auto usage =
-        std::string(R"(expected {"COMMAND":"LISTEN" or "IGNORE","DATA":"/kanade/..."} or {"COMMAND":"STREAM"})");
-    if (!message.is_object() || !message.contains("COMMAND") || !message["COMMAND"].is_string())
-        return error_json(usage);
-    const auto verb = message["COMMAND"].get<std::string>();
-    if (verb == "STREAM") {
-        streaming_.insert(peer);
-        ticks_since_status_ = 1000;  // its first status at the next tick
-        return "";
-    }
-    if (!message.contains("DATA") || !message["DATA"].is_string()) return error_json(usage);
-    const auto address = message["DATA"].get<std::string>();
-    if (verb == "LISTEN") {
-        auto now = settings_in_force(daemon_);
-        auto values = values_of(address, now);
-        if (!values) return error_json("LISTEN " + address + ": no value there (not an address, or an action)");
-        listening_[peer][address] = std::move(*values);
-        return "";
-    }
-    if (verb == "IGNORE") {
-        if (auto found = listening_.find(peer); found != listening_.end()) found->second.erase(address);
-        return "";
-    }
-    return error_json("unknown COMMAND '" + verb + "': " + usage);
+    return "";
 }
 
 void OscQuery::run_osc(io::WebSocketId peer, std::span<const std::uint8_t> packet) {

@@ -11,7 +11,7 @@ shift || true
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${KANADE_FUZZ_BUILD:-$repo/build-fuzz}
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(smf_reader osc_packet config model_header model_file audio_file http_request tfjs_model)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(smf_reader osc_packet config model_header model_file audio_file http_request oscquery_command tfjs_model)
 
 mkdir -p "$build"
 CC=clang CXX=clang++ cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -369,7 +369,8 @@ void Daemon::input_loop() {
             if (session < 0) continue;
             const auto step = scheduler_->step_at(message.time_ns);
             if (message.is_note_on() || message.is_note_off()) {
-                service_->human_note(session, message.bytes[1], message.bytes[2], step, message.is_note_on());
+                service_->human_note(session, message.bytes[1], message.bytes[2], step, message.is_note_on(),
+                                     message.time_ns);
                 scheduler_->push_human(message, step);
             } else if (message.command() == 0xB0) {
                 scheduler_->push_human(message, step);

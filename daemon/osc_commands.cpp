@@ -320,7 +320,9 @@ SettingAddresses register_osc_commands(Daemon& d) {
             });
     osc.add("/kanade/status", "",
             "reply: tempo, mode, model, its styles and session 1's, device, playing, clock (internal, midi or link), "
-            "link_peers (-1: Link off), steps, late steps, inference p50/p99, recording",
+            "link_peers (-1: Link off), steps, late steps, inference p50/p99, timing p99, from a player's note "
+            "to the first step and to kanade's first note planned with it (player_to_step, player_to_machine), "
+            "recording",
             [&d, reply](const OscMessage&, const OscEndpoint& from) {
                 auto scheduler = d.scheduler().stats();
                 const auto recording = d.record_counters();
@@ -362,6 +364,16 @@ SettingAddresses register_osc_commands(Daemon& d) {
                                         static_cast<float>(inference.p99_ms),
                                         std::string("timing_p99_ms"),
                                         static_cast<float>(scheduler.timing_p99_ms),
+                                        std::string("player_to_step_p50_ms"),
+                                        static_cast<float>(scheduler.player_to_step.p50_ms),
+                                        std::string("player_to_step_p99_ms"),
+                                        static_cast<float>(scheduler.player_to_step.p99_ms),
+                                        std::string("player_to_machine_p50_ms"),
+                                        static_cast<float>(scheduler.player_to_machine.p50_ms),
+                                        std::string("player_to_machine_p99_ms"),
+                                        static_cast<float>(scheduler.player_to_machine.p99_ms),
+                                        std::string("player_to_machine_count"),
+                                        count(scheduler.player_to_machine.count),
                                         std::string("record_errors"),
                                         count(recording.write_errors),
                                         std::string("record_events"),

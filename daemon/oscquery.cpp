@@ -236,6 +236,8 @@ json OscQuery::status() const {
             {"inference_p99_ms", inference.p99_ms},
             {"steps", scheduler.steps},
             {"late", scheduler.late_steps},
+            {"player_to_step_p99_ms", scheduler.player_to_step.p99_ms},
+            {"player_to_machine_p99_ms", scheduler.player_to_machine.p99_ms},
             {"sessions", d.service().session_count()},
             {"model_file", d.model_file()},
             {"models", models},

@@ -116,4 +116,41 @@ Latency measure_call_to_answer(std::shared_ptr<model::Model> model, const Realti
     return summarize(std::move(latencies));
 }
 
+PlayerToMachine measure_player_to_machine(std::shared_ptr<model::Model> model, const RealtimeCase& realtime_case,
+                                          int notes) {
+    engine::InferenceService service(std::move(model), torch::kCPU, engine::InferenceMode::streaming, 3);
+    engine::SessionSettings settings;
+    settings.mode = engine::Mode::accompany;
+    service.add_session(settings);
+    auto output = std::make_unique<TimingOutput>();
+    clock::StepClock step_clock;
+    clock::Scheduler scheduler(scheduler_config(realtime_case), service, step_clock, {output.get()});
+    service.start(step_clock);
+    scheduler.start();
+    const auto step_period = std::chrono::duration<double>(60.0 / realtime_case.bpm / realtime_case.steps_per_beat);
+    std::this_thread::sleep_for(step_period * 8);  // under way first
+    for (int note = 0; note < notes; ++note) {
+        const int pitch = 60 + (note * 5) % 12;
+        const auto arrived = clock::monotonic_ns();
+        service.human_note(0, pitch, 90, scheduler.step_at(arrived), true, arrived);
+        std::this_thread::sleep_for(step_period * 2);
+        const auto released = clock::monotonic_ns();
+        service.human_note(0, pitch, 0, scheduler.step_at(released), false, released);
+        std::this_thread::sleep_for(step_period * 6);
+    }
+    scheduler.stop();
+    service.stop();
+    const auto stats = scheduler.stats();
+    auto latency = [](const clock::LatencySummary& timed) {
+        return Latency{timed.p50_ms, timed.p99_ms, timed.max_ms, static_cast<std::size_t>(timed.count)};
+    };
+    PlayerToMachine result;
+    result.to_step = latency(stats.player_to_step);
+    result.to_note = latency(stats.player_to_machine);
+    result.notes_played = static_cast<std::size_t>(notes);
+    result.step_ms = step_period.count() * 1e3;
+    result.inference_p99_ms = service.stats().p99_ms;
+    return result;
+}
+
 }  // namespace kanade::bench

@@ -47,7 +47,6 @@ Scheduler::Scheduler(const SchedulerConfig& config, StepSource& source, StepCloc
       bpm_(config.bpm),
       miss_policy_(static_cast<int>(config.miss_policy)) {
     if (source.session_count() > max_sessions) throw std::invalid_argument("at most 16 sessions");
-    for (auto& slot : lateness_us_) slot.store(0);
     if (config.send_clock && config.steps_per_beat > 0 && 24 % config.steps_per_beat == 0)
         clock_ticks_per_step_ = 24 / config.steps_per_beat;
 }
@@ -188,6 +187,7 @@ void Scheduler::play_step(std::int64_t step) {
             } else if (policy == MissPolicy::repeat) {
                 plan = state.last_plan;
                 plan.step = step;
+                plan.heard_ns = plan.answered_ns = 0;  // a replay answers nobody
                 ready = true;
             }
         }
@@ -203,6 +203,8 @@ void Scheduler::play_step(std::int64_t step) {
             sounding.end_step = step + std::clamp<int>(note.steps, 1, config_.max_note_steps);
             notes_.fetch_add(1, std::memory_order_relaxed);
         }
+        if (plan.heard_ns > 0) player_to_step_.record(now - plan.heard_ns);
+        if (plan.count > 0 && plan.answered_ns > 0) player_to_machine_.record(now - plan.answered_ns);
         if (plan.count > 0) state.last_plan = plan;
     }
 }
@@ -300,8 +302,7 @@ void Scheduler::run() {
         } else {
             was_playing = true;
             ++steps_played;
-            auto slot = lateness_count_.fetch_add(1, std::memory_order_relaxed) % timing_slots;
-            lateness_us_[slot].store(static_cast<std::int32_t>((woke - deadline) / 1000), std::memory_order_relaxed);
+            lateness_.record(woke - deadline);
             play_step(step);
             steps_.fetch_add(1, std::memory_order_relaxed);
         }
@@ -357,16 +358,12 @@ SchedulerStats Scheduler::stats() const {
     stats.dropped_human = dropped_human_.load();
     stats.realtime = realtime_;
     stats.timeline_relocks = timeline_relocks_.load();
-    auto count = std::min<std::uint64_t>(lateness_count_.load(), timing_slots);
-    std::vector<std::int32_t> values;
-    values.reserve(count);
-    for (std::uint64_t i = 0; i < count; ++i) values.push_back(lateness_us_[i].load(std::memory_order_relaxed));
-    if (!values.empty()) {
-        std::sort(values.begin(), values.end());
-        stats.timing_p50_ms = values[values.size() / 2] / 1000.0;
-        stats.timing_p99_ms = values[std::min(values.size() - 1, values.size() * 99 / 100)] / 1000.0;
-        stats.timing_max_ms = values.back() / 1000.0;
-    }
+    const auto lateness = lateness_.summary();
+    stats.timing_p50_ms = lateness.p50_ms;
+    stats.timing_p99_ms = lateness.p99_ms;
+    stats.timing_max_ms = lateness.max_ms;
+    stats.player_to_step = player_to_step_.summary();
+    stats.player_to_machine = player_to_machine_.summary();
     return stats;
 }
 

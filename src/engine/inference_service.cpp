@@ -109,8 +109,9 @@ bool InferenceService::push_human(const HumanEvent& event) {
     return false;
 }
 
-bool InferenceService::human_note(int id, int pitch, int velocity, std::int64_t step, bool on) {
-    return push_human({on ? HumanEvent::note_on : HumanEvent::note_off, id, pitch, velocity, step});
+bool InferenceService::human_note(int id, int pitch, int velocity, std::int64_t step, bool on,
+                                  std::int64_t arrived_ns) {
+    return push_human({on ? HumanEvent::note_on : HumanEvent::note_off, id, pitch, velocity, step, arrived_ns});
 }
 
 bool InferenceService::human_controller(int id, int controller, int value) {
@@ -142,7 +143,7 @@ void InferenceService::apply_human(const HumanEvent& event) {
         return;
     }
     if (event.kind == HumanEvent::note_on) {
-        session.phrase.push_back({event.number, event.value, event.step});
+        session.phrase.push_back({event.number, event.value, event.step, -1, event.arrived_ns});
     } else {
         for (auto it = session.phrase.rbegin(); it != session.phrase.rend(); ++it)
             if (it->pitch == event.number && it->end_step < 0) {
@@ -271,6 +272,7 @@ void InferenceService::reset_session(Session& session, std::int64_t start_step) 
     session.answer_end_step = -1;
     session.must_start_note = false;
     session.phrase.clear();
+    session.unplanned_since_ns = session.unanswered_since_ns = 0;
     std::vector<int> prompt = session.prompt;
     auto conditions = session.prompt_conditions;
     if (prompt.empty()) prompt.push_back(0);  // any token starts the state; the model takes it from there
@@ -332,6 +334,8 @@ void InferenceService::absorb_human_input(Session& session, std::int64_t now) {
     if (session.phrase.empty()) return;
     std::vector<midi::Note> notes;
     for (const auto& human : session.phrase) {
+        if (human.arrived_ns > 0 && session.unplanned_since_ns == 0) session.unplanned_since_ns = human.arrived_ns;
+        if (human.arrived_ns > 0 && session.unanswered_since_ns == 0) session.unanswered_since_ns = human.arrived_ns;
         midi::Note note;
         note.start_beat = 0;
         note.end_beat = static_cast<double>(std::max<std::int64_t>(
@@ -382,13 +386,18 @@ int InferenceService::choose_token(Session& session, std::vector<float> row, std
     }
     ++stats_.tokens;
     const auto& meaning = tokens_[token];
-    const bool made_note = session.decoder->feed(meaning, [&](const StepPlan& plan) {
-        if (plan.step < now)
+    const bool made_note = session.decoder->feed(meaning, [&](StepPlan plan) {
+        plan.heard_ns = session.unplanned_since_ns;
+        if (plan.count > 0) plan.answered_ns = session.unanswered_since_ns;
+        if (plan.step < now || !session.queue->push(plan)) {
             ++stats_.stale_plans;
-        else if (!session.queue->push(plan))
-            ++stats_.stale_plans;
-        else if (plan.count > 0)
+            return;
+        }
+        session.unplanned_since_ns = 0;
+        if (plan.count > 0) {
+            session.unanswered_since_ns = 0;
             planned_.push({session.settings.output_channel, plan});
+        }
     });
     if (made_note) session.must_start_note = false;  // an answer has begun once a note is whole
     const auto step = session.decoder->current_step();

@@ -210,3 +210,26 @@ TEST_CASE("stopped, the scheduler ends its notes and plays nothing, the step clo
     REQUIRE(off.size() == 1);
     CHECK(off[0].step <= stopped_at);
 }
+
+TEST_CASE("a plan carrying a player's note's arrival is timed once, when it sounds: player to machine") {
+    auto config = fast();
+    config.miss_policy = MissPolicy::repeat;  // a replay of the answer is no second answer
+    Rig rig(config);
+    rig.source.plan(0, 2, {{60, 1}});  // kanade's own, answering nobody
+    StepPlan answer;
+    answer.step = 4;
+    answer.add({62, 100, 1});
+    answer.heard_ns = answer.answered_ns = monotonic_ns();
+    REQUIRE(rig.source.plans(0).push(answer));
+    rig.source.plan(0, 8, {});  // steps 5..7 expected and missing: step 4's plan repeats
+    rig.source.expect(0, true);
+    rig.scheduler.start();
+    play_until(rig.scheduler, 10);
+    rig.source.expect(0, false);
+    CHECK(rig.output.notes(true).size() >= 3);  // played, and repeated
+    for (const auto& timed : {rig.scheduler.stats().player_to_step, rig.scheduler.stats().player_to_machine}) {
+        CHECK(timed.count == 1);
+        CHECK(timed.p50_ms > 0);  // sent after it was heard
+        CHECK(timed.p50_ms == timed.max_ms);
+    }
+}

@@ -303,3 +303,42 @@ TEST_CASE("every call-response answer sounds a note, even from a network that wo
         CHECK(notes_per_answer[call] >= 1);
     }
 }
+
+TEST_CASE("accompany: the first plan, and the first with notes, made after a player's note carry its arrival") {
+    auto model = test::random_model(5, 32);
+    {
+        torch::NoGradGuard no_grad;  // a network that plays notes often
+        for (auto& parameter : model->network->named_parameters())
+            if (parameter.key() == "dense.bias")
+                for (const char* token : {"P60", "P64"}) parameter.value()[*model->vocabulary.id_of(token)] += 6.0;
+    }
+    InferenceService service(model, torch::kCPU, InferenceMode::streaming, 8);
+    SessionSettings settings;
+    settings.mode = Mode::accompany;
+    service.add_session(settings);
+    const std::int64_t arrived = 123'456'789, pressed = 8;
+    bool heard_before = false;
+    std::vector<StepPlan> after, after_with_notes;  // plans made once the note was in
+    for (std::int64_t now = 0; now < 64; ++now) {
+        if (now == pressed) REQUIRE(service.human_note(0, 62, 90, now, true, arrived));
+        if (now == pressed + 2) REQUIRE(service.human_note(0, 62, 0, now, false, arrived + 1));
+        while (service.plan_offline(now)) {}
+        StepPlan plan;
+        while (service.plans(0).pop(plan)) {
+            if (plan.count == 0) CHECK(plan.answered_ns == 0);
+            if (now < pressed) {
+                heard_before |= plan.heard_ns != 0 || plan.answered_ns != 0;
+            } else {
+                after.push_back(plan);
+                if (plan.count > 0) after_with_notes.push_back(plan);
+            }
+        }
+    }
+    CHECK_FALSE(heard_before);
+    REQUIRE(after.size() >= 2);
+    CHECK(after[0].heard_ns == arrived);
+    for (std::size_t i = 1; i < after.size(); ++i) CHECK(after[i].heard_ns == 0);
+    REQUIRE(after_with_notes.size() >= 2);
+    CHECK(after_with_notes[0].answered_ns == arrived);
+    for (std::size_t i = 1; i < after_with_notes.size(); ++i) CHECK(after_with_notes[i].answered_ns == 0);
+}

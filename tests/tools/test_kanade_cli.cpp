@@ -113,8 +113,8 @@ TEST_CASE("kanade bench --quick --json reports every section with measured numbe
     const auto json = result.output.substr(start, result.output.find('\n', start) - start);
     for (const char* key :
          {"\"machine\":{\"cpu\":", "\"cores\":", "\"libtorch\":", "\"build_type\":", "\"inference\":[",
-          "\"sustained_sessions\":", "\"scheduler_timing\":", "\"call_to_answer\":", "\"training\":[",
-          "\"transcription\":{\"backend\":\"basic-pitch\""})
+          "\"sustained_sessions\":", "\"scheduler_timing\":", "\"call_to_answer\":",
+          "\"player_to_machine\":{\"notes\":", "\"training\":[", "\"transcription\":{\"backend\":\"basic-pitch\""})
         CHECK_MESSAGE(json.find(key) != std::string::npos, key);
     // Two models x two modes x batches 1 and 8 on the CPU, each timed packed and through
     // the modules, and packed again in each narrower precision this CPU has.

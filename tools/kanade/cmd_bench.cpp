@@ -136,6 +136,12 @@ public:
             timing_.realtime_priority ? "real-time priority" : "no real-time priority");
         std::printf("call to answer: p50 %.1f p99 %.1f max %.1f ms over %zu calls (a step is %.1f ms)\n",
                     answer_.p50_ms, answer_.p99_ms, answer_.max_ms, answer_.samples, step_ms());
+        const auto &to_step = player_.to_step, &to_note = player_.to_note;
+        std::printf(
+            "player to machine (accompany, %zu notes): to the first step planned with it p50 %.1f p99 %.1f max %.1f "
+            "ms (bound: a step %.1f + inference p99 %.1f ms); to kanade's first note p50 %.1f p99 %.1f ms (%zu)\n",
+            player_.notes_played, to_step.p50_ms, to_step.p99_ms, to_step.max_ms, player_.step_ms,
+            player_.inference_p99_ms, to_note.p50_ms, to_note.p99_ms, to_note.samples);
         for (const auto& row : training_)
             std::printf("training %-7s %-5s %10.0f tokens/s\n", row.arch.c_str(), row.device.c_str(),
                         row.tokens_per_second);
@@ -219,6 +225,19 @@ public:
             .field("p99_ms", answer_.p99_ms)
             .field("max_ms", answer_.max_ms)
             .field("step_ms", step_ms())
+            .end_object();
+        json.key("player_to_machine")
+            .begin_object()
+            .field("notes", static_cast<std::uint64_t>(player_.notes_played))
+            .field("to_step_p50_ms", player_.to_step.p50_ms)
+            .field("to_step_p99_ms", player_.to_step.p99_ms)
+            .field("to_step_max_ms", player_.to_step.max_ms)
+            .field("answered", static_cast<std::uint64_t>(player_.to_note.samples))
+            .field("to_note_p50_ms", player_.to_note.p50_ms)
+            .field("to_note_p99_ms", player_.to_note.p99_ms)
+            .field("step_ms", player_.step_ms)
+            .field("inference_p99_ms", player_.inference_p99_ms)
+            .field("bound_ms", player_.step_ms + player_.inference_p99_ms)
             .end_object();
         json.key("training").begin_array();
         for (const auto& row : training_)
@@ -338,6 +357,8 @@ private:
         timing_ = bench::measure_scheduler_timing(model, realtime_case());
         progress("call to answer, " + std::to_string(command_.calls) + " calls");
         answer_ = bench::measure_call_to_answer(model, realtime_case(), command_.calls);
+        progress("player to machine, " + std::to_string(command_.calls) + " notes");
+        player_ = bench::measure_player_to_machine(model, realtime_case(), command_.calls);
     }
 
     // The whole transcription (network and note decoding) on test audio, streamed in
@@ -374,6 +395,7 @@ private:
     std::vector<SustainedRow> sustained_;
     bench::SchedulerTiming timing_;
     bench::Latency answer_;
+    bench::PlayerToMachine player_;
     std::vector<TrainingRow> training_;
 };
 
@@ -405,7 +427,8 @@ void add_bench_command(CLI::App& app) {
     sub->add_option("--realtime-seconds", command->realtime_seconds, "length of the scheduler timing run")
         ->capture_default_str()
         ->check(CLI::Range(0.5, 3600.0));
-    sub->add_option("--calls", command->calls, "calls answered for the call-to-answer latency")
+    sub->add_option("--calls", command->calls,
+                    "calls answered for the call-to-answer latency, and notes for the player-to-machine one")
         ->capture_default_str()
         ->check(CLI::Range(1, 10000));
     sub->callback([command] {

@@ -33,4 +33,17 @@ SchedulerTiming measure_scheduler_timing(std::shared_ptr<model::Model> model, co
 // phrase explicitly and times the first answer note after it.
 Latency measure_call_to_answer(std::shared_ptr<model::Model> model, const RealtimeCase& realtime_case, int calls);
 
+struct PlayerToMachine {
+    // From a player's note's arrival (ms): to the first step planned with it in the window
+    // as it plays, and to kanade's first note planned with it (SchedulerStats).
+    Latency to_step, to_note;
+    std::size_t notes_played = 0;
+    double step_ms = 0, inference_p99_ms = 0;  // the bound: one step plus the inference p99
+};
+
+// Plays `notes` single notes, one every 8 steps, into an accompanying session (streaming,
+// as kanaded plays by default) and reads the scheduler's own player-to-machine timing.
+PlayerToMachine measure_player_to_machine(std::shared_ptr<model::Model> model, const RealtimeCase& realtime_case,
+                                          int notes);
+
 }  // namespace kanade::bench

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "kanade/clock/beat_timeline.hpp"
+#include "kanade/clock/latency_ring.hpp"
 #include "kanade/clock/monotonic.hpp"
 #include "kanade/clock/note_output.hpp"
 #include "kanade/clock/spsc_queue.hpp"
@@ -52,6 +53,10 @@ struct SchedulerStats {
     std::uint64_t notes = 0;
     std::uint64_t dropped_human = 0;
     double timing_p50_ms = 0, timing_p99_ms = 0, timing_max_ms = 0;  // wake-up minus deadline
+    // Free and accompany play, from a player's note's arrival: to the first step planned
+    // with it in the window (the system's latency: a step and an inference at most), and
+    // to kanade's first note planned with it (the music's answer; it may rest first).
+    LatencySummary player_to_step, player_to_machine;
     bool realtime = false;
     std::uint64_t timeline_relocks = 0;  // times the grid found its place on a shared timeline
 };
@@ -151,9 +156,8 @@ private:
     std::atomic<std::int64_t> anchor_time_{0}, anchor_step_{0}, period_ns_{1};
 
     std::atomic<std::uint64_t> steps_{0}, late_steps_{0}, notes_{0}, dropped_human_{0};
-    static constexpr std::size_t timing_slots = 4096;
-    std::array<std::atomic<std::int32_t>, timing_slots> lateness_us_{};
-    std::atomic<std::uint64_t> lateness_count_{0};
+    LatencyRing<4096> lateness_;                            // wake-up minus deadline, per step played
+    LatencyRing<1024> player_to_step_, player_to_machine_;  // see SchedulerStats
     bool realtime_ = false;
     std::string realtime_report_;  // written once by the thread, before reported_
     std::atomic<bool> reported_{false};

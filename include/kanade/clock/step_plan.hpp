@@ -21,6 +21,9 @@ struct StepPlan {
     static constexpr int max_notes = 12;
     std::int64_t step = 0;   // absolute step of the session's clock
     std::uint8_t count = 0;  // notes used
+    // When the player's note arrived (CLOCK_MONOTONIC; 0: none) that this is the first
+    // step planned with in the window, and the first with notes: the scheduler times both.
+    std::int64_t heard_ns = 0, answered_ns = 0;
     PlannedNote notes[max_notes];
 
     bool add(const PlannedNote& note) {

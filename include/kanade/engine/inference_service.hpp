@@ -77,7 +77,9 @@ public:
     // A player's note, on the grid step it fell on. ONE producer thread (the input
     // thread): a lock-free queue to the worker, never its lock, which a forward pass holds.
     // False when the queue is full (counted in stats().dropped_human_notes).
-    bool human_note(int session, int pitch, int velocity, std::int64_t step, bool on);
+    // `arrived_ns`: when the note came (CLOCK_MONOTONIC; 0: unknown), so the first plan
+    // made with it in the window carries it and the scheduler times the answer.
+    bool human_note(int session, int pitch, int velocity, std::int64_t step, bool on, std::int64_t arrived_ns = 0);
     // A player's controller change, through the same queue (the phrase-end pedal is one).
     bool human_controller(int session, int controller, int value);
     // A note from the control thread (OSC /kanade/note): the same as human_note, but
@@ -108,11 +110,13 @@ private:
         int pitch, velocity;
         std::int64_t step;
         std::int64_t end_step = -1;
+        std::int64_t arrived_ns = 0;
     };
     struct HumanEvent {  // what crosses the input queue
         enum Kind : std::uint8_t { note_on, note_off, controller } kind;
         int session, number, value;  // pitch and velocity, or controller and value
         std::int64_t step;
+        std::int64_t arrived_ns = 0;
     };
     bool push_human(const HumanEvent& event);
     struct WindowToken {
@@ -139,6 +143,9 @@ private:
         bool must_start_note = false;
         std::vector<HumanNote> phrase;  // call-response: the call being played
         std::int64_t last_human_step = -1;
+        // The arrival of the oldest player's note in the window that no plan (no plan with
+        // notes) was made after yet, 0: none; the next such plan carries it (StepPlan).
+        std::int64_t unplanned_since_ns = 0, unanswered_since_ns = 0;
         std::atomic<bool> phrase_end_requested{false};  // set by any thread, taken by the worker
         std::vector<int> prompt;
         std::vector<music::TokenCondition> prompt_conditions;

@@ -50,6 +50,30 @@ clock::SchedulerConfig scheduler_config(const RealtimeCase& realtime_case) {
     return config;
 }
 
+// One session in real time, the real worker and scheduler started on construction.
+struct OneVoice {
+    OneVoice(std::shared_ptr<model::Model> model, const RealtimeCase& realtime_case, engine::InferenceMode mode,
+             std::uint64_t seed, const engine::SessionSettings& settings)
+        : service(std::move(model), torch::kCPU, mode, seed),
+          step_period(60.0 / realtime_case.bpm / realtime_case.steps_per_beat) {
+        service.add_session(settings);  // before the scheduler, which counts the sessions once
+        scheduler = std::make_unique<clock::Scheduler>(scheduler_config(realtime_case), service, step_clock,
+                                                       std::vector<clock::NoteOutput*>{&output});
+        service.start(step_clock);
+        scheduler->start();
+    }
+    void stop() {
+        scheduler->stop();
+        service.stop();
+    }
+
+    engine::InferenceService service;
+    TimingOutput output;
+    clock::StepClock step_clock;
+    std::unique_ptr<clock::Scheduler> scheduler;
+    std::chrono::duration<double> step_period;
+};
+
 }  // namespace
 
 SchedulerTiming measure_scheduler_timing(std::shared_ptr<model::Model> model, const RealtimeCase& realtime_case) {
@@ -80,66 +104,54 @@ SchedulerTiming measure_scheduler_timing(std::shared_ptr<model::Model> model, co
 }
 
 Latency measure_call_to_answer(std::shared_ptr<model::Model> model, const RealtimeCase& realtime_case, int calls) {
-    engine::InferenceService service(std::move(model), torch::kCPU, realtime_case.mode, 2);
     engine::SessionSettings settings;
     settings.mode = engine::Mode::call_response;
     settings.phrase_end_silence_steps = 64;  // only the explicit end below closes a call
     settings.phrase_end_controller = -1;
     settings.answer_steps = 4;
-    service.add_session(settings);
-    auto output = std::make_unique<TimingOutput>();
-    clock::StepClock step_clock;
-    clock::Scheduler scheduler(scheduler_config(realtime_case), service, step_clock, {output.get()});
-    service.start(step_clock);
-    scheduler.start();
-    const auto step_period = std::chrono::duration<double>(60.0 / realtime_case.bpm / realtime_case.steps_per_beat);
-
+    auto voice = std::make_unique<OneVoice>(std::move(model), realtime_case, realtime_case.mode, 2, settings);
+    auto& service = voice->service;
+    const auto& scheduler = *voice->scheduler;
     std::vector<double> latencies;
     for (int call = 0; call < calls; ++call) {
         for (int pitch : {60, 64, 67}) {
             service.human_note(0, pitch, 90, scheduler.step_at(clock::monotonic_ns()), true);
-            std::this_thread::sleep_for(step_period);
+            std::this_thread::sleep_for(voice->step_period);
             service.human_note(0, pitch, 0, scheduler.step_at(clock::monotonic_ns()), false);
         }
         const auto phrase_end = clock::monotonic_ns();
         service.end_phrase(0);
         const auto deadline = std::chrono::steady_clock::now() + 2s;
-        while (output->last_note_on_ns() < phrase_end && std::chrono::steady_clock::now() < deadline)
+        while (voice->output.last_note_on_ns() < phrase_end && std::chrono::steady_clock::now() < deadline)
             std::this_thread::sleep_for(200us);
-        if (output->last_note_on_ns() >= phrase_end)
-            latencies.push_back(static_cast<double>(output->last_note_on_ns() - phrase_end) / 1e6);
+        if (voice->output.last_note_on_ns() >= phrase_end)
+            latencies.push_back(static_cast<double>(voice->output.last_note_on_ns() - phrase_end) / 1e6);
         // Let the answer (4 steps) finish before the next call.
-        std::this_thread::sleep_for(step_period * (settings.answer_steps + 4));
+        std::this_thread::sleep_for(voice->step_period * (settings.answer_steps + 4));
     }
-    scheduler.stop();
-    service.stop();
+    voice->stop();
     return summarize(std::move(latencies));
 }
 
 PlayerToMachine measure_player_to_machine(std::shared_ptr<model::Model> model, const RealtimeCase& realtime_case,
                                           int notes) {
-    engine::InferenceService service(std::move(model), torch::kCPU, engine::InferenceMode::streaming, 3);
     engine::SessionSettings settings;
     settings.mode = engine::Mode::accompany;
-    service.add_session(settings);
-    auto output = std::make_unique<TimingOutput>();
-    clock::StepClock step_clock;
-    clock::Scheduler scheduler(scheduler_config(realtime_case), service, step_clock, {output.get()});
-    service.start(step_clock);
-    scheduler.start();
-    const auto step_period = std::chrono::duration<double>(60.0 / realtime_case.bpm / realtime_case.steps_per_beat);
-    std::this_thread::sleep_for(step_period * 8);  // under way first
+    auto voice =
+        std::make_unique<OneVoice>(std::move(model), realtime_case, engine::InferenceMode::streaming, 3, settings);
+    auto& service = voice->service;
+    const auto& scheduler = *voice->scheduler;
+    std::this_thread::sleep_for(voice->step_period * 8);  // under way first
     for (int note = 0; note < notes; ++note) {
         const int pitch = 60 + (note * 5) % 12;
         const auto arrived = clock::monotonic_ns();
         service.human_note(0, pitch, 90, scheduler.step_at(arrived), true, arrived);
-        std::this_thread::sleep_for(step_period * 2);
+        std::this_thread::sleep_for(voice->step_period * 2);
         const auto released = clock::monotonic_ns();
         service.human_note(0, pitch, 0, scheduler.step_at(released), false, released);
-        std::this_thread::sleep_for(step_period * 6);
+        std::this_thread::sleep_for(voice->step_period * 6);
     }
-    scheduler.stop();
-    service.stop();
+    voice->stop();
     const auto stats = scheduler.stats();
     auto latency = [](const clock::LatencySummary& timed) {
         return Latency{timed.p50_ms, timed.p99_ms, timed.max_ms, static_cast<std::size_t>(timed.count)};
@@ -148,7 +160,7 @@ PlayerToMachine measure_player_to_machine(std::shared_ptr<model::Model> model, c
     result.to_step = latency(stats.player_to_step);
     result.to_note = latency(stats.player_to_machine);
     result.notes_played = static_cast<std::size_t>(notes);
-    result.step_ms = step_period.count() * 1e3;
+    result.step_ms = voice->step_period.count() * 1e3;
     result.inference_p99_ms = service.stats().p99_ms;
     return result;
 }

@@ -518,6 +518,9 @@ void Daemon::reload() {
                 fresh.clock.link_start_stop_sync != config_.clock.link_start_stop_sync)
                 log("clock.link and clock.link_start_stop_sync take a restart; keeping link " +
                     std::string(link_ ? "on" : "off"));
+            if (fresh.web.bind != config_.web.bind || fresh.web.port != config_.web.port ||
+                fresh.web.token != config_.web.token)
+                log("[web] bind, port and token take a restart; OSCQuery and the control page stay as they were");
             scheduler_->set_tempo(fresh.clock.bpm);  // under Link: the session's new tempo
             scheduler_->set_miss_policy(clock::parse_miss_policy(fresh.engine.miss_policy));
             auto model_path = fresh.model.path;

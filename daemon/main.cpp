@@ -36,6 +36,9 @@ void print_help_for_humans(const kanade::io::DaemonConfig& config) {
                  "kanaded: stop with Ctrl-C (all notes off, recording finalised)\n",
                  config.midi.ports.client_name.c_str(), config.midi.ports.client_name.c_str(), config.osc.bind.c_str(),
                  config.osc.port);
+    if (config.web.port > 0 && config.osc.port > 0)
+        std::fprintf(stderr, "kanaded: watch and steer it:  open http://%s:%d/ in a browser (OSCQuery there too)\n",
+                     config.web.bind.c_str(), config.web.port);
 }
 
 }  // namespace

@@ -65,6 +65,17 @@ inline std::int32_t status_int(const io::OscMessage& status, const std::string& 
     return value ? std::get<std::int32_t>(*value) : -1;
 }
 
+// A /kanade/status value of that type: -1 or "" when it is missing or of another type.
+inline float status_float(const io::OscMessage& status, const std::string& key) {
+    auto value = status_value(status, key);
+    return value && std::holds_alternative<float>(*value) ? std::get<float>(*value) : -1.0F;
+}
+
+inline std::string status_text(const io::OscMessage& status, const std::string& key) {
+    auto value = status_value(status, key);
+    return value && std::holds_alternative<std::string>(*value) ? std::get<std::string>(*value) : "";
+}
+
 inline bool have_servers() {
     if (!JackServer::available()) {
         skip("jackd", "jackd is not installed");

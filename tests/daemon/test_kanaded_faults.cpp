@@ -11,15 +11,6 @@ using namespace kanade;
 using namespace kanade::test;
 using namespace std::chrono_literals;
 
-namespace {
-
-std::string status_text(const io::OscMessage& status, const std::string& key) {
-    auto value = status_value(status, key);
-    return value ? std::get<std::string>(*value) : std::string();
-}
-
-}  // namespace
-
 TEST_CASE("the JACK server killed and restarted: kanaded keeps its clock and its ports come back") {
     if (!have_servers()) return;
     KanadedOnJack kanaded;

@@ -38,16 +38,6 @@ std::optional<std::chrono::milliseconds> wait_for(KanadedOnJack& kanaded, Holds 
     return std::nullopt;
 }
 
-float status_float(const io::OscMessage& status, const std::string& key) {
-    auto value = status_value(status, key);
-    return value && std::holds_alternative<float>(*value) ? std::get<float>(*value) : -1.0F;
-}
-
-std::string status_text(const io::OscMessage& status, const std::string& key) {
-    auto value = status_value(status, key);
-    return value && std::holds_alternative<std::string>(*value) ? std::get<std::string>(*value) : "";
-}
-
 struct PlayedNote {
     std::int64_t time_ns;  // CLOCK_MONOTONIC, as the scheduler sent it
     std::int64_t step;     // kanaded's grid step

@@ -15,11 +15,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-float status_float(const io::OscMessage& status, const std::string& key) {
-    auto value = status_value(status, key);
-    return value ? std::get<float>(*value) : -1.0f;
-}
-
 void send_realtime(JackMidiClient& client, std::uint8_t status) { client.send_event(&status, 1); }
 
 // Sends 24-ppqn clock ticks at `bpm` for `duration`, sleeping between them.

@@ -69,6 +69,7 @@ engine::SessionSettings session_settings(const io::DaemonConfig& config, int ind
     settings.phrase_end_controller = config.engine.phrase_end_controller;
     settings.answer_steps = config.engine.answer_steps;
     settings.lookahead_steps = config.engine.lookahead_steps;
+    settings.join_player = config.engine.join_player;
     settings.max_held_steps = config.engine.max_note_steps;
     return settings;
 }
@@ -440,6 +441,7 @@ void Daemon::housekeeping() {
     // control page's WebSockets all of them in one frame.
     const bool page_watching = oscquery_ && oscquery_->streaming();
     std::vector<WatchedNote> played_now, planned_now;
+    std::vector<Retraction> retracted_now;
     MonitoredNote monitored;
     while (monitor_->pop(monitored)) {
         const auto& played = monitored.message;
@@ -458,6 +460,21 @@ void Daemon::housekeeping() {
     engine::PlannedStep planned;
     const double step_ms = 60e3 / (scheduler_->tempo() * model_->grid.steps_per_beat);
     while (service_->pop_planned(planned)) {
+        if (planned.retracts) {  // a re-plan: what was shown from that step on will not play
+            const Retraction retraction{planned.plan.step, planned.channel + 1};
+            if (page_watching) {
+                std::erase_if(planned_now, [&](const WatchedNote& note) {
+                    return note.channel == retraction.channel && note.step >= retraction.step;
+                });
+                retracted_now.push_back(retraction);
+            }
+            if (subscribers_.empty() || !osc_) continue;
+            const io::OscMessage message{
+                "/kanade/replanned",
+                {static_cast<std::int32_t>(retraction.channel), static_cast<std::int32_t>(retraction.step)}};
+            for (const auto& subscriber : subscribers_) osc_->send(subscriber, message);
+            continue;
+        }
         const auto steps_ahead = planned.plan.step - scheduler_->current_step();
         for (int i = 0; i < planned.plan.count; ++i) {
             const auto& note = planned.plan.notes[i];
@@ -472,7 +489,8 @@ void Daemon::housekeeping() {
             for (const auto& subscriber : subscribers_) osc_->send(subscriber, message);
         }
     }
-    if (page_watching) oscquery_->send_notes(scheduler_->current_step(), step_ms, played_now, planned_now);
+    if (page_watching)
+        oscquery_->send_notes(scheduler_->current_step(), step_ms, played_now, planned_now, retracted_now);
     if (oscquery_) oscquery_->send_changes();
     auto now = clock::monotonic_ns();
     if (now - last_maintain_ns_ > 1'000'000'000) {

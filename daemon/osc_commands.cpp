@@ -308,7 +308,8 @@ SettingAddresses register_osc_commands(Daemon& d) {
             [&d](const OscMessage&, const OscEndpoint&) { return d.stop_recording(); });
     osc.add("/kanade/subscribe", "",
             "stream to the sender: /kanade/played on channel pitch velocity for each note played, "
-            "/kanade/planned channel pitch velocity step length_steps in_ms for each note planned",
+            "/kanade/planned channel pitch velocity step length_steps in_ms for each note planned, "
+            "/kanade/replanned channel step when an accompany re-plan voids what was planned from that step on",
             [&d](const OscMessage&, const OscEndpoint& from) {
                 d.subscribe(from);
                 return std::string();
@@ -322,6 +323,7 @@ SettingAddresses register_osc_commands(Daemon& d) {
             "reply: tempo, mode, model, its styles and session 1's, device, playing, clock (internal, midi or link), "
             "link_peers (-1: Link off), steps, late steps, inference p50/p99, timing p99, from a player's note "
             "to the first step and to kanade's first note planned with it (player_to_step, player_to_machine), "
+            "accompany re-plans (replans), "
             "recording",
             [&d, reply](const OscMessage&, const OscEndpoint& from) {
                 auto scheduler = d.scheduler().stats();
@@ -374,6 +376,8 @@ SettingAddresses register_osc_commands(Daemon& d) {
                                         static_cast<float>(scheduler.player_to_machine.p99_ms),
                                         std::string("player_to_machine_count"),
                                         count(scheduler.player_to_machine.count),
+                                        std::string("replans"),
+                                        count(inference.replans),
                                         std::string("record_errors"),
                                         count(recording.write_errors),
                                         std::string("record_events"),

@@ -238,6 +238,7 @@ json OscQuery::status() const {
             {"late", scheduler.late_steps},
             {"player_to_step_p99_ms", scheduler.player_to_step.p99_ms},
             {"player_to_machine_p99_ms", scheduler.player_to_machine.p99_ms},
+            {"replans", inference.replans},
             {"sessions", d.service().session_count()},
             {"model_file", d.model_file()},
             {"models", models},
@@ -246,7 +247,7 @@ json OscQuery::status() const {
 }
 
 void OscQuery::send_notes(std::int64_t step, double step_ms, const std::vector<WatchedNote>& played,
-                          const std::vector<WatchedNote>& planned) {
+                          const std::vector<WatchedNote>& planned, const std::vector<Retraction>& retracted) {
     auto rows = [](const std::vector<WatchedNote>& notes) {
         json list = json::array();
         for (const auto& note : notes)
@@ -258,10 +259,17 @@ void OscQuery::send_notes(std::int64_t step, double step_ms, const std::vector<W
                             {"human", note.human}});
         return list;
     };
-    const auto frame =
-        json{{"COMMAND", "NOTES"},
-             {"DATA", {{"step", step}, {"step_ms", step_ms}, {"played", rows(played)}, {"planned", rows(planned)}}}}
-            .dump();
+    json retractions = json::array();
+    for (const auto& retraction : retracted)
+        retractions.push_back({{"step", retraction.step}, {"channel", retraction.channel}});
+    const auto frame = json{{"COMMAND", "NOTES"},
+                            {"DATA",
+                             {{"step", step},
+                              {"step_ms", step_ms},
+                              {"retracted", retractions},
+                              {"played", rows(played)},
+                              {"planned", rows(planned)}}}}
+                           .dump();
     const bool with_status = ++ticks_since_status_ >= 10;  // housekeeping runs every 50 ms
     const auto status_frame = with_status ? json{{"COMMAND", "STATUS"}, {"DATA", status()}}.dump() : std::string();
     if (with_status) ticks_since_status_ = 0;

@@ -33,6 +33,11 @@ struct WatchedNote {
     int steps = 0;  // a planned note's length
     bool human = false;
 };
+// Plans taken back by an accompany re-plan: the planned notes on `channel` from `step` on are void.
+struct Retraction {
+    std::int64_t step = 0;
+    int channel = 1;
+};
 
 // The control page (daemon/control_page.html, built in): one file, no framework.
 const std::string& control_page();
@@ -45,11 +50,12 @@ public:
     std::uint16_t port() const { return server_.local_port(); }
     void send_changes();  // each LISTENed value that changed, to its listeners
     // kanade's own stream, for the control page: WebSockets that sent {"COMMAND":"STREAM"}
-    // get each tick's notes as {"COMMAND":"NOTES","DATA":{...}} and twice a second
+    // get each tick's notes as {"COMMAND":"NOTES","DATA":{...}} (retractions first, then
+    // the played and planned notes) and twice a second
     // {"COMMAND":"STATUS","DATA":{...}}.
     bool streaming() const { return !streaming_.empty(); }
     void send_notes(std::int64_t step, double step_ms, const std::vector<WatchedNote>& played,
-                    const std::vector<WatchedNote>& planned);
+                    const std::vector<WatchedNote>& planned, const std::vector<Retraction>& retracted);
 
     // The answer to one GET (public for the fuzzer and the tests).
     io::HttpReply answer(const io::HttpRequest& request);

@@ -135,33 +135,40 @@ Latency measure_call_to_answer(std::shared_ptr<model::Model> model, const Realti
 
 PlayerToMachine measure_player_to_machine(std::shared_ptr<model::Model> model, const RealtimeCase& realtime_case,
                                           int notes) {
-    engine::SessionSettings settings;
-    settings.mode = engine::Mode::accompany;
-    auto voice =
-        std::make_unique<OneVoice>(std::move(model), realtime_case, engine::InferenceMode::streaming, 3, settings);
-    auto& service = voice->service;
-    const auto& scheduler = *voice->scheduler;
-    std::this_thread::sleep_for(voice->step_period * 8);  // under way first
-    for (int note = 0; note < notes; ++note) {
-        const int pitch = 60 + (note * 5) % 12;
-        const auto arrived = clock::monotonic_ns();
-        service.human_note(0, pitch, 90, scheduler.step_at(arrived), true, arrived);
-        std::this_thread::sleep_for(voice->step_period * 2);
-        const auto released = clock::monotonic_ns();
-        service.human_note(0, pitch, 0, scheduler.step_at(released), false, released);
-        std::this_thread::sleep_for(voice->step_period * 6);
-    }
-    voice->stop();
-    const auto stats = scheduler.stats();
-    auto latency = [](const clock::LatencySummary& timed) {
-        return Latency{timed.p50_ms, timed.p99_ms, timed.max_ms, static_cast<std::size_t>(timed.count)};
+    auto play = [&](bool join_player) {
+        engine::SessionSettings settings;
+        settings.mode = engine::Mode::accompany;
+        settings.join_player = join_player;
+        auto voice = std::make_unique<OneVoice>(model, realtime_case, engine::InferenceMode::streaming, 3, settings);
+        auto& service = voice->service;
+        const auto& scheduler = *voice->scheduler;
+        std::this_thread::sleep_for(voice->step_period * 8);  // under way first
+        for (int note = 0; note < notes; ++note) {
+            // A player is not in phase with the grid: each note comes at another point of its step.
+            std::this_thread::sleep_for(voice->step_period * ((note * 7) % 10) / 10.0);
+            const int pitch = 60 + (note * 5) % 12;
+            const auto arrived = clock::monotonic_ns();
+            service.human_note(0, pitch, 90, scheduler.step_at(arrived), true, arrived);
+            std::this_thread::sleep_for(voice->step_period * 2);
+            const auto released = clock::monotonic_ns();
+            service.human_note(0, pitch, 0, scheduler.step_at(released), false, released);
+            std::this_thread::sleep_for(voice->step_period * 6);
+        }
+        voice->stop();
+        PlayerToMachine result;
+        const auto stats = scheduler.stats();
+        auto latency = [](const clock::LatencySummary& timed) {
+            return Latency{timed.p50_ms, timed.p99_ms, timed.max_ms, static_cast<std::size_t>(timed.count)};
+        };
+        result.to_step = latency(stats.player_to_step);
+        result.to_note = latency(stats.player_to_machine);
+        result.notes_played = static_cast<std::size_t>(notes);
+        result.step_ms = voice->step_period.count() * 1e3;
+        result.inference_p99_ms = service.stats().p99_ms;
+        return result;
     };
-    PlayerToMachine result;
-    result.to_step = latency(stats.player_to_step);
-    result.to_note = latency(stats.player_to_machine);
-    result.notes_played = static_cast<std::size_t>(notes);
-    result.step_ms = voice->step_period.count() * 1e3;
-    result.inference_p99_ms = service.stats().p99_ms;
+    auto result = play(false);
+    result.to_note_joined = play(true).to_note;
     return result;
 }
 

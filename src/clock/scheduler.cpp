@@ -171,8 +171,9 @@ void Scheduler::play_step(std::int64_t step) {
         const int channel = state.channel.load(std::memory_order_relaxed);
         StepPlan plan;
         bool ready = false;
+        const auto epoch = source_.plan_epoch(static_cast<int>(id));
         while (const auto* front = queue.peek()) {
-            if (front->step < step) {  // stale: its moment has passed
+            if (front->step < step || front->epoch < epoch) {  // stale, or taken back by a re-plan
                 queue.pop(plan);
                 continue;
             }

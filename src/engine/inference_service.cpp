@@ -57,15 +57,16 @@ music::TokenCondition InferenceService::condition_at(const Session& session, std
 music::TokenCondition InferenceService::push_window(Session& session, WindowToken token) {
     // What came next a bar and two back, after this token: the history is the session's
     // own, longer than any window.
-    session.lookback.feed(token.id, static_cast<long>(token.step), meters_);
-    if (model_->config.lookback_input) music::set_lookback(token.condition, session.lookback.candidates(meters_));
-    session.window.push_back(token);
+    session.line.lookback.feed(token.id, static_cast<long>(token.step), meters_);
+    if (model_->config.lookback_input) music::set_lookback(token.condition, session.line.lookback.candidates(meters_));
+    session.line.window.push_back(token);
     // The faithful window: the last window_steps grid steps of music, or window tokens.
     if (model_->config.window_steps > 0) {
-        while (!session.window.empty() && session.window.front().step <= token.step - model_->config.window_steps)
-            session.window.pop_front();
-    } else if (session.window.size() > static_cast<std::size_t>(model_->config.window)) {
-        session.window.pop_front();
+        while (!session.line.window.empty() &&
+               session.line.window.front().step <= token.step - model_->config.window_steps)
+            session.line.window.pop_front();
+    } else if (session.line.window.size() > static_cast<std::size_t>(model_->config.window)) {
+        session.line.window.pop_front();
     }
     return token.condition;
 }
@@ -83,8 +84,8 @@ int InferenceService::add_session(const SessionSettings& settings) {
     session->settings = settings;
     // Each session draws from its own generator: its notes never depend on the others'.
     session->sampler = Sampler(seed_ + sessions_.size());
-    session->decoder = std::make_unique<StepDecoder>(model_->grid.steps_per_beat);
-    session->lookback = music::BarLookback(tokens_);
+    session->line.decoder = StepDecoder(model_->grid.steps_per_beat);
+    session->line.lookback = music::BarLookback(tokens_);
     sessions_.push_back(std::move(session));
     return static_cast<int>(sessions_.size() - 1);
 }
@@ -168,6 +169,7 @@ void InferenceService::update_settings(int id, const SessionSettings& settings) 
         session.generating = settings.mode != Mode::call_response;
         session.answer_end_step = -1;
         session.phrase.clear();
+        session.replan_points.clear();
     }
 }
 
@@ -245,34 +247,33 @@ void InferenceService::feed_tokens(Session& session, const std::vector<int>& ids
     for (std::size_t i = 0; i < ids.size(); ++i)
         conditions[i] = push_window(session, {ids[i], conditions[i], steps[i]});
     if (ids.empty()) return;
-    session.last_token = ids.back();
+    session.line.last_token = ids.back();
     if (mode_ == InferenceMode::streaming) {
-        if (!session.state_valid) {
-            session.state = model_->network->initial_state(1);
-            session.state_valid = true;
+        if (!session.line.state_valid) {
+            session.line.state = model_->network->initial_state(1);
+            session.line.state_valid = true;
         }
         torch::Tensor output;
         for (std::size_t i = 0; i < ids.size(); ++i)
             output =
                 model_->network->step(torch::tensor({static_cast<std::int64_t>(ids[i])}, torch::kInt64).to(device_),
-                                      session.state, conditions_tensor({conditions[i]}, 1));
-        session.next_logits = logits_to_floats(output.squeeze(0));
+                                      session.line.state, conditions_tensor({conditions[i]}, 1));
+        session.line.next_logits = logits_to_floats(output.squeeze(0));
     }
 }
 
 void InferenceService::reset_session(Session& session, std::int64_t start_step) {
-    session.window.clear();
-    session.lookback = music::BarLookback(tokens_);
-    session.repeat_decided_bar = std::numeric_limits<long>::min();
-    session.repeat_lag = 0;
-    session.state_valid = false;
-    session.last_token = -1;
-    session.decoder->restart(start_step);
+    session.line = Line{};
+    session.line.lookback = music::BarLookback(tokens_);
+    session.line.decoder = StepDecoder(model_->grid.steps_per_beat);
+    session.line.decoder.restart(start_step);
+    session.replan_points.clear();
+    session.unplanned_since_ns = session.unanswered_since_ns = 0;
+    session.heard_mark = session.answered_mark = {};
     session.generating = session.settings.mode != Mode::call_response;
     session.answer_end_step = -1;
     session.must_start_note = false;
     session.phrase.clear();
-    session.unplanned_since_ns = session.unanswered_since_ns = 0;
     std::vector<int> prompt = session.prompt;
     auto conditions = session.prompt_conditions;
     if (prompt.empty()) prompt.push_back(0);  // any token starts the state; the model takes it from there
@@ -303,7 +304,7 @@ void InferenceService::begin_answer(Session& session, std::int64_t now) {
     // The call's tokens at the steps it was played on: the answer keeps the call's bar.
     auto [ids, steps] = encode_at(notes, first);
     feed_tokens(session, ids, steps);
-    session.decoder->restart(now);
+    session.line.decoder.restart(now);
     session.generating = true;
     std::int64_t length =
         session.settings.answer_steps > 0 ? session.settings.answer_steps : std::max<std::int64_t>(4, last - first);
@@ -332,6 +333,8 @@ void InferenceService::absorb_human_input(Session& session, std::int64_t now) {
     }
     // Free and accompany: the player's notes join the window as they come.
     if (session.phrase.empty()) return;
+    const bool accompany = session.settings.mode == Mode::accompany;
+    if (accompany && take_back(session, now)) ++stats_.replans;
     std::vector<midi::Note> notes;
     for (const auto& human : session.phrase) {
         if (human.arrived_ns > 0 && session.unplanned_since_ns == 0) session.unplanned_since_ns = human.arrived_ns;
@@ -349,6 +352,54 @@ void InferenceService::absorb_human_input(Session& session, std::int64_t now) {
     session.phrase.clear();
     auto [ids, steps] = encode_at(notes, step);
     feed_tokens(session, ids, steps);
+    if (accompany) {  // what came before lacks these notes: the line goes back no further
+        session.replan_points.clear();
+        keep_replan_point(session, false);
+    }
+}
+
+void InferenceService::keep_replan_point(Session& session, bool wait) {
+    constexpr std::size_t most = 64;  // a few steps ahead are all a re-plan needs
+    if (session.replan_points.size() >= most) session.replan_points.pop_front();
+    session.replan_points.push_back({session.line.decoder.current_step(), wait, session.line});
+}
+
+bool InferenceService::take_back(Session& session, std::int64_t now) {
+    const auto made_to = session.line.decoder.current_step();
+    if (made_to <= now) return false;
+    // The latest point that reaches `now` (its own step, or a wait across it), else the
+    // first after it: a step already played is never made again.
+    const ReplanPoint* from = nullptr;
+    for (const auto& point : session.replan_points) {
+        if (point.step <= now) {
+            from = point.step == now || point.wait ? &point : nullptr;
+            continue;
+        }
+        if (!from) from = &point;
+        break;
+    }
+    if (!from || from->step >= made_to) return false;
+    session.line = from->line;
+    session.replan_points.clear();
+    // A player's note first carried by a plan now void is carried by the plan made again.
+    auto give_back = [now](std::int64_t& since, const ArrivalMark& mark) {
+        if (mark.step >= now && (since == 0 || mark.arrived_ns < since)) since = mark.arrived_ns;
+    };
+    give_back(session.unplanned_since_ns, session.heard_mark);
+    give_back(session.unanswered_since_ns, session.answered_mark);
+    // The wait that crossed `now` is cut there, in the longest waits the vocabulary has (as
+    // the tokenizer writes a long rest); its steps were played and are not planned again.
+    while (session.line.decoder.current_step() < now) {
+        int wait = -1;
+        for (auto steps = now - session.line.decoder.current_step(); steps > 0 && wait < 0; --steps)
+            wait = session.line.lookback.wait_id(static_cast<int>(steps));
+        if (wait < 0) break;
+        session.line.decoder.feed(tokens_[wait], [](const StepPlan&) {});
+        feed_tokens(session, {wait}, {session.line.decoder.current_step()});
+    }
+    ++session.plan_epoch;
+    session.replan_published = false;
+    return true;
 }
 
 std::pair<std::vector<int>, std::vector<std::int64_t>> InferenceService::encode_at(const std::vector<midi::Note>& notes,
@@ -370,11 +421,16 @@ int InferenceService::choose_token(Session& session, std::vector<float> row, std
     const auto vocab = row.size();
     std::unique_ptr<bool[]> mask(new bool[vocab]);
     std::fill(mask.get(), mask.get() + vocab, true);
-    auto recent_count = std::min<std::ptrdiff_t>(12, static_cast<std::ptrdiff_t>(session.window.size()));
+    auto recent_count = std::min<std::ptrdiff_t>(12, static_cast<std::ptrdiff_t>(session.line.window.size()));
     std::vector<int> recent;
-    for (auto it = session.window.end() - recent_count; it != session.window.end(); ++it) recent.push_back(it->id);
-    const LineState line{session.decoder->pending_notes(), session.must_start_note,
-                         session.decoder->awaiting_duration()};
+    for (auto it = session.line.window.end() - recent_count; it != session.line.window.end(); ++it)
+        recent.push_back(it->id);
+    // engine.join_player: while a player's note has no note of kanade's queued after it, a
+    // step without notes may not end (a step that came too late to play owes it still).
+    const bool owes_note = session.settings.mode == Mode::accompany && session.settings.join_player &&
+                           session.unanswered_since_ns != 0 && session.line.decoder.pending_notes() == 0;
+    const LineState line{session.line.decoder.pending_notes(), session.must_start_note || owes_note,
+                         session.line.decoder.awaiting_duration()};
     mask_->apply(session.settings.constraints, line, recent, row, std::span<bool>(mask.get(), vocab));
     const std::span<const bool> allowed(mask.get(), vocab);
     int token = repeated_token(session);
@@ -386,13 +442,25 @@ int InferenceService::choose_token(Session& session, std::vector<float> row, std
     }
     ++stats_.tokens;
     const auto& meaning = tokens_[token];
-    const bool made_note = session.decoder->feed(meaning, [&](StepPlan plan) {
+    if (session.settings.mode == Mode::accompany && meaning.steps_moved(model_->grid.steps_per_beat) > 0)
+        keep_replan_point(session, meaning.kind == music::TokenKind::wait);
+    const bool made_note = session.line.decoder.feed(meaning, [&](StepPlan plan) {
         plan.heard_ns = session.unplanned_since_ns;
         if (plan.count > 0) plan.answered_ns = session.unanswered_since_ns;
+        plan.epoch = session.plan_epoch;
         if (plan.step < now || !session.queue->push(plan)) {
             ++stats_.stale_plans;
             return;
         }
+        if (!session.replan_published) {  // from now on the scheduler skips the taken-back plans
+            session.live_epoch.store(session.plan_epoch, std::memory_order_release);
+            session.replan_published = true;
+            PlannedStep retraction{session.settings.output_channel, {}, true};
+            retraction.plan.step = plan.step;
+            planned_.push(retraction);
+        }
+        if (plan.heard_ns > 0) session.heard_mark = {plan.step, plan.heard_ns};
+        if (plan.answered_ns > 0) session.answered_mark = {plan.step, plan.answered_ns};
         session.unplanned_since_ns = 0;
         if (plan.count > 0) {
             session.unanswered_since_ns = 0;
@@ -400,10 +468,10 @@ int InferenceService::choose_token(Session& session, std::vector<float> row, std
         }
     });
     if (made_note) session.must_start_note = false;  // an answer has begun once a note is whole
-    const auto step = session.decoder->current_step();
+    const auto step = session.line.decoder.current_step();
     push_window(session, {token, condition_at(session, step), step});
-    session.last_token = token;
-    if (session.answer_end_step >= 0 && session.decoder->current_step() >= session.answer_end_step) {
+    session.line.last_token = token;
+    if (session.answer_end_step >= 0 && session.line.decoder.current_step() >= session.answer_end_step) {
         session.generating = false;  // the answer is complete: listen again
         session.answer_end_step = -1;
     }
@@ -411,34 +479,35 @@ int InferenceService::choose_token(Session& session, std::vector<float> row, std
 }
 
 void InferenceService::draw_repeat(Session& session, long bar) {
-    session.repeat_decided_bar = bar;
-    session.repeat_lag = 0;
+    session.line.repeat_decided_bar = bar;
+    session.line.repeat_lag = 0;
     if (session.sampler.uniform() >= session.settings.repeat) return;
     // The corpus repeats a bar two back as often as four back (models/README.md).
-    session.repeat_lag = session.sampler.uniform() < 0.5 ? 2 : 4;
+    session.line.repeat_lag = session.sampler.uniform() < 0.5 ? 2 : 4;
 }
 
 int InferenceService::repeated_token(Session& session) {
     if (session.settings.repeat <= 0) return -1;
-    const long bar = meters_.at(static_cast<long>(session.decoder->current_step())).bar;
-    if (bar != session.repeat_decided_bar) draw_repeat(session, bar);  // a bar entered without a wait
-    if (session.repeat_lag == 0) return -1;
-    auto told = session.lookback.candidate(session.repeat_lag, meters_);
-    if (told == 0 && session.repeat_lag == 4) told = session.lookback.candidate(session.repeat_lag = 2, meters_);
+    const long bar = meters_.at(static_cast<long>(session.line.decoder.current_step())).bar;
+    if (bar != session.line.repeat_decided_bar) draw_repeat(session, bar);  // a bar entered without a wait
+    if (session.line.repeat_lag == 0) return -1;
+    auto told = session.line.lookback.candidate(session.line.repeat_lag, meters_);
+    if (told == 0 && session.line.repeat_lag == 4)
+        told = session.line.lookback.candidate(session.line.repeat_lag = 2, meters_);
     return told == 0 ? -1 : told - 1;
 }
 
 int InferenceService::onto_bar_line(Session& session, int token, std::span<const bool> mask) {
     const auto& meaning = tokens_[token];
     if (session.settings.repeat <= 0 || meaning.kind != music::TokenKind::wait) return token;
-    const auto step = static_cast<long>(session.decoder->current_step());
+    const auto step = static_cast<long>(session.line.decoder.current_step());
     const long arrival = step + meaning.steps;
     const auto to = meters_.at(arrival);
-    if (to.bar == meters_.at(step).bar || to.bar == session.repeat_decided_bar) return token;
+    if (to.bar == meters_.at(step).bar || to.bar == session.line.repeat_decided_bar) return token;
     draw_repeat(session, to.bar);
-    if (session.repeat_lag == 0) return token;
+    if (session.line.repeat_lag == 0) return token;
     const long bar_line = arrival - to.beat_in_bar * meters_.steps_per_beat_at(arrival) - to.step_in_beat;
-    const int shorter = session.lookback.wait_id(static_cast<int>(bar_line - step));
+    const int shorter = session.line.lookback.wait_id(static_cast<int>(bar_line - step));
     return shorter >= 0 && mask[static_cast<std::size_t>(shorter)] ? shorter : token;
 }
 
@@ -451,14 +520,15 @@ void InferenceService::forward_and_sample(const std::vector<Session*>& due, std:
         std::vector<std::int64_t> tokens;
         std::vector<music::TokenCondition> conditions;
         for (auto* session : due) {
-            tokens.push_back(choose_token(*session, session->next_logits, now));
-            conditions.push_back(session->window.back().condition);
+            tokens.push_back(choose_token(*session, session->line.next_logits, now));
+            conditions.push_back(session->line.window.back().condition);
         }
         model::RecurrentState batch;
-        const auto layers = due.front()->state.h.size();
+        const auto layers = due.front()->line.state.h.size();
         for (std::size_t layer = 0; layer < layers; ++layer) {
             std::vector<torch::Tensor> h, c;
-            for (auto* session : due) h.push_back(session->state.h[layer]), c.push_back(session->state.c[layer]);
+            for (auto* session : due)
+                h.push_back(session->line.state.h[layer]), c.push_back(session->line.state.c[layer]);
             batch.h.push_back(torch::cat(h));
             batch.c.push_back(torch::cat(c));
         }
@@ -469,10 +539,10 @@ void InferenceService::forward_and_sample(const std::vector<Session*>& due, std:
         for (std::size_t i = 0; i < due.size(); ++i) {
             auto index = static_cast<std::int64_t>(i);
             for (std::size_t layer = 0; layer < layers; ++layer) {
-                due[i]->state.h[layer] = batch.h[layer].slice(0, index, index + 1);
-                due[i]->state.c[layer] = batch.c[layer].slice(0, index, index + 1);
+                due[i]->line.state.h[layer] = batch.h[layer].slice(0, index, index + 1);
+                due[i]->line.state.c[layer] = batch.c[layer].slice(0, index, index + 1);
             }
-            due[i]->next_logits = logits_to_floats(logits[index]);
+            due[i]->line.next_logits = logits_to_floats(logits[index]);
         }
     } else {
         // Faithful: each due session's whole window, from a fresh state. Windows of one
@@ -480,13 +550,13 @@ void InferenceService::forward_and_sample(const std::vector<Session*>& due, std:
         // window is never cut to fit another session's.
         std::vector<Session*> pending = due;
         while (!pending.empty()) {
-            const auto length = pending.front()->window.size();
+            const auto length = pending.front()->line.window.size();
             std::vector<Session*> batch, later;
-            for (auto* session : pending) (session->window.size() == length ? batch : later).push_back(session);
+            for (auto* session : pending) (session->line.window.size() == length ? batch : later).push_back(session);
             std::vector<std::int64_t> ids;
             std::vector<music::TokenCondition> conditions;
             for (auto* session : batch)
-                for (const auto& token : session->window) {
+                for (const auto& token : session->line.window) {
                     ids.push_back(token.id);
                     conditions.push_back(token.condition);
                 }
@@ -504,12 +574,16 @@ void InferenceService::forward_and_sample(const std::vector<Session*>& due, std:
 
 void InferenceService::run() {
     // Woken by each step of the clock, and every 2 ms for the player's notes and settings.
+    // A pass that made tokens is followed by the next after 0.1 ms, time enough for a thread
+    // waiting on the lock to take it: a step of several tokens (a re-plan just before its
+    // deadline) is made in close passes.
     auto& step_clock = *step_clock_;
+    bool made = false;
     while (!stopping_) {
-        step_clock.wait_for(std::chrono::microseconds(2000));
+        step_clock.wait_for(std::chrono::microseconds(made ? 100 : 2000));
         if (stopping_) break;
         std::lock_guard lock(mutex_);
-        plan_ahead(step_clock.next_step(), step_clock.playing());
+        made = plan_ahead(step_clock.next_step(), step_clock.playing());
     }
 }
 
@@ -527,7 +601,6 @@ bool InferenceService::plan_ahead(std::int64_t now, bool playing) {
         tokenizer_ = music::make_tokenizer(model_->tokenizer, model_->grid);
         read_model_controls();
         for (auto& session : sessions_) {
-            session->decoder = std::make_unique<StepDecoder>(model_->grid.steps_per_beat);
             session->prompt.clear();
             reset_session(*session, now);
         }
@@ -545,13 +618,15 @@ bool InferenceService::plan_ahead(std::int64_t now, bool playing) {
     std::vector<Session*> due;
     for (auto& session : sessions_) {
         absorb_human_input(*session, now);
+        auto& points = session->replan_points;  // a point whose successor is not ahead of the clock is of no use
+        while (points.size() >= 2 && points[1].step <= now) points.pop_front();
         if (!session->generating) continue;
-        if (session->decoder->current_step() < now) {
+        if (session->line.decoder.current_step() < now) {
             // Fell behind the clock (a slow pass, a stall): rejoin it rather than play late.
-            stats_.stale_plans += static_cast<std::uint64_t>(now - session->decoder->current_step());
-            session->decoder->restart(now);
+            stats_.stale_plans += static_cast<std::uint64_t>(now - session->line.decoder.current_step());
+            session->line.decoder.restart(now);
         }
-        if (session->decoder->current_step() < now + session->settings.lookahead_steps &&
+        if (session->line.decoder.current_step() < now + session->settings.lookahead_steps &&
             session->queue->size() + 4 < PlanQueue::capacity())
             due.push_back(session.get());
     }
@@ -563,7 +638,7 @@ bool InferenceService::plan_ahead(std::int64_t now, bool playing) {
         }
     }
     for (auto& session : sessions_)
-        session->expecting.store(session->generating && session->decoder->current_step() > now,
+        session->expecting.store(session->generating && session->line.decoder.current_step() > now,
                                  std::memory_order_relaxed);
     return !due.empty();
 }

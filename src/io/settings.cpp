@@ -192,6 +192,10 @@ std::vector<Setting> make_table() {
             "engine.lookahead_steps", [](C& c) -> SettingField { return &c.engine.lookahead_steps; },
             "how far ahead of the clock the network plans, in steps")
             .range(1, 32));
+    add(Row(
+            "engine.join_player", [](C& c) -> SettingField { return &c.engine.join_player; },
+            "accompany: kanade's first step made after a player's note starts a note (false: the network may rest)")
+            .per_session());
     // [clock]
     add(Row(
             "clock.bpm", [](C& c) -> SettingField { return &c.clock.bpm; }, "tempo, beats per minute")

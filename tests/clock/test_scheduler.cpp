@@ -233,3 +233,29 @@ TEST_CASE("a plan carrying a player's note's arrival is timed once, when it soun
         CHECK(timed.p50_ms == timed.max_ms);
     }
 }
+
+TEST_CASE("plans taken back by a re-plan are skipped for the ones made again, which play on their steps") {
+    auto config = fast();
+    config.miss_policy = MissPolicy::rest;
+    Rig rig(config);
+    // Made first: steps 2..4 (a rest, a note, a note); then the player came in and steps 3
+    // and 4 were made again (epoch 1), queued behind the old ones.
+    rig.source.plan(0, 2, {{60, 1}});
+    rig.source.plan(0, 3, {{62, 1}});
+    rig.source.plan(0, 4, {{64, 1}});
+    rig.source.plan(0, 3, {{65, 1}}, 1);
+    rig.source.plan(0, 4, {{67, 1}}, 1);
+    rig.source.plan(0, 6, {{69, 1}}, 1);
+    rig.source.take_back(0, 1);
+    rig.scheduler.start();
+    play_until(rig.scheduler, 8);
+    auto on = rig.output.notes(true);
+    // Step 2's old plan is void too: the source took back everything older than epoch 1.
+    REQUIRE(on.size() == 3);
+    CHECK(on[0].step == 3);
+    CHECK(on[0].message.bytes[1] == 65);
+    CHECK(on[1].step == 4);
+    CHECK(on[1].message.bytes[1] == 67);
+    CHECK(on[2].step == 6);
+    CHECK(on[2].message.bytes[1] == 69);
+}

@@ -105,6 +105,7 @@ TEST_CASE("accompany: kanade plays along while the player plays, and no note han
     JackMidiClient player("player");
     REQUIRE(player.connect(player.out_name(), "kanade:in"));
     REQUIRE(player.connect("kanade:out", player.in_name()));
+    kanaded.osc.send({"/kanade/subscribe", {}});
     const auto phrase_start = jack_detail::monotonic_ns();
     for (int bar = 0; bar < 3; ++bar)
         for (int pitch : {60, 64, 67, 72}) {
@@ -118,6 +119,23 @@ TEST_CASE("accompany: kanade plays along while the player plays, and no note han
     });
     MESSAGE(during << " machine notes while the player played 12 notes over 3 s");
     CHECK(during >= 1);  // unlike call-and-response, it does not wait for the phrase to end
+
+    // The steps planned ahead of a player's note were made again with it (a bar of plans
+    // ahead of 12 notes: at least one was taken back), and the scheduler timed the notes.
+    int replanned = 0;
+    while (auto message = kanaded.osc.receive(200ms))
+        if (message->address == "/kanade/replanned") {
+            REQUIRE(message->arguments.size() == 2);
+            CHECK(std::get<std::int32_t>(message->arguments[0]) == 1);  // channel
+            ++replanned;
+        }
+    kanaded.osc.send({"/kanade/unsubscribe", {}});
+    MESSAGE(replanned << " re-plans for 12 notes");
+    CHECK(replanned >= 1);
+    const auto status = wait_for_status(kanaded.osc, *kanaded.daemon);
+    REQUIRE(status);
+    CHECK(status_int(*status, "player_to_machine_count") >= 1);
+    CHECK(status_int(*status, "replans") >= replanned);  // a re-plan made again too late to queue sends none
 
     auto exit_code = kanaded.terminate();
     REQUIRE_MESSAGE(exit_code, kanaded.output());

@@ -342,3 +342,86 @@ TEST_CASE("accompany: the first plan, and the first with notes, made after a pla
     CHECK(after_with_notes[0].answered_ns == arrived);
     for (std::size_t i = 1; i < after_with_notes.size(); ++i) CHECK(after_with_notes[i].answered_ns == 0);
 }
+
+namespace {
+
+// Plans `steps` steps offline, with a player's note arriving on step `pressed`, and plays
+// them as Scheduler::play_step does: the stale and the taken back are skipped.
+std::vector<StepPlan> accompany_offline(InferenceService& service, std::int64_t steps, std::int64_t pressed,
+                                        std::int64_t arrived) {
+    std::vector<StepPlan> played;
+    for (std::int64_t now = 0; now < steps; ++now) {
+        if (now == pressed) REQUIRE(service.human_note(0, 67, 90, now, true, arrived));
+        while (service.plan_offline(now)) {}
+        auto& queue = service.plans(0);
+        StepPlan plan;
+        while (const auto* front = queue.peek()) {
+            if (front->step < now || front->epoch < service.plan_epoch(0)) {
+                queue.pop(plan);
+                continue;
+            }
+            if (front->step == now && queue.pop(plan)) played.push_back(plan);
+            break;
+        }
+    }
+    return played;
+}
+
+// A network that rests a bar between notes: its plans are made far ahead.
+std::shared_ptr<model::Model> resting_model(double note_bias) {
+    auto model = test::random_model(5, 32);
+    torch::NoGradGuard no_grad;
+    for (auto& parameter : model->network->named_parameters())
+        if (parameter.key() == "dense.bias") {
+            parameter.value()[*model->vocabulary.id_of("W16")] += 8.0;
+            for (const char* token : {"P60", "D2"})
+                parameter.value()[*model->vocabulary.id_of(token)] += static_cast<float>(note_bias);
+        }
+    return model;
+}
+
+}  // namespace
+
+TEST_CASE("accompany: a player's note has the steps made ahead made again, so the next step played was made with it") {
+    auto model = resting_model(8.0);
+    for (const auto mode : {InferenceMode::streaming, InferenceMode::faithful}) {
+        CAPTURE(static_cast<int>(mode));
+        InferenceService service(model, torch::kCPU, mode, 8);
+        SessionSettings settings;
+        settings.mode = Mode::accompany;
+        service.add_session(settings);
+        const std::int64_t arrived = 987'654'321, pressed = 21, steps = 64;
+        const auto played = accompany_offline(service, steps, pressed, arrived);
+        CHECK(service.stats().replans == 1);
+        CHECK(service.plan_epoch(0) == 1);
+        REQUIRE(played.size() == steps);  // a step each, none skipped by the re-plan
+        for (std::int64_t step = 0; step < steps; ++step) {
+            CAPTURE(step);
+            CHECK(played[static_cast<std::size_t>(step)].step == step);
+            CHECK(played[static_cast<std::size_t>(step)].heard_ns == (step == pressed ? arrived : 0));
+        }
+    }
+}
+
+TEST_CASE(
+    "accompany with join_player: the next step played after a player's note sounds a note, even from a network that "
+    "rests") {
+    auto model = resting_model(0.0);  // notes are rare: after the player's note it would rest
+    const std::int64_t arrived = 55'555'555, pressed = 21, steps = 48;
+    std::map<bool, int> notes_on_pressed;
+    for (const bool join : {false, true}) {
+        CAPTURE(join);
+        InferenceService service(model, torch::kCPU, InferenceMode::streaming, 8);
+        SessionSettings settings;
+        settings.mode = Mode::accompany;
+        settings.join_player = join;
+        service.add_session(settings);
+        const auto played = accompany_offline(service, steps, pressed, arrived);
+        REQUIRE(played.size() == steps);
+        const auto& reply = played[static_cast<std::size_t>(pressed)];
+        notes_on_pressed[join] = reply.count;
+        if (join) CHECK(reply.answered_ns == arrived);
+    }
+    CHECK(notes_on_pressed[false] == 0);  // the network's own choice: a rest
+    CHECK(notes_on_pressed[true] >= 1);
+}

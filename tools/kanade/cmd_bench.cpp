@@ -139,9 +139,11 @@ public:
         const auto &to_step = player_.to_step, &to_note = player_.to_note;
         std::printf(
             "player to machine (accompany, %zu notes): to the first step planned with it p50 %.1f p99 %.1f max %.1f "
-            "ms (bound: a step %.1f + inference p99 %.1f ms); to kanade's first note p50 %.1f p99 %.1f ms (%zu)\n",
+            "ms (bound: a step %.1f + inference p99 %.1f ms); to kanade's first note p50 %.1f p99 %.1f ms (%zu), "
+            "with engine.join_player p50 %.1f p99 %.1f ms (%zu)\n",
             player_.notes_played, to_step.p50_ms, to_step.p99_ms, to_step.max_ms, player_.step_ms,
-            player_.inference_p99_ms, to_note.p50_ms, to_note.p99_ms, to_note.samples);
+            player_.inference_p99_ms, to_note.p50_ms, to_note.p99_ms, to_note.samples, player_.to_note_joined.p50_ms,
+            player_.to_note_joined.p99_ms, player_.to_note_joined.samples);
         for (const auto& row : training_)
             std::printf("training %-7s %-5s %10.0f tokens/s\n", row.arch.c_str(), row.device.c_str(),
                         row.tokens_per_second);
@@ -235,6 +237,8 @@ public:
             .field("answered", static_cast<std::uint64_t>(player_.to_note.samples))
             .field("to_note_p50_ms", player_.to_note.p50_ms)
             .field("to_note_p99_ms", player_.to_note.p99_ms)
+            .field("joined_to_note_p50_ms", player_.to_note_joined.p50_ms)
+            .field("joined_to_note_p99_ms", player_.to_note_joined.p99_ms)
             .field("step_ms", player_.step_ms)
             .field("inference_p99_ms", player_.inference_p99_ms)
             .field("bound_ms", player_.step_ms + player_.inference_p99_ms)

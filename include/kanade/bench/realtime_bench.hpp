@@ -37,12 +37,14 @@ struct PlayerToMachine {
     // From a player's note's arrival (ms): to the first step planned with it in the window
     // as it plays, and to kanade's first note planned with it (SchedulerStats).
     Latency to_step, to_note;
+    Latency to_note_joined;  // to kanade's first note with engine.join_player on
     std::size_t notes_played = 0;
     double step_ms = 0, inference_p99_ms = 0;  // the bound: one step plus the inference p99
 };
 
-// Plays `notes` single notes, one every 8 steps, into an accompanying session (streaming,
-// as kanaded plays by default) and reads the scheduler's own player-to-machine timing.
+// Plays `notes` single notes, one every 8 steps at phases spread over the step, into an
+// accompanying session (streaming, as kanaded plays by default) and reads the scheduler's
+// own player-to-machine timing; then again with engine.join_player on.
 PlayerToMachine measure_player_to_machine(std::shared_ptr<model::Model> model, const RealtimeCase& realtime_case,
                                           int notes);
 

@@ -24,6 +24,7 @@ struct StepPlan {
     // When the player's note arrived (CLOCK_MONOTONIC; 0: none) that this is the first
     // step planned with in the window, and the first with notes: the scheduler times both.
     std::int64_t heard_ns = 0, answered_ns = 0;
+    std::uint64_t epoch = 0;  // the planner's re-plan count when made (StepSource::plan_epoch)
     PlannedNote notes[max_notes];
 
     bool add(const PlannedNote& note) {

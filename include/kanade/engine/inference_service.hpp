@@ -36,12 +36,14 @@ namespace kanade::engine {
 struct PlannedStep {
     int channel = 0;  // the session's MIDI output channel, from 0
     StepPlan plan;
+    bool retracts = false;  // no notes: what was planned from plan.step on is void (a re-plan)
 };
 
 struct InferenceStats {
     double p50_ms = 0, p99_ms = 0, max_ms = 0;  // one batched forward step
     std::uint64_t forward_passes = 0;
     std::uint64_t stale_plans = 0;  // finished after their step had passed
+    std::uint64_t replans = 0;      // accompany: times the player's notes had steps made again
     std::uint64_t tokens = 0;
     std::uint64_t failures = 0;             // forward passes that threw (the worker went on)
     std::uint64_t dropped_human_notes = 0;  // the player's notes the input queue had no room for
@@ -62,6 +64,10 @@ public:
     // Whether session `id` is generating now (a missing plan is then a late step). RT-safe.
     bool expects_plans(int id) const override {
         return sessions_[static_cast<std::size_t>(id)]->expecting.load(std::memory_order_relaxed);
+    }
+    // Plans of session `id` older than this were taken back by a re-plan. RT-safe.
+    std::uint64_t plan_epoch(int id) const override {
+        return sessions_[static_cast<std::size_t>(id)]->live_epoch.load(std::memory_order_acquire);
     }
     std::size_t session_count() const override { return sessions_.size(); }
 
@@ -124,9 +130,9 @@ private:
         music::TokenCondition condition;
         std::int64_t step;  // the grid step it sounds at
     };
-    struct Session {
-        SessionSettings settings;
-        std::unique_ptr<PlanQueue> queue = std::make_unique<PlanQueue>();
+    // A session's line so far: everything making a token changes (but the sampler's draws),
+    // so an accompany re-plan can go back to a step and make it again (ReplanPoint).
+    struct Line {
         std::deque<WindowToken> window;  // the last `window` tokens (or grid steps), human and machine
         music::BarLookback lookback;     // the last four bars and more: the lookback input, bar repeats
         long repeat_decided_bar = std::numeric_limits<long>::min();  // the bar whose repeat was last drawn
@@ -135,7 +141,34 @@ private:
         bool state_valid = false;
         std::vector<float> next_logits;  // streaming: the state's prediction of the next token
         int last_token = -1;
-        std::unique_ptr<StepDecoder> decoder;
+        StepDecoder decoder{1};
+    };
+    // A player's note's arrival carried by a plan (StepPlan::heard_ns, answered_ns).
+    struct ArrivalMark {
+        std::int64_t step = -1;  // the plan that carries it
+        std::int64_t arrived_ns = 0;
+    };
+    // Where an accompany session's line can be taken back to: as it was at `step` before the
+    // token that moved time from there (a wait can be cut short: `wait`), or just after the
+    // player's notes joined it.
+    struct ReplanPoint {
+        std::int64_t step;
+        bool wait;  // any later step up to the next point is reached by waiting
+        Line line;
+    };
+    struct Session {
+        SessionSettings settings;
+        std::unique_ptr<PlanQueue> queue = std::make_unique<PlanQueue>();
+        Line line;
+        std::deque<ReplanPoint> replan_points;     // accompany: oldest first, none before the clock's step
+        std::uint64_t plan_epoch = 0;              // the worker's: the plans it makes now carry it
+        std::atomic<std::uint64_t> live_epoch{0};  // the scheduler's: plans of an older epoch are void
+        bool replan_published = true;              // the current epoch's first plan is in the queue
+        // The arrival of the oldest player's note in the window that no plan (no plan with
+        // notes) was queued after yet, 0: none; the next such plan carries it. A re-plan
+        // gives back the mark of a plan it voids.
+        std::int64_t unplanned_since_ns = 0, unanswered_since_ns = 0;
+        ArrivalMark heard_mark, answered_mark;  // the latest queued plans that carried them
         Sampler sampler;
         bool generating = false;             // free/accompany: always; call-response: while answering
         std::atomic<bool> expecting{false};  // generating and caught up: read by the scheduler
@@ -143,9 +176,6 @@ private:
         bool must_start_note = false;
         std::vector<HumanNote> phrase;  // call-response: the call being played
         std::int64_t last_human_step = -1;
-        // The arrival of the oldest player's note in the window that no plan (no plan with
-        // notes) was made after yet, 0: none; the next such plan carries it (StepPlan).
-        std::int64_t unplanned_since_ns = 0, unanswered_since_ns = 0;
         std::atomic<bool> phrase_end_requested{false};  // set by any thread, taken by the worker
         std::vector<int> prompt;
         std::vector<music::TokenCondition> prompt_conditions;
@@ -158,6 +188,12 @@ private:
     void take_human_events();                   // the input queue into the sessions' phrases
     void apply_human(const HumanEvent& event);  // mutex_ held
     void absorb_human_input(Session& session, std::int64_t now);
+    // Accompany: the player came in while plans made without them wait to be played. The
+    // line goes back to the clock's step `now` (or the first step after it that a point
+    // allows) and those steps are made again; their old plans are void once the first new
+    // one is queued. False when nothing was made ahead or no point reaches back.
+    bool take_back(Session& session, std::int64_t now);
+    void keep_replan_point(Session& session, bool wait);  // the line as it is now
     // The tokens join the window and (streaming) the state; conditions: one per id, or
     // empty: each gets the position of `steps[i]` on the daemon's grid and the session's controls.
     void feed_tokens(Session& session, const std::vector<int>& ids, const std::vector<std::int64_t>& steps,

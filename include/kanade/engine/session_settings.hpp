@@ -25,6 +25,7 @@ struct SessionSettings {
     int phrase_end_controller = 64;    // ... or this controller (the sustain pedal) released; -1: off
     int answer_steps = 0;              // 0: as long as the call
     int lookahead_steps = 2;           // how far ahead of the clock plans are made
+    bool join_player = false;          // accompany: the first step made after a player's note starts a note
     // A player's note held longer than this counts as released: a keyboard unplugged
     // mid-note must not keep call-and-response waiting for ever.
     int max_held_steps = clock::default_max_note_steps;

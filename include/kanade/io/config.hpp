@@ -50,6 +50,7 @@ struct DaemonConfig {
             engine::SessionSettings{}.phrase_end_controller;        // ... or this controller released (-1: off)
         int answer_steps = engine::SessionSettings{}.answer_steps;  // 0: as long as the call
         int lookahead_steps = engine::SessionSettings{}.lookahead_steps;
+        bool join_player = engine::SessionSettings{}.join_player;
     } engine;
     struct Clock {
         double bpm = 120.0;

@@ -22,13 +22,14 @@ NetworkConfig shipped_shape(const std::string& arch) {
     return config;
 }
 
-enum Path { modules, packed32, packed16, packedbf16 };
+enum Path { modules, packed32, packed16, packedbf16, packedint8 };
 
 void configure(Network& network, Path path) {
     network->eval();
     network->set_packed_inference(path != modules);
     network->set_inference_precision(path == packed16     ? InferencePrecision::float16
                                      : path == packedbf16 ? InferencePrecision::bfloat16
+                                     : path == packedint8 ? InferencePrecision::int8
                                                           : InferencePrecision::float32);
 }
 
@@ -71,6 +72,11 @@ void recurrent_product(benchmark::State& state, const std::string& how) {
     }
 }
 
+// The batches every product row is timed at: one session up to the batched mode's 256.
+void product_batches(benchmark::internal::Benchmark* row) {
+    for (int batch : {1, 4, 8, 16, 40, 64, 256}) row->Arg(batch);
+}
+
 }  // namespace
 
 BENCHMARK_CAPTURE(faithful_step, seed_modules, std::string("seed"), modules)
@@ -87,6 +93,11 @@ BENCHMARK_CAPTURE(faithful_step, seed_packed_half, std::string("seed"), packed16
 BENCHMARK_CAPTURE(faithful_step, seed_packed_bfloat16, std::string("seed"), packedbf16)
     ->Arg(1)
     ->Arg(8)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(faithful_step, seed_packed_int8, std::string("seed"), packedint8)
+    ->Arg(1)
+    ->Arg(8)
+    ->Arg(64)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(faithful_step, kanade_modules, std::string("kanade"), modules)
     ->Arg(1)
@@ -121,41 +132,18 @@ BENCHMARK_CAPTURE(streaming_step, kanade_packed, std::string("kanade"), packed32
     ->Arg(1)
     ->Arg(64)
     ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(recurrent_product, blas, std::string("blas"))
-    ->Arg(1)
-    ->Arg(4)
-    ->Arg(8)
-    ->Arg(16)
-    ->Arg(40)
-    ->Arg(64)
-    ->Arg(256)
-    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(recurrent_product, blas, std::string("blas"))->Apply(product_batches)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(recurrent_product, packed_float32, std::string("float32"))
-    ->Arg(1)
-    ->Arg(4)
-    ->Arg(8)
-    ->Arg(16)
-    ->Arg(40)
-    ->Arg(64)
-    ->Arg(256)
+    ->Apply(product_batches)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(recurrent_product, packed_float16, std::string("float16"))
-    ->Arg(1)
-    ->Arg(4)
-    ->Arg(8)
-    ->Arg(16)
-    ->Arg(40)
-    ->Arg(64)
-    ->Arg(256)
+    ->Apply(product_batches)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(recurrent_product, packed_bfloat16, std::string("bfloat16"))
-    ->Arg(1)
-    ->Arg(4)
-    ->Arg(8)
-    ->Arg(16)
-    ->Arg(40)
-    ->Arg(64)
-    ->Arg(256)
+    ->Apply(product_batches)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(recurrent_product, packed_int8, std::string("int8"))
+    ->Apply(product_batches)
     ->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();

@@ -92,6 +92,8 @@ void Daemon::apply_precision(model::Model& model) {
     if (config_.model.precision != effective)
         line += " (model.precision " + config_.model.precision + " needs " +
                 (config_.model.precision == "bfloat16" ? "AVX-512 BF16" : "F16C and AVX2") + ", which this CPU lacks)";
+    if (effective == "int8" && !model::cpu_features().avx512_vnni)
+        line += " (without AVX-512 VNNI: the same numbers by the plain C++ kernel, slower)";
     log(line + "; CPU features: " + model::describe(model::cpu_features()));
 }
 

@@ -369,8 +369,8 @@ bool InferenceService::take_back(Session& session, std::int64_t now) {
     if (made_to <= now) return false;
     // The latest point that reaches `now` (its own step, or a wait across it), else the
     // first after it: a step already played is never made again.
-    const ReplanPoint* from = nullptr;
-    for (const auto& point : session.replan_points) {
+    ReplanPoint* from = nullptr;
+    for (auto& point : session.replan_points) {
         if (point.step <= now) {
             from = point.step == now || point.wait ? &point : nullptr;
             continue;
@@ -379,7 +379,7 @@ bool InferenceService::take_back(Session& session, std::int64_t now) {
         break;
     }
     if (!from || from->step >= made_to) return false;
-    session.line = from->line;
+    session.line = std::move(from->line);  // the points after it are void, this one used
     session.replan_points.clear();
     // A player's note first carried by a plan now void is carried by the plan made again.
     auto give_back = [now](std::int64_t& since, const ArrivalMark& mark) {
@@ -390,9 +390,8 @@ bool InferenceService::take_back(Session& session, std::int64_t now) {
     // The wait that crossed `now` is cut there, in the longest waits the vocabulary has (as
     // the tokenizer writes a long rest); its steps were played and are not planned again.
     while (session.line.decoder.current_step() < now) {
-        int wait = -1;
-        for (auto steps = now - session.line.decoder.current_step(); steps > 0 && wait < 0; --steps)
-            wait = session.line.lookback.wait_id(static_cast<int>(steps));
+        const int wait =
+            session.line.lookback.longest_wait_id(static_cast<long>(now - session.line.decoder.current_step()));
         if (wait < 0) break;
         session.line.decoder.feed(tokens_[wait], [](const StepPlan&) {});
         feed_tokens(session, {wait}, {session.line.decoder.current_step()});

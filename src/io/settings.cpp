@@ -2,6 +2,7 @@
 
 #include "kanade/engine/sampler.hpp"
 #include "kanade/io/synth.hpp"
+#include "kanade/model/inference_precision.hpp"
 #include "kanade/music/token_conditions.hpp"
 
 #include <cmath>
@@ -78,8 +79,8 @@ std::vector<Setting> make_table() {
             .flag("--device"));
     add(Row(
             "model.precision", [](C& c) -> SettingField { return &c.model.precision; },
-            "CPU inference numbers: bfloat16, float16 or float32 (falls back in that order)")
-            .one_of({"float32", "float16", "bfloat16"}));
+            "CPU inference numbers: bfloat16, float16 or float32 (falls back in that order), or int8")
+            .one_of(model::inference_precision_choices()));
     add(Row(
             "model.threads", [](C& c) -> SettingField { return &c.model.threads; },
             "CPU threads for inference (0: libtorch's default; 2 or more: a faithful window on two)")

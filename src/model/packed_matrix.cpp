@@ -3,6 +3,7 @@
 #include "kanade/model/cpu_features.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
@@ -10,6 +11,12 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define KANADE_X86 1
+// GCC 12 takes the undefined operand inside many AVX-512 intrinsics for an uninitialised
+// variable of ours (a false alarm: those lanes are never read).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #endif
 
 namespace kanade::model {
@@ -58,19 +65,137 @@ const std::uint32_t* bfloat16_pairs(const float* x, std::int64_t x_stride, std::
     return pairs.data();
 }
 
-// Where one group of rows works on one block: x (float rows, or bfloat16 pairs), the
-// block's weights, and the block's first column of y.
+std::int64_t quad_count(std::int64_t in) { return (in + 3) / 4; }
+
+// int8: a value in steps of 1 / `inverse_step` (the largest magnitude is 127 steps),
+// rounded to nearest, ties to even, as the vector conversion does.
+std::int32_t quantised(float value, float inverse_step) {
+    return static_cast<std::int32_t>(std::clamp(std::nearbyint(value * inverse_step), -127.0f, 127.0f));
+}
+
+struct Int8Steps {
+    float step = 0, inverse = 0;  // both 0 for a row or column of zeros
+};
+Int8Steps int8_steps(float largest_magnitude) {
+    if (!(largest_magnitude > 0)) return {};
+    return {largest_magnitude / 127.0f, 127.0f / largest_magnitude};
+}
+
+float largest_magnitude_portable(const float* row, std::int64_t in) {
+    float largest = 0;
+    for (std::int64_t k = 0; k < in; ++k) largest = std::max(largest, std::abs(row[k]));
+    return largest;
+}
+
+// One row of x as bytes (value + 128); `padded` bytes, those past `in` 128 (zero).
+void quantise_row_portable(const float* row, std::int64_t in, float inverse_step, std::uint8_t* bytes,
+                           std::int64_t padded) {
+    for (std::int64_t k = 0; k < padded; ++k)
+        bytes[k] = static_cast<std::uint8_t>(128 + (k < in ? quantised(row[k], inverse_step) : 0));
+}
+
+#ifdef KANADE_X86
+// The same two on 16 floats at a time: the same products, the same rounding (the
+// current mode, to nearest), so the same bytes as the portable loops.
+__attribute__((target("avx512f"))) float largest_magnitude_avx512(const float* row, std::int64_t in) {
+    __m512 largest = _mm512_setzero_ps();
+    std::int64_t k = 0;
+    for (; k + 16 <= in; k += 16) largest = _mm512_max_ps(largest, _mm512_abs_ps(_mm512_loadu_ps(row + k)));
+    return std::max(_mm512_reduce_max_ps(largest), largest_magnitude_portable(row + k, in - k));
+}
+
+__attribute__((target("avx512f"))) void quantise_row_avx512(const float* row, std::int64_t in, float inverse_step,
+                                                            std::uint8_t* bytes, std::int64_t padded) {
+    const __m512 inverse = _mm512_set1_ps(inverse_step), low = _mm512_set1_ps(-127.0f), high = _mm512_set1_ps(127.0f);
+    const __m512i zero_point = _mm512_set1_epi32(128);
+    std::int64_t k = 0;
+    for (; k + 16 <= in; k += 16) {
+        const __m512 steps = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(row + k), inverse), low), high);
+        const __m512i values = _mm512_add_epi32(_mm512_cvtps_epi32(steps), zero_point);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(bytes + k), _mm512_cvtepi32_epi8(values));
+    }
+    quantise_row_portable(row + k, in - k, inverse_step, bytes + k, padded - k);
+}
+#endif
+
+// x rows as unsigned bytes, four to 32 bits (x[4q] .. x[4q + 3], the dot-product
+// instruction's other operand): x[k] ~ step * (byte - 128), one step per row, so a
+// row's largest magnitude is 127 steps from zero. The padding bytes stand for zero.
+// Per thread, grown only when a call needs more.
+struct QuantisedRows {
+    const std::uint32_t* quads;
+    const float* steps;
+};
+QuantisedRows int8_quads(const float* x, std::int64_t x_stride, std::int64_t batch, std::int64_t in) {
+    thread_local std::vector<std::uint32_t> quads;
+    thread_local std::vector<float> steps;
+    const auto per_row = quad_count(in);
+    if (quads.size() < static_cast<std::size_t>(batch * per_row))
+        quads.resize(static_cast<std::size_t>(batch * per_row));
+    if (steps.size() < static_cast<std::size_t>(batch)) steps.resize(static_cast<std::size_t>(batch));
+#ifdef KANADE_X86
+    const bool wide = cpu_features().avx512f;
+#else
+    const bool wide = false;
+#endif
+    for (std::int64_t b = 0; b < batch; ++b) {
+        const float* row = x + b * x_stride;
+        auto* bytes = reinterpret_cast<std::uint8_t*>(quads.data() + b * per_row);
+#ifdef KANADE_X86
+        if (wide) {
+            const auto row_steps = int8_steps(largest_magnitude_avx512(row, in));
+            steps[static_cast<std::size_t>(b)] = row_steps.step;
+            quantise_row_avx512(row, in, row_steps.inverse, bytes, 4 * per_row);
+            continue;
+        }
+#endif
+        const auto row_steps = int8_steps(largest_magnitude_portable(row, in));
+        steps[static_cast<std::size_t>(b)] = row_steps.step;
+        quantise_row_portable(row, in, row_steps.inverse, bytes, 4 * per_row);
+    }
+    return {quads.data(), steps.data()};
+}
+
+// Where one group of rows works on one block: x (float rows, bfloat16 pairs or int8
+// quads), the block's weights, and the block's first column of y.
 struct BlockTask {
     const void* x;
-    std::int64_t x_stride;  // in elements of x (floats, or pairs)
+    std::int64_t x_stride;  // in 32-bit elements of x (floats, pairs or quads)
     const void* weights;
     std::int64_t in;
     float* y;
     std::int64_t y_stride;
+    // int8 only: the group's row scales; the block's column scales and zero-point sums.
+    const float* row_scales = nullptr;
+    const float* column_scales = nullptr;
+    const std::int32_t* zero_point_sums = nullptr;
 };
+
+// int8: y[j] += row_scale * column_scale[j] * (sum[j] - zero_point_sum[j]), in this order
+// of float operations in every kernel, so that all give the same result.
+inline float int8_result(std::int32_t sum, std::int32_t zero_point_sum, float row_scale, float column_scale, float y) {
+    return std::fma(static_cast<float>(sum - zero_point_sum), row_scale * column_scale, y);
+}
+
+void block_int8_portable(const BlockTask& task, int rows) {
+    const auto* w = static_cast<const std::int8_t*>(task.weights);
+    for (int r = 0; r < rows; ++r) {
+        const auto* x =
+            reinterpret_cast<const std::uint8_t*>(static_cast<const std::uint32_t*>(task.x) + r * task.x_stride);
+        std::int32_t sums[block_width] = {};
+        for (std::int64_t q = 0; q < quad_count(task.in); ++q)
+            for (std::int64_t j = 0; j < block_width; ++j)
+                for (std::int64_t e = 0; e < 4; ++e)
+                    sums[j] += static_cast<std::int32_t>(x[4 * q + e]) * w[(q * block_width + j) * 4 + e];
+        float* y = task.y + r * task.y_stride;
+        for (std::int64_t j = 0; j < block_width; ++j)
+            y[j] = int8_result(sums[j], task.zero_point_sums[j], task.row_scales[r], task.column_scales[j], y[j]);
+    }
+}
 
 // ---- Plain C++: any CPU, every precision (the reference the vector kernels equal).
 void block_portable(const BlockTask& task, int rows, InferencePrecision precision) {
+    if (precision == InferencePrecision::int8) return block_int8_portable(task, rows);
     for (int r = 0; r < rows; ++r) {
         float* y = task.y + r * task.y_stride;
         if (precision == InferencePrecision::bfloat16) {
@@ -167,6 +292,37 @@ __attribute__((target("avx512f,avx512bf16"))) void block_bfloat16_avx512(const B
         for (int q = 0; q < 4; ++q) _mm512_storeu_ps(task.y + r * task.y_stride + 16 * q, sums[r][q]);
 }
 
+// Each instruction: 16 sums += the four products of x's bytes (unsigned) 4q .. 4q + 3
+// with w's (signed) in rows 4q .. 4q + 3, exact in int32.
+template <int Rows>
+__attribute__((target("avx512f,avx512vnni"))) void block_int8_avx512(const BlockTask& task) {
+    const auto* x = static_cast<const std::uint32_t*>(task.x);
+    const auto* w = static_cast<const std::int8_t*>(task.weights);
+    __m512i sums[Rows][4];
+    for (int r = 0; r < Rows; ++r)
+        for (int q = 0; q < 4; ++q) sums[r][q] = _mm512_setzero_si512();
+    const std::int64_t quads = quad_count(task.in);
+    for (std::int64_t p = 0; p < quads; ++p) {
+        const std::int8_t* row = w + p * 4 * block_width;
+        __m512i weights[4];
+        for (int q = 0; q < 4; ++q) weights[q] = _mm512_loadu_si512(row + 64 * q);
+        for (int r = 0; r < Rows; ++r) {
+            const __m512i operand = _mm512_set1_epi32(static_cast<int>(x[r * task.x_stride + p]));
+            for (int q = 0; q < 4; ++q) sums[r][q] = _mm512_dpbusd_epi32(sums[r][q], operand, weights[q]);
+        }
+    }
+    for (int q = 0; q < 4; ++q) {
+        const __m512 column_scale = _mm512_loadu_ps(task.column_scales + 16 * q);
+        const __m512i zero_point_sum = _mm512_loadu_si512(task.zero_point_sums + 16 * q);
+        for (int r = 0; r < Rows; ++r) {
+            float* y = task.y + r * task.y_stride + 16 * q;
+            const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(task.row_scales[r]), column_scale);
+            const __m512 exact = _mm512_cvtepi32_ps(_mm512_sub_epi32(sums[r][q], zero_point_sum));
+            _mm512_storeu_ps(y, _mm512_fmadd_ps(exact, scale, _mm512_loadu_ps(y)));
+        }
+    }
+}
+
 // ---- AVX2: 8 registers of 8 sums, one row at a time (16 registers in all).
 __attribute__((target("avx2,fma"))) void block_float32_avx2(const BlockTask& task) {
     const auto* x = static_cast<const float*>(task.x);
@@ -204,6 +360,8 @@ constexpr BlockKernel float16_avx512[max_group_rows] = {block_float16_avx512<1>,
                                                         block_float16_avx512<3>, block_float16_avx512<4>};
 constexpr BlockKernel bfloat16_avx512[max_group_rows] = {block_bfloat16_avx512<1>, block_bfloat16_avx512<2>,
                                                          block_bfloat16_avx512<3>, block_bfloat16_avx512<4>};
+constexpr BlockKernel int8_avx512[max_group_rows] = {block_int8_avx512<1>, block_int8_avx512<2>, block_int8_avx512<3>,
+                                                     block_int8_avx512<4>};
 #endif
 
 // One group of rows (at most max_group_rows) on one block, by the best kernel this CPU has.
@@ -213,7 +371,8 @@ void run_block(const BlockTask& task, int rows, InferencePrecision precision) {
     if (cpu.avx512f) {
         if (precision == InferencePrecision::float32) return float32_avx512[rows - 1](task);
         if (precision == InferencePrecision::float16) return float16_avx512[rows - 1](task);
-        if (cpu.avx512_bf16) return bfloat16_avx512[rows - 1](task);
+        if (precision == InferencePrecision::bfloat16 && cpu.avx512_bf16) return bfloat16_avx512[rows - 1](task);
+        if (precision == InferencePrecision::int8 && cpu.avx512_vnni) return int8_avx512[rows - 1](task);
     } else if (cpu.avx2_fma &&
                (precision == InferencePrecision::float32 || (precision == InferencePrecision::float16 && cpu.f16c))) {
         for (int r = 0; r < rows; ++r) {
@@ -233,21 +392,6 @@ void run_block(const BlockTask& task, int rows, InferencePrecision precision) {
 
 }  // namespace
 
-InferencePrecision parse_inference_precision(const std::string& text) {
-    if (text == "float32") return InferencePrecision::float32;
-    if (text == "float16") return InferencePrecision::float16;
-    if (text == "bfloat16") return InferencePrecision::bfloat16;
-    throw std::invalid_argument("precision must be float32, float16 or bfloat16, not '" + text + "'");
-}
-
-const char* precision_name(InferencePrecision precision) {
-    switch (precision) {
-        case InferencePrecision::float16: return "float16";
-        case InferencePrecision::bfloat16: return "bfloat16";
-        default: return "float32";
-    }
-}
-
 InferencePrecision supported_precision(InferencePrecision wanted) {
     const auto& cpu = cpu_features();
     if (wanted == InferencePrecision::bfloat16 && !cpu.avx512_bf16) wanted = InferencePrecision::float16;
@@ -265,6 +409,33 @@ PackedMatrix::PackedMatrix(const torch::Tensor& w, InferencePrecision precision)
     auto value = [&](std::int64_t k, std::int64_t column) {
         return k < in_ && column < out_ ? values[k * out_ + column] : 0.0f;
     };
+    if (precision_ == InferencePrecision::int8) {
+        const auto quads = quad_count(in_);
+        column_scales_.assign(static_cast<std::size_t>(blocks * block_width), 0.0f);
+        zero_point_sums_.assign(column_scales_.size(), 0);
+        std::vector<float> inverse_steps(column_scales_.size(), 0.0f);
+        for (std::int64_t column = 0; column < out_; ++column) {
+            float largest = 0;
+            for (std::int64_t k = 0; k < in_; ++k) largest = std::max(largest, std::abs(value(k, column)));
+            const auto steps = int8_steps(largest);
+            column_scales_[static_cast<std::size_t>(column)] = steps.step;
+            inverse_steps[static_cast<std::size_t>(column)] = steps.inverse;
+        }
+        data_ = torch::empty({blocks * quads * block_width * 4}, torch::kInt8);
+        auto* target = data_.data_ptr<std::int8_t>();
+        for (std::int64_t block = 0; block < blocks; ++block)
+            for (std::int64_t q = 0; q < quads; ++q)
+                for (std::int64_t j = 0; j < block_width; ++j) {
+                    const auto column = block * block_width + j;
+                    for (std::int64_t e = 0; e < 4; ++e) {
+                        const auto weight =
+                            quantised(value(4 * q + e, column), inverse_steps[static_cast<std::size_t>(column)]);
+                        zero_point_sums_[static_cast<std::size_t>(column)] += 128 * weight;
+                        *target++ = static_cast<std::int8_t>(weight);
+                    }
+                }
+        return;
+    }
     if (precision_ == InferencePrecision::bfloat16) {
         const auto pairs = pair_count(in_);
         data_ = torch::empty({blocks * pairs * block_width * 2}, torch::kInt16);
@@ -287,23 +458,39 @@ PackedMatrix::PackedMatrix(const torch::Tensor& w, InferencePrecision precision)
 void PackedMatrix::accumulate(const float* x, std::int64_t x_stride, float* y, std::int64_t y_stride,
                               std::int64_t batch) const {
     if (empty() || batch <= 0) return;
-    const bool pairs = precision_ == InferencePrecision::bfloat16;
-    const void* rows = pairs ? static_cast<const void*>(bfloat16_pairs(x, x_stride, batch, in_)) : x;
-    const std::int64_t row_stride = pairs ? pair_count(in_) : x_stride;
+    // x as the kernels read it: 32-bit elements (floats, bfloat16 pairs or int8 quads).
+    const void* rows = x;
+    std::int64_t row_stride = x_stride, block_elements = in_ * block_width;
+    const float* row_scales = nullptr;
+    if (precision_ == InferencePrecision::bfloat16) {
+        rows = bfloat16_pairs(x, x_stride, batch, in_);
+        row_stride = pair_count(in_);
+        block_elements = row_stride * 2 * block_width;
+    } else if (precision_ == InferencePrecision::int8) {
+        const auto quantised_rows = int8_quads(x, x_stride, batch, in_);
+        rows = quantised_rows.quads;
+        row_scales = quantised_rows.steps;
+        row_stride = quad_count(in_);
+        block_elements = row_stride * 4 * block_width;
+    }
     const auto element_bytes = static_cast<std::int64_t>(data_.element_size());
-    const std::int64_t block_elements = (pairs ? pair_count(in_) * 2 : in_) * block_width;
     const auto* base = static_cast<const char*>(data_.data_ptr());
     for (std::int64_t block = 0; block < block_count(out_); ++block) {
         const auto column = block * block_width;
         const auto columns = std::min(block_width, out_ - column);
         for (std::int64_t first = 0; first < batch; first += max_group_rows) {
             const int group = static_cast<int>(std::min<std::int64_t>(max_group_rows, batch - first));
-            const void* group_x =
-                pairs ? static_cast<const void*>(static_cast<const std::uint32_t*>(rows) + first * row_stride)
-                      : static_cast<const void*>(static_cast<const float*>(rows) + first * row_stride);
-            BlockTask task{
-                group_x, row_stride, base + block * block_elements * element_bytes, in_, y + first * y_stride + column,
-                y_stride};
+            BlockTask task{static_cast<const std::uint32_t*>(rows) + first * row_stride,
+                           row_stride,
+                           base + block * block_elements * element_bytes,
+                           in_,
+                           y + first * y_stride + column,
+                           y_stride};
+            if (row_scales) {
+                task.row_scales = row_scales + first;
+                task.column_scales = column_scales_.data() + column;
+                task.zero_point_sums = zero_point_sums_.data() + column;
+            }
             if (columns == block_width) {
                 run_block(task, group, precision_);
                 continue;

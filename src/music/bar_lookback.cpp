@@ -51,11 +51,14 @@ std::uint8_t BarLookback::candidate(int bars, const MeterMap& meters) const {
     // first when the gap is longer, as the tokenizer writes it).
     auto next = groups_.upper_bound(then);
     if (next == groups_.end()) return 0;
-    const auto longest = static_cast<long>(wait_id_.size()) - 1;
-    for (long steps = std::min(next->first - then, longest); steps > 0; --steps)
-        if (wait_id_[static_cast<std::size_t>(steps)] >= 0)
-            return static_cast<std::uint8_t>(1 + wait_id_[static_cast<std::size_t>(steps)]);
-    return 0;
+    const int wait = longest_wait_id(next->first - then);
+    return wait >= 0 ? static_cast<std::uint8_t>(1 + wait) : 0;
+}
+
+int BarLookback::longest_wait_id(long steps) const {
+    for (steps = std::min(steps, static_cast<long>(wait_id_.size()) - 1); steps > 0; --steps)
+        if (wait_id_[static_cast<std::size_t>(steps)] >= 0) return wait_id_[static_cast<std::size_t>(steps)];
+    return -1;
 }
 
 std::array<std::uint8_t, lookback_bars> BarLookback::candidates(const MeterMap& meters) const {

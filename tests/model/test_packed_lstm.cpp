@@ -71,7 +71,7 @@ TEST_CASE("the two-thread window equals the modules, at any batch") {
                 CHECK(max_difference(network->forward(ids), reference) < 1e-5);
             }
         }
-        for (auto precision : {InferencePrecision::float16, InferencePrecision::bfloat16}) {
+        for (auto precision : {InferencePrecision::float16, InferencePrecision::bfloat16, InferencePrecision::int8}) {
             if (supported_precision(precision) != precision) continue;
             CAPTURE(precision_name(precision));
             network->set_inference_precision(precision);
@@ -140,11 +140,12 @@ TEST_CASE("packed inference refuses ids outside the vocabulary") {
     CHECK_THROWS_AS(network->step(torch::tensor({99}, torch::kInt64), state), std::out_of_range);
 }
 
-TEST_CASE("float16 and bfloat16 stay within their rounding of float32, where the CPU can do them") {
+TEST_CASE("float16, bfloat16 and int8 stay within their rounding of float32, where the CPU can do them") {
     // Relative to the largest logit: float16 rounds the weights (11 significant bits),
-    // bfloat16 the weights and each product's input (8 bits).
+    // bfloat16 the weights and each product's input (8 bits), int8 both to 255 steps.
     for (auto [precision, tolerance] :
-         {std::pair{InferencePrecision::float16, 2e-3}, std::pair{InferencePrecision::bfloat16, 3e-2}}) {
+         {std::pair{InferencePrecision::float16, 2e-3}, std::pair{InferencePrecision::bfloat16, 3e-2},
+          std::pair{InferencePrecision::int8, 3e-2}}) {
         CAPTURE(precision_name(precision));
         for (const char* arch : {"seed", "kanade"}) {
             CAPTURE(arch);
@@ -193,6 +194,32 @@ TEST_CASE("packed inference on the AVX2 and the plain C++ kernels equals the mod
         network->set_inference_precision(InferencePrecision::float32);
     }
     restrict_cpu_features(detected);
+}
+
+TEST_CASE("int8 inference on the plain C++ kernels equals the widest ones, windows and steps") {
+    torch::manual_seed(13);
+    for (std::string arch : {"seed", "kanade"}) {
+        CAPTURE(arch);
+        auto network = random_network(arch);
+        torch::NoGradGuard no_grad;
+        network->set_inference_precision(InferencePrecision::int8);
+        CHECK(network->inference_precision() == InferencePrecision::int8);
+        auto ids = torch::randint(0, 41, {3, 40}, torch::kInt64);
+        auto state = network->initial_state(3);
+        const auto widest = network->forward_last(ids);
+        const auto widest_step = network->step(ids.select(1, 0), state);
+        const auto detected = all_detected();
+        restrict_cpu_features(CpuFeatures{});
+        auto plain_state = network->initial_state(3);
+        const auto plain = network->forward_last(ids);
+        const auto plain_step = network->step(ids.select(1, 0), plain_state);
+        restrict_cpu_features(detected);
+        // The int8 products are the same on both (test_packed_matrix); the float32 output
+        // layer sums with FMA on one and not the other, and a hidden state that differs
+        // in its last bit may round one input byte the other way.
+        CHECK(max_difference(widest, plain) < 1e-5 * widest.abs().max().item<double>());
+        CHECK(max_difference(widest_step, plain_step) < 1e-5 * widest_step.abs().max().item<double>());
+    }
 }
 
 TEST_CASE("a conditioned network: packed windows and steps equal the modules, and conditions change the output") {

@@ -314,7 +314,7 @@ private:
     static std::vector<model::InferencePrecision> supported_precisions() {
         std::vector<model::InferencePrecision> supported;
         for (auto precision : {model::InferencePrecision::float32, model::InferencePrecision::float16,
-                               model::InferencePrecision::bfloat16})
+                               model::InferencePrecision::bfloat16, model::InferencePrecision::int8})
             if (model::supported_precision(precision) == precision) supported.push_back(precision);
         return supported;
     }

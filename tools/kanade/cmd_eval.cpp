@@ -6,6 +6,7 @@
 
 #include "kanade/model/device.hpp"
 #include "kanade/model/evaluator.hpp"
+#include "kanade/model/inference_precision.hpp"
 #include "kanade/model/ngram_model.hpp"
 #include "kanade/music/corpus.hpp"
 #include "kanade/util/json_writer.hpp"
@@ -211,10 +212,11 @@ void add_eval_command(CLI::App& app) {
         ->capture_default_str();
     eval->add_flag("--measured-controls", command->measured_controls,
                    "tell a model with --controls each bar's measured density and loudness (default: not said)");
-    eval->add_option("--precision", command->precision,
-                     "CPU inference precision: float32, float16 (weights) or bfloat16 (weights and products' inputs)")
+    eval->add_option(
+            "--precision", command->precision,
+            "CPU inference precision: float32, float16 (weights), bfloat16 or int8 (weights and products' inputs)")
         ->capture_default_str()
-        ->check(CLI::IsMember({"float32", "float16", "bfloat16"}));
+        ->check(CLI::IsMember(model::inference_precision_choices()));
     eval->add_option("--baseline", command->baseline,
                      "score a model with no network instead: ngram (counted on the training files)")
         ->check(CLI::IsMember({"ngram"}));

@@ -21,9 +21,10 @@ namespace kanade::io {
 struct DaemonConfig {
     struct Model {
         std::string path = "models/default.kmodel";
-        std::string device = "auto";         // auto, cpu, cuda[:N]
-        int threads = 0;                     // CPU threads for inference (0: libtorch default)
-        std::string precision = "bfloat16";  // CPU inference: bfloat16, float16 or float32 (falls back in that order)
+        std::string device = "auto";  // auto, cpu, cuda[:N]
+        int threads = 0;              // CPU threads for inference (0: libtorch default)
+        std::string precision =
+            "bfloat16";  // CPU inference: bfloat16, float16 or float32 (falls back in that order), or int8
     } model;
     struct Engine {
         std::string mode = "free";            // free, call-response, accompany

@@ -13,7 +13,7 @@ struct CpuFeatures {
     bool f16c = false;         // half float <-> float conversion
     bool avx512f = false;      // 512-bit registers, 32 of them
     bool avx512_bf16 = false;  // bfloat16 dot products into float32 (VDPBF16PS)
-    bool avx512_vnni = false;  // int8 dot products into int32 (VPDPBUSD): no kernel uses it yet
+    bool avx512_vnni = false;  // int8 dot products into int32 (VPDPBUSD)
 };
 
 const CpuFeatures& cpu_features();

@@ -14,21 +14,25 @@
 // Precisions: float32 (exact: the same sums in the same order as a plain loop);
 // float16 weights (IEEE half, half the bytes; x and the sums stay float32); bfloat16
 // weights and x (bfloat16 products summed in float32: twice the arithmetic per
-// instruction of float32 and half its bytes, AVX-512 BF16 only).
+// instruction of float32 and half its bytes, AVX-512 BF16 only); int8: weights as
+// signed bytes with a scale per output column, each row of x as unsigned bytes with a
+// scale per row (zero at 128), products summed exactly in int32 (four times float32's
+// arithmetic per instruction with AVX-512 VNNI; the same sums, slower, without it).
 #pragma once
+
+#include "kanade/model/inference_precision.hpp"
 
 #include <torch/torch.h>
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace kanade::model {
 
-enum class InferencePrecision { float32, float16, bfloat16 };
-InferencePrecision parse_inference_precision(const std::string& text);  // "float32" | "float16" | "bfloat16"
-const char* precision_name(InferencePrecision precision);
 // The precision a CPU inference really runs in: bfloat16 needs AVX-512 BF16 and falls
-// back to float16, which needs F16C and falls back to float32.
+// back to float16, which needs F16C and falls back to float32. int8 runs on any CPU
+// (with the same results: its sums are exact), fastest with AVX-512 VNNI.
 InferencePrecision supported_precision(InferencePrecision wanted);
 
 class PackedMatrix {
@@ -53,7 +57,11 @@ public:
     static constexpr std::int64_t block_width = 64;
 
 private:
-    torch::Tensor data_;  // float32, or 16-bit words (float16 / bfloat16), blocked
+    torch::Tensor data_;  // float32, 16-bit words (float16 / bfloat16) or bytes (int8), blocked
+    // int8 only, one per output column (padded to whole blocks): w[k][j] ~ column_scales_[j] * q[k][j];
+    // zero_point_sums_[j] = 128 * sum over k of q[k][j], what x's zero point adds to the sums.
+    std::vector<float> column_scales_;
+    std::vector<std::int32_t> zero_point_sums_;
     std::int64_t in_ = 0, out_ = 0;
     InferencePrecision precision_ = InferencePrecision::float32;
 };

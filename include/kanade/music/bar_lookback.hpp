@@ -45,6 +45,9 @@ public:
                    ? wait_id_[static_cast<std::size_t>(steps)]
                    : -1;
     }
+    // The id of the longest wait of at most `steps` steps (the first of the waits a rest
+    // that long is written in, as the tokenizer writes it), -1 when there is none.
+    int longest_wait_id(long steps) const;
 
 private:
     std::vector<int> wait_steps_;              // per id: the steps a wait moves, 0 for other tokens

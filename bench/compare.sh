@@ -5,7 +5,7 @@
 # faster). Absolute times depend on the machine; the ratios are what to compare.
 #   bench/compare.sh BUILD_A BUILD_B [ROUNDS] [-- extra kanade bench arguments]
 #   bench/compare.sh /tmp/main-build build 3 -- --quick
-#   bench/compare.sh bench/results/cpu-2core-epyc-bf16.json build 1 -- --quick
+#   bench/compare.sh bench/results/cpu-2core-xeon-vnni.json build 1 -- --quick
 # BUILD_A and BUILD_B are build folders (holding bin/kanade) or kanade binaries; A may
 # also be a `kanade bench --json` result of record, compared as it is (CI's smoke check:
 # a step twice as slow as the record shows as a ratio near 2 in the log; nothing fails on it).

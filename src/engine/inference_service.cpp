@@ -215,13 +215,14 @@ InferenceStats InferenceService::stats() const {
     return stats;
 }
 
-// A forward pass threw (a CUDA error, memory exhausted): the worker must not die with it.
-// On a GPU, inference moves to the CPU for good; the windows start again from the model's
-// prompt, and the scheduler applies its miss policy to the steps this costs.
+// A pass threw (a CUDA error, memory exhausted, a GPU gone): the worker must not die with
+// it. On any device but the CPU, inference moves to the CPU for good; the windows start
+// again from the model's prompt, and the scheduler applies its miss policy to the steps
+// this costs.
 void InferenceService::recover_from(const std::exception& failure, std::int64_t now) {
     ++stats_.failures;
     stats_.last_failure = failure.what();
-    if (device_.is_cuda()) {
+    if (!device_.is_cpu()) {
         stats_.last_failure =
             "inference on " + device_.str() + " failed (" + stats_.last_failure + "); running on the CPU from now on";
         device_ = torch::Device(torch::kCPU);
@@ -582,7 +583,20 @@ void InferenceService::run() {
         step_clock.wait_for(std::chrono::microseconds(made ? 100 : 2000));
         if (stopping_) break;
         std::lock_guard lock(mutex_);
-        made = plan_ahead(step_clock.next_step(), step_clock.playing());
+        const auto now = step_clock.next_step();
+        try {
+            made = plan_ahead(now, step_clock.playing());
+        } catch (const std::exception& failure) {
+            // Outside the forward pass (a player's notes fed in, windows restarted): the same
+            // recovery; should it fail too, the next pass tries again.
+            made = false;
+            try {
+                recover_from(failure, now);
+            } catch (const std::exception& again) {
+                ++stats_.failures;
+                stats_.last_failure = again.what();
+            }
+        }
     }
 }
 

@@ -46,10 +46,11 @@ TEST_CASE("energy is read, and a value outside -1..1 is refused naming line and 
     CHECK(refusal("[engine]\nenergy = \"loud\"\n").find("engine.energy") != std::string::npos);
 }
 
-TEST_CASE("model.precision takes float32, float16 or bfloat16 and nothing else") {
+TEST_CASE("model.precision takes float32, float16, bfloat16 or int8 and nothing else") {
     CHECK(io::parse_config("[model]\nprecision = \"float16\"\n", "test.toml").model.precision == "float16");
     CHECK(io::parse_config("[model]\nprecision = \"bfloat16\"\n", "test.toml").model.precision == "bfloat16");
-    auto message = refusal("[model]\nprecision = \"int8\"\n");
+    CHECK(io::parse_config("[model]\nprecision = \"int8\"\n", "test.toml").model.precision == "int8");
+    auto message = refusal("[model]\nprecision = \"int4\"\n");
     CHECK(message.find("test.toml:2") != std::string::npos);
     CHECK(message.find("model.precision") != std::string::npos);
 }

@@ -133,25 +133,17 @@ QuantisedRows int8_quads(const float* x, std::int64_t x_stride, std::int64_t bat
     if (quads.size() < static_cast<std::size_t>(batch * per_row))
         quads.resize(static_cast<std::size_t>(batch * per_row));
     if (steps.size() < static_cast<std::size_t>(batch)) steps.resize(static_cast<std::size_t>(batch));
+    auto largest_magnitude = largest_magnitude_portable;
+    auto quantise_row = quantise_row_portable;
 #ifdef KANADE_X86
-    const bool wide = cpu_features().avx512f;
-#else
-    const bool wide = false;
+    if (cpu_features().avx512f) largest_magnitude = largest_magnitude_avx512, quantise_row = quantise_row_avx512;
 #endif
     for (std::int64_t b = 0; b < batch; ++b) {
         const float* row = x + b * x_stride;
-        auto* bytes = reinterpret_cast<std::uint8_t*>(quads.data() + b * per_row);
-#ifdef KANADE_X86
-        if (wide) {
-            const auto row_steps = int8_steps(largest_magnitude_avx512(row, in));
-            steps[static_cast<std::size_t>(b)] = row_steps.step;
-            quantise_row_avx512(row, in, row_steps.inverse, bytes, 4 * per_row);
-            continue;
-        }
-#endif
-        const auto row_steps = int8_steps(largest_magnitude_portable(row, in));
+        const auto row_steps = int8_steps(largest_magnitude(row, in));
         steps[static_cast<std::size_t>(b)] = row_steps.step;
-        quantise_row_portable(row, in, row_steps.inverse, bytes, 4 * per_row);
+        quantise_row(row, in, row_steps.inverse, reinterpret_cast<std::uint8_t*>(quads.data() + b * per_row),
+                     4 * per_row);
     }
     return {quads.data(), steps.data()};
 }

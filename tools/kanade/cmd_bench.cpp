@@ -313,9 +313,10 @@ private:
 
     static std::vector<model::InferencePrecision> supported_precisions() {
         std::vector<model::InferencePrecision> supported;
-        for (auto precision : {model::InferencePrecision::float32, model::InferencePrecision::float16,
-                               model::InferencePrecision::bfloat16, model::InferencePrecision::int8})
+        for (const char* name : model::inference_precision_names) {
+            const auto precision = model::parse_inference_precision(name);
             if (model::supported_precision(precision) == precision) supported.push_back(precision);
+        }
         return supported;
     }
 

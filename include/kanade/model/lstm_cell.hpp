@@ -2,9 +2,10 @@
 // the two-thread one (RecurrenceTeam). Each row of gates holds [i | f | g | o], `units`
 // wide each, before their activation; the g rows were doubled beforehand, so one
 // vectorised sigmoid over all four gates gives tanh(g) = 2 sigmoid(2g) - 1. With
-// AVX-512, one pass of our own exp does every unit's gates, cell and hidden state (6x
-// faster than libtorch's passes, whose tanh alone was a fifth of an int8 64-session
-// faithful step); elsewhere libtorch's vectorised kernels, in two passes.
+// AVX-512, one pass of our own exp does every unit's gates, cell and hidden state
+// (libtorch's sigmoid and tanh passes were the largest cost of an int8 64-session
+// faithful step after the products; bench/results/README.md); elsewhere libtorch's
+// vectorised kernels, in two passes.
 #pragma once
 
 #include <torch/torch.h>

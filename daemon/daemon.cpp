@@ -32,45 +32,15 @@ void notify_systemd([[maybe_unused]] const char* state) {
 #endif
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-    std::vector<std::string> items;
-    std::size_t start = 0;
-    while (start <= text.size()) {
-        auto comma = text.find(',', start);
-        auto item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        item.erase(0, item.find_first_not_of(' '));
-        item.erase(item.find_last_not_of(' ') + 1);
-        if (!item.empty()) items.push_back(item);
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-    }
-    return items;
-}
-
 engine::ChannelRouting channel_routing(const io::DaemonConfig& config) {
     return {config.midi.channel - 1, config.engine.sessions};
 }
 
+// Session `index`'s settings at start and on reload: the configured voice on its channel.
 engine::SessionSettings session_settings(const io::DaemonConfig& config, int index) {
-    engine::SessionSettings settings;
-    settings.mode = engine::parse_mode(config.engine.mode);
-    settings.sampling = {config.engine.temperature, config.engine.top_k, config.engine.top_p};
-    settings.constraints.set_scale(config.engine.scale);
-    settings.constraints.lowest_pitch = config.engine.lowest_pitch;
-    settings.constraints.highest_pitch = config.engine.highest_pitch;
-    settings.constraints.max_polyphony = config.engine.max_polyphony;
-    settings.constraints.density = config.engine.density;
-    settings.constraints.repetition_penalty = config.engine.repetition_penalty;
-    settings.constraints.energy = config.engine.energy;
-    settings.style = config.engine.style;
-    settings.repeat = config.engine.repeat;
+    auto settings = config.engine.voice;
     settings.output_channel = channel_routing(config).output_channel(index);
-    settings.phrase_end_silence_steps = config.engine.phrase_end_silence_steps;
-    settings.phrase_end_controller = config.engine.phrase_end_controller;
-    settings.answer_steps = config.engine.answer_steps;
-    settings.lookahead_steps = config.engine.lookahead_steps;
-    settings.join_player = config.engine.join_player;
-    settings.max_held_steps = config.engine.max_note_steps;
+    settings.max_held_steps = config.clock.scheduler.max_note_steps;
     return settings;
 }
 
@@ -109,8 +79,8 @@ Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
     apply_precision(*model_);
     log("model " + model_path_.string() + ": " + model_->config.arch + " network on " + model_->tokenizer +
         " tokens, vocabulary " + std::to_string(model_->vocabulary.size()));
-    if (model_->grid.steps_per_beat != config_.clock.steps_per_beat)
-        log("clock.steps_per_beat " + std::to_string(config_.clock.steps_per_beat) +
+    if (model_->grid.steps_per_beat != config_.clock.scheduler.steps_per_beat)
+        log("clock.steps_per_beat " + std::to_string(config_.clock.scheduler.steps_per_beat) +
             " differs from the model's grid (" + std::to_string(model_->grid.steps_per_beat) +
             "); playing on the model's grid");
 
@@ -119,14 +89,13 @@ Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
                 ? config_.engine.seed
                 : static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
     log("sampling seed " + std::to_string(seed_));
-    auto inference =
-        config_.engine.inference == "faithful" ? engine::InferenceMode::faithful : engine::InferenceMode::streaming;
-    service_ = std::make_unique<engine::InferenceService>(model_, device_, inference, seed_);
+    service_ = std::make_unique<engine::InferenceService>(model_, device_, config_.engine.inference, seed_);
     routing_.store(channel_routing(config_).pack());
     controllers_.store(std::make_shared<const std::vector<io::ControllerBinding>>(config_.midi.controllers));
     for (int i = 0; i < config_.engine.sessions; ++i) service_->add_session(session_settings(config_, i));
     // The network hears the bar of the daemon's own grid (step 0 starts one).
-    service_->set_meter(music::MeterMap::uniform(config_.clock.beats_per_bar, 4, model_->grid.steps_per_beat));
+    service_->set_meter(
+        music::MeterMap::uniform(config_.clock.scheduler.beats_per_bar, 4, model_->grid.steps_per_beat));
     if (!config_.engine.seed_midi.empty()) {
         auto corpus = music::load_corpus({config_.engine.seed_midi});
         if (!corpus.errors.empty()) throw std::runtime_error("engine.seed_midi: " + corpus.errors.front());
@@ -161,26 +130,21 @@ Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
         if (!reason.empty()) throw std::runtime_error(reason);
     }
 
-    clock::SchedulerConfig scheduler_config;
-    scheduler_config.bpm = config_.clock.bpm;
-    scheduler_config.steps_per_beat = model_->grid.steps_per_beat;
-    scheduler_config.miss_policy = clock::parse_miss_policy(config_.engine.miss_policy);
-    scheduler_config.max_note_steps = config_.engine.max_note_steps;
-    scheduler_config.realtime_priority = config_.clock.realtime_priority;
-    scheduler_config.send_clock = config_.clock.send_midi_clock;
+    auto scheduler_config = config_.clock.scheduler;
+    scheduler_config.steps_per_beat = model_->grid.steps_per_beat;  // the model's grid wins
     std::vector<clock::NoteOutput*> outputs;
     for (auto& output : outputs_) outputs.push_back(output.get());
-    scheduler_config.beats_per_bar = config_.clock.beats_per_bar;
     if (config_.clock.link) {
-        link_ = std::make_unique<io::LinkSession>(io::LinkSessionConfig{
-            config_.clock.bpm, static_cast<double>(config_.clock.beats_per_bar), config_.clock.link_start_stop_sync});
+        link_ = std::make_unique<io::LinkSession>(
+            io::LinkSessionConfig{scheduler_config.bpm, static_cast<double>(scheduler_config.beats_per_bar),
+                                  config_.clock.link_start_stop_sync});
         log(std::string("Ableton Link: joined; the session leads tempo and beat phase (quantum ") +
-            std::to_string(config_.clock.beats_per_bar) + " beats)" +
+            std::to_string(scheduler_config.beats_per_bar) + " beats)" +
             (config_.clock.link_start_stop_sync ? ", and start and stop" : "") +
             (config_.clock.follow_midi_clock ? "; incoming MIDI clock is ignored" : ""));
     }
     scheduler_ = std::make_unique<clock::Scheduler>(scheduler_config, *service_, step_clock_, outputs, link_.get());
-    if (config_.clock.send_midi_clock)
+    if (scheduler_config.send_clock)
         log(scheduler_->sends_clock() ? "MIDI clock out: 24 per quarter, with Start/Stop/Continue and Song Position"
                                       : "MIDI clock out refused: the grid's steps per beat do not divide 24");
     clock::ClockFollowerConfig follower_config;
@@ -190,12 +154,7 @@ Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
         scheduler_->set_session_channel(i, service_->settings(i).output_channel);
 
     if (config_.osc.port > 0) {
-        io::OscServerConfig osc_config;
-        osc_config.bind = config_.osc.bind;
-        osc_config.port = config_.osc.port;
-        osc_config.allow = split_list(config_.osc.allow);
-        osc_config.max_packet_bytes = static_cast<std::size_t>(config_.osc.max_packet_bytes);
-        osc_ = std::make_unique<io::OscServer>(io_, osc_config);
+        osc_ = std::make_unique<io::OscServer>(io_, config_.osc);
         auto setting_addresses = register_osc_commands(*this);
         log("OSC on udp://" + config_.osc.bind + ":" + std::to_string(osc_->local_port()));
         if (config_.web.port > 0) {
@@ -259,15 +218,15 @@ std::string Daemon::settings_json() const {
         .field("model", model_path_.string())
         .field("arch", model_->config.arch)
         .field("tokenizer", model_->tokenizer)
-        .field("mode", config_.engine.mode)
-        .field("bpm", config_.clock.bpm)
+        .field("mode", engine::mode_name(config_.engine.voice.mode))
+        .field("bpm", config_.clock.scheduler.bpm)
         .field("steps_per_beat", model_->grid.steps_per_beat)
-        .field("beats_per_bar", config_.clock.beats_per_bar)
-        .field("temperature", config_.engine.temperature)
-        .field("top_k", config_.engine.top_k)
-        .field("top_p", config_.engine.top_p)
+        .field("beats_per_bar", config_.clock.scheduler.beats_per_bar)
+        .field("temperature", config_.engine.voice.sampling.temperature)
+        .field("top_k", config_.engine.voice.sampling.top_k)
+        .field("top_p", config_.engine.voice.sampling.top_p)
         .field("seed", seed_)
-        .field("scale", config_.engine.scale)
+        .field("scale", config_.engine.voice.constraints.scale_text())
         .end_object();
     return json.str();
 }
@@ -339,13 +298,13 @@ std::string Daemon::status_line() const {
     auto scheduler = scheduler_->stats();
     auto inference = service_->stats();
     char line[320];
-    std::snprintf(line, sizeof line,
-                  "tempo %.1f, mode %s, steps %llu, late %llu, notes %llu, inference p50 %.2f ms p99 %.2f ms, "
-                  "timing p99 %.2f ms",
-                  scheduler_->tempo(), config_.engine.mode.c_str(), static_cast<unsigned long long>(scheduler.steps),
-                  static_cast<unsigned long long>(scheduler.late_steps),
-                  static_cast<unsigned long long>(scheduler.notes), inference.p50_ms, inference.p99_ms,
-                  scheduler.timing_p99_ms);
+    std::snprintf(
+        line, sizeof line,
+        "tempo %.1f, mode %s, steps %llu, late %llu, notes %llu, inference p50 %.2f ms p99 %.2f ms, "
+        "timing p99 %.2f ms",
+        scheduler_->tempo(), engine::mode_name(config_.engine.voice.mode),
+        static_cast<unsigned long long>(scheduler.steps), static_cast<unsigned long long>(scheduler.late_steps),
+        static_cast<unsigned long long>(scheduler.notes), inference.p50_ms, inference.p99_ms, scheduler.timing_p99_ms);
     return line;
 }
 
@@ -541,11 +500,12 @@ void Daemon::reload() {
             if (fresh.web.bind != config_.web.bind || fresh.web.port != config_.web.port ||
                 fresh.web.token != config_.web.token)
                 log("[web] bind, port and token take a restart; OSCQuery and the control page stay as they were");
-            scheduler_->set_tempo(fresh.clock.bpm);  // under Link: the session's new tempo
-            scheduler_->set_miss_policy(clock::parse_miss_policy(fresh.engine.miss_policy));
+            scheduler_->set_tempo(fresh.clock.scheduler.bpm);  // under Link: the session's new tempo
+            scheduler_->set_miss_policy(fresh.clock.scheduler.miss_policy);
             auto model_path = fresh.model.path;
             config_.engine = fresh.engine;
-            config_.clock.bpm = fresh.clock.bpm;
+            config_.clock.scheduler.bpm = fresh.clock.scheduler.bpm;
+            config_.clock.scheduler.miss_policy = fresh.clock.scheduler.miss_policy;
             config_.model.path = model_path;
         } catch (const std::exception& failure) {
             log(std::string("configuration refused, the old one stays: ") + failure.what());
@@ -576,7 +536,8 @@ int Daemon::run() {
     scheduler_->start();
     log(scheduler_->realtime_report());
     input_thread_ = std::thread([this] { input_loop(); });
-    log("playing: mode " + config_.engine.mode + " at " + std::to_string(static_cast<int>(config_.clock.bpm)) + " BPM");
+    log(std::string("playing: mode ") + engine::mode_name(config_.engine.voice.mode) + " at " +
+        std::to_string(static_cast<int>(config_.clock.scheduler.bpm)) + " BPM");
     notify_systemd("READY=1");
     housekeeping();
     io_.run();

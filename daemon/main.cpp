@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
-#include <variant>
 
 namespace {
 
@@ -47,14 +46,13 @@ int main(int argc, char** argv) {
     CLI::App app{"kanaded: the kanade real-time generative MIDI daemon"};
     Flags flags;
     app.add_option("-c,--config", flags.config_path, "TOML configuration file (every key optional)");
-    kanade::io::DaemonConfig defaults;
     for (const auto& setting : kanade::io::settings()) {
         if (setting.flag.empty()) continue;
         auto* option = app.add_option_function<std::string>(
             setting.flag, [&flags, key = setting.key](const std::string& text) { flags.settings[key] = text; },
             setting.help + " (" + setting.key + ")");
         // A yes/no setting's flag alone means yes (--link); --link=false says no.
-        if (std::holds_alternative<bool*>(setting.field(defaults)))
+        if (setting.type == kanade::io::SettingType::flag)
             option->expected(0, 1)->default_str("true")->option_text("[=BOOL]");
     }
     app.add_flag("--check", flags.check, "load and check configuration and model, then exit");

@@ -38,28 +38,9 @@ std::string check_session(Daemon& daemon, int session) {
 // Changes one voice's settings from the message's arguments, or says why not.
 using SessionChange = std::function<std::string(const OscMessage& arguments, engine::SessionSettings& settings)>;
 
-// A session's settings as the [engine] keys say them.
-void engine_from_session(io::DaemonConfig::Engine& engine, const engine::SessionSettings& s) {
-    engine.mode = engine::mode_name(s.mode);
-    engine.temperature = s.sampling.temperature;
-    engine.top_k = s.sampling.top_k;
-    engine.top_p = s.sampling.top_p;
-    engine.lowest_pitch = s.constraints.lowest_pitch;
-    engine.highest_pitch = s.constraints.highest_pitch;
-    engine.max_polyphony = s.constraints.max_polyphony;
-    engine.density = s.constraints.density;
-    engine.repetition_penalty = s.constraints.repetition_penalty;
-    engine.energy = s.constraints.energy;
-    engine.style = s.style;
-    engine.repeat = s.repeat;
-    engine.scale = s.constraints.scale_text();
-}
-
 // The configuration follows the all-sessions commands, so a recording started later logs
 // the settings in force.
-void remember_in_config(Daemon& daemon, const engine::SessionSettings& s) {
-    engine_from_session(daemon.config().engine, s);
-}
+void remember_in_config(Daemon& daemon, const engine::SessionSettings& s) { daemon.config().engine.voice = s; }
 
 void add_session_command(Daemon& d, const std::string& name, const std::string& tags, const std::string& help,
                          SessionChange change) {
@@ -89,27 +70,25 @@ void add_session_command(Daemon& d, const std::string& name, const std::string& 
 
 io::DaemonConfig settings_in_force(Daemon& d) {
     auto now = d.config();
-    engine_from_session(now.engine, d.service().settings(0));
-    now.clock.bpm = d.scheduler().tempo();
+    now.engine.voice = d.service().settings(0);
+    now.clock.scheduler.bpm = d.scheduler().tempo();
     return now;
 }
 
-io::OscValue osc_value(const io::SettingField& field) {
+io::OscValue osc_value(const io::SettingValue& value) {
     return std::visit(
-        [](auto* value) -> io::OscValue {
-            using T = std::remove_pointer_t<decltype(value)>;
+        [](const auto& v) -> io::OscValue {
+            using T = std::decay_t<decltype(v)>;
             if constexpr (std::is_same_v<T, std::string>)
-                return *value;
-            else if constexpr (std::is_same_v<T, std::filesystem::path>)
-                return value->string();
+                return v;
             else if constexpr (std::is_same_v<T, double>)
-                return static_cast<float>(*value);
+                return static_cast<float>(v);
             else if constexpr (std::is_same_v<T, std::uint64_t>)
-                return std::to_string(*value);  // a seed does not fit an OSC int
+                return std::to_string(v);  // a seed does not fit an OSC int
             else
-                return static_cast<std::int32_t>(*value);
+                return static_cast<std::int32_t>(v);
         },
-        field);
+        value);
 }
 
 SettingAddresses register_osc_commands(Daemon& d) {
@@ -132,7 +111,7 @@ SettingAddresses register_osc_commands(Daemon& d) {
         float bpm = number(m, 0);
         if (auto reason = io::out_of_range("clock.bpm", bpm, "tempo"); !reason.empty()) return reason;
         d.scheduler().set_tempo(bpm);
-        d.config().clock.bpm = bpm;
+        d.config().clock.scheduler.bpm = bpm;
         return std::string();
     });
     // The settings of a voice: each registered twice, as /kanade/NAME for every session and
@@ -260,7 +239,7 @@ SettingAddresses register_osc_commands(Daemon& d) {
                     if (known == io::settings().end())
                         return "no setting at '" + asked +
                                "' (an address of /kanade/help, or a key of kanaded --print-config)";
-                    answer.arguments.push_back(osc_value(known->field(now)));
+                    answer.arguments.push_back(osc_value(known->get(now)));
                 }
                 reply(from, answer);
                 return std::string();
@@ -272,8 +251,9 @@ SettingAddresses register_osc_commands(Daemon& d) {
     osc.add("/kanade/miss", "s", "late-step policy: rest, hold or repeat",
             [&d](const OscMessage& m, const OscEndpoint&) {
                 try {
-                    d.scheduler().set_miss_policy(clock::parse_miss_policy(text(m, 0)));
-                    d.config().engine.miss_policy = text(m, 0);
+                    const auto policy = clock::parse_miss_policy(text(m, 0));
+                    d.scheduler().set_miss_policy(policy);
+                    d.config().clock.scheduler.miss_policy = policy;
                     return std::string();
                 } catch (const std::invalid_argument& error) {
                     return std::string(error.what());
@@ -337,7 +317,7 @@ SettingAddresses register_osc_commands(Daemon& d) {
                                        {std::string("tempo"),
                                         static_cast<float>(d.scheduler().tempo()),
                                         std::string("mode"),
-                                        d.config().engine.mode,
+                                        std::string(engine::mode_name(d.config().engine.voice.mode)),
                                         std::string("model"),
                                         model->config.arch + "/" + model->tokenizer,
                                         std::string("model_file"),

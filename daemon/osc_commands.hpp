@@ -25,6 +25,6 @@ SettingAddresses register_osc_commands(Daemon& daemon);
 // Every setting as it is in force now: the config, with session 1's voice and the clock's tempo.
 io::DaemonConfig settings_in_force(Daemon& daemon);
 // A setting's value as OSC carries it: numbers as f, whole numbers and flags as i, text as s.
-io::OscValue osc_value(const io::SettingField& field);
+io::OscValue osc_value(const io::SettingValue& value);
 
 }  // namespace kanade::daemon

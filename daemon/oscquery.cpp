@@ -20,20 +20,18 @@ constexpr int write_only = 2, read_write = 3;  // OSCQuery's ACCESS
 
 // A setting's value as JSON: numbers exactly as configured (not via OSC's float), flags
 // and whole numbers as integers (their OSC type is i), text as text.
-json json_value(const io::SettingField& field) {
+json json_value(const io::SettingValue& value) {
     return std::visit(
-        [](auto* value) -> json {
-            using T = std::remove_pointer_t<decltype(value)>;
-            if constexpr (std::is_same_v<T, std::filesystem::path>)
-                return value->string();
-            else if constexpr (std::is_same_v<T, std::uint64_t>)
-                return std::to_string(*value);
+        [](const auto& v) -> json {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, std::uint64_t>)
+                return std::to_string(v);
             else if constexpr (std::is_same_v<T, bool>)
-                return static_cast<int>(*value);
+                return static_cast<int>(v);
             else
-                return *value;
+                return v;
         },
-        field);
+        value);
 }
 
 json json_range(const io::Setting& setting) {
@@ -81,15 +79,16 @@ OscQuery::OscQuery(Daemon& daemon, SettingAddresses settings, boost::asio::io_co
                       streaming_.erase(peer);
                   }}) {}
 
-std::optional<std::vector<io::OscValue>> OscQuery::values_of(const std::string& address, io::DaemonConfig& now) const {
+std::optional<std::vector<io::OscValue>> OscQuery::values_of(const std::string& address,
+                                                             const io::DaemonConfig& now) const {
     const auto keys = settings_.find(address);
     if (keys == settings_.end()) return std::nullopt;
     std::vector<io::OscValue> values;
-    for (const auto& key : keys->second) values.push_back(osc_value(io::setting(key).field(now)));
+    for (const auto& key : keys->second) values.push_back(osc_value(io::setting(key).get(now)));
     return values;
 }
 
-json OscQuery::namespace_tree(io::DaemonConfig& now) const {
+json OscQuery::namespace_tree(const io::DaemonConfig& now) const {
     json root = {{"FULL_PATH", "/"},
                  {"DESCRIPTION", "kanaded, a real-time generative MIDI instrument"},
                  {"CONTENTS", json::object()}};
@@ -102,7 +101,7 @@ json OscQuery::namespace_tree(io::DaemonConfig& now) const {
             node["RANGE"] = json::array();
             for (const auto& key : keys->second) {
                 const auto& setting = io::setting(key);
-                node["VALUE"].push_back(json_value(setting.field(now)));
+                node["VALUE"].push_back(json_value(setting.get(now)));
                 node["RANGE"].push_back(json_range(setting));
             }
         }

@@ -64,9 +64,9 @@ public:
 
 private:
     // A Setting's field points into the config it reads: `now` is the caller's copy.
-    nlohmann::json namespace_tree(io::DaemonConfig& now) const;
+    nlohmann::json namespace_tree(const io::DaemonConfig& now) const;
     nlohmann::json host_info() const;
-    std::optional<std::vector<io::OscValue>> values_of(const std::string& address, io::DaemonConfig& now) const;
+    std::optional<std::vector<io::OscValue>> values_of(const std::string& address, const io::DaemonConfig& now) const;
     void run_osc(io::WebSocketId peer, std::span<const std::uint8_t> packet);
 
     nlohmann::json status() const;

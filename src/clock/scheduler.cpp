@@ -18,6 +18,15 @@ MissPolicy parse_miss_policy(const std::string& text) {
     throw std::invalid_argument("unknown miss policy '" + text + "' (expected rest, hold or repeat)");
 }
 
+const char* miss_policy_name(MissPolicy policy) {
+    switch (policy) {
+        case MissPolicy::rest: return "rest";
+        case MissPolicy::hold: return "hold";
+        case MissPolicy::repeat: return "repeat";
+    }
+    return "rest";
+}
+
 namespace {
 
 std::int64_t step_period_ns(double bpm, int steps_per_beat) {

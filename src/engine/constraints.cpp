@@ -73,8 +73,9 @@ void Constraints::set_scale(const std::string& text) {
     if (name.empty()) name = std::isupper(static_cast<unsigned char>(root[0])) ? "major" : "minor";
     auto pitch = music::parse_pitch_name(root + "4");
     auto found = scale_masks().find(name);
-    if (!pitch) throw std::invalid_argument("scale: '" + root + "' is not a note name");
-    if (found == scale_masks().end()) throw std::invalid_argument("scale: unknown scale '" + name + "'");
+    if (!pitch)
+        throw std::invalid_argument("'" + root + "' is not a note name (a scale is \"ROOT NAME\", e.g. \"D dorian\")");
+    if (found == scale_masks().end()) throw std::invalid_argument("unknown scale '" + name + "'");
     scale_root = *pitch % 12;
     scale_mask = found->second;
 }

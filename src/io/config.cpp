@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -22,47 +23,41 @@ class KeyTable {
 public:
     using Reader = std::function<void(const toml::node&, const std::string& where)>;
 
-    void add(const std::string& key, std::string& field) {
-        readers_[key] = [&field, key](const toml::node& node, const std::string& where) {
-            auto value = node.value<std::string>();
-            if (!value) throw ConfigError(where + ": key '" + key + "': expected a string");
-            field = *value;
-        };
-    }
-    void add(const std::string& key, std::filesystem::path& field) {
-        readers_[key] = [&field, key](const toml::node& node, const std::string& where) {
-            auto value = node.value<std::string>();
-            if (!value) throw ConfigError(where + ": key '" + key + "': expected a string");
-            field = *value;
-        };
-    }
-    void add(const std::string& key, double& field) {
-        readers_[key] = [&field, key](const toml::node& node, const std::string& where) {
-            auto value = node.value<double>();  // integers are accepted as numbers
-            if (!value) throw ConfigError(where + ": key '" + key + "': expected a number");
-            field = *value;
-        };
-    }
-    void add(const std::string& key, int& field) {
-        readers_[key] = [&field, key](const toml::node& node, const std::string& where) {
-            if (!node.is_integer()) throw ConfigError(where + ": key '" + key + "': expected an integer");
-            auto value = *node.value<std::int64_t>();
-            if (value < INT32_MIN || value > INT32_MAX) throw ConfigError(where + ": key '" + key + "': out of range");
-            field = static_cast<int>(value);
-        };
-    }
-    void add(const std::string& key, bool& field) {
-        readers_[key] = [&field, key](const toml::node& node, const std::string& where) {
-            auto value = node.value<bool>();
-            if (!node.is_boolean() || !value) throw ConfigError(where + ": key '" + key + "': expected true or false");
-            field = *value;
-        };
-    }
-    void add(const std::string& key, std::uint64_t& field) {
-        readers_[key] = [&field, key](const toml::node& node, const std::string& where) {
-            if (!node.is_integer() || *node.value<std::int64_t>() < 0)
-                throw ConfigError(where + ": key '" + key + "': expected a non-negative integer");
-            field = static_cast<std::uint64_t>(*node.value<std::int64_t>());
+    // A setting's key, read as its type and stored through the table (which checks choices).
+    void add(const Setting& setting, DaemonConfig& config) {
+        readers_[setting.key] = [&setting, &config](const toml::node& node, const std::string& where) {
+            const auto refuse = [&](const std::string& reason) {
+                throw ConfigError(where + ": key '" + setting.key + "': " + reason);
+            };
+            std::optional<SettingValue> value;
+            switch (setting.type) {
+                case SettingType::text:
+                    if (auto text = node.value<std::string>()) value = *text;
+                    break;
+                case SettingType::number:
+                    if (auto number = node.value<double>()) value = *number;  // integers are accepted as numbers
+                    break;
+                case SettingType::flag:
+                    if (node.is_boolean()) value = *node.value<bool>();
+                    break;
+                case SettingType::integer:
+                    if (!node.is_integer()) break;
+                    if (auto n = *node.value<std::int64_t>(); n < INT32_MIN || n > INT32_MAX)
+                        refuse("out of range");
+                    else
+                        value = static_cast<int>(n);
+                    break;
+                case SettingType::count:
+                    if (node.is_integer() && *node.value<std::int64_t>() >= 0)
+                        value = static_cast<std::uint64_t>(*node.value<std::int64_t>());
+                    break;
+            }
+            if (!value) refuse(std::string("expected ") + setting_type_name(setting.type));
+            try {
+                setting.set(config, *value);
+            } catch (const std::invalid_argument& error) {
+                refuse(error.what());
+            }
         };
     }
 
@@ -145,8 +140,7 @@ ControllerBinding read_binding(const std::string& name, const toml::node& node, 
 
 // Every key of the one table of settings (settings.cpp), bound to its field in `config`.
 void bind_keys(KeyTable& keys, DaemonConfig& config) {
-    for (const auto& setting : settings())
-        std::visit([&](auto* field) { keys.add(setting.key, *field); }, setting.field(config));
+    for (const auto& setting : settings()) keys.add(setting, config);
     keys.add_table("midi.cc", [&config](const toml::table& table, const std::filesystem::path& path) {
         config.midi.controllers.clear();  // the file's map replaces the shipped one
         for (const auto& [name, node] : table)

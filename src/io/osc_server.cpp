@@ -33,7 +33,9 @@ std::string conform(OscMessage& message, const std::string& expected) {
 }  // namespace
 
 OscServer::OscServer(boost::asio::io_context& io, const OscServerConfig& config)
-    : socket_(io), buffer_(config.max_packet_bytes + 1), max_packet_bytes_(config.max_packet_bytes) {
+    : socket_(io),
+      buffer_(static_cast<std::size_t>(config.max_packet_bytes) + 1),
+      max_packet_bytes_(static_cast<std::size_t>(config.max_packet_bytes)) {
     boost::system::error_code error;
     auto address = boost::asio::ip::make_address(config.bind, error);
     if (error) throw std::runtime_error("osc.bind: '" + config.bind + "' is not an IP address");

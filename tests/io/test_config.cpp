@@ -23,22 +23,36 @@ std::string refusal(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("the shipped config file sets every key to its documented default") {
-    auto shipped = io::load_config(kanade::test::source_dir / "config" / "kanade.toml");
-    io::DaemonConfig defaults;
-    CHECK(shipped.engine.temperature == defaults.engine.temperature);
-    CHECK(shipped.engine.density == defaults.engine.density);
-    CHECK(shipped.engine.energy == defaults.engine.energy);
-    CHECK(shipped.engine.repeat == defaults.engine.repeat);
-    CHECK(shipped.engine.repetition_penalty == defaults.engine.repetition_penalty);
-    CHECK(shipped.engine.max_polyphony == defaults.engine.max_polyphony);
-    CHECK(shipped.engine.scale == defaults.engine.scale);
-    CHECK(shipped.engine.mode == defaults.engine.mode);
+TEST_CASE("the engine's defaults are the voice's own, and a wrong scale or mode is refused at its line") {
+    // DaemonConfig embeds the components' structs: nothing to drift between two copies.
+    const io::DaemonConfig defaults;
+    CHECK(defaults.engine.voice.sampling.top_p == engine::SessionSettings{}.sampling.top_p);
+    CHECK(defaults.engine.voice.constraints.max_polyphony == engine::Constraints{}.max_polyphony);
+    CHECK(defaults.clock.scheduler.max_note_steps == clock::SchedulerConfig{}.max_note_steps);
+    CHECK(defaults.osc.max_packet_bytes == io::OscServerConfig{}.max_packet_bytes);
+
+    auto config = io::parse_config(
+        "[engine]\nmode = \"accompany\"\nscale = \"D dorian\"\nmiss_policy = \"hold\"\ninference = \"faithful\"\n"
+        "[osc]\nallow = \"192.168.1.0/24, 10.0.0.0/8\"\n",
+        "test.toml");
+    CHECK(config.engine.voice.mode == engine::Mode::accompany);
+    CHECK(config.engine.voice.constraints.scale_text() == "D dorian");
+    CHECK(config.clock.scheduler.miss_policy == clock::MissPolicy::hold);
+    CHECK(config.engine.inference == engine::InferenceMode::faithful);
+    CHECK(config.osc.allow == std::vector<std::string>{"192.168.1.0/24", "10.0.0.0/8"});
+
+    CHECK(refusal("[engine]\n\nscale = \"C lydianish\"\n") ==
+          "test.toml:3: key 'engine.scale': unknown scale 'lydianish'");
+    CHECK(refusal("[engine]\nscale = \"H lydian\"\n")
+              .rfind("test.toml:2: key 'engine.scale': 'H' is not a note name", 0) == 0);
+    CHECK(refusal("[engine]\nmode = \"solo\"\n") ==
+          "test.toml:2: key 'engine.mode': must be free, call-response or accompany");
+    CHECK(refusal("[engine]\nmiss_policy = 3\n") == "test.toml:2: key 'engine.miss_policy': expected a string");
 }
 
 TEST_CASE("energy is read, and a value outside -1..1 is refused naming line and key") {
     auto config = io::parse_config("[engine]\nenergy = -0.5\n", "test.toml");
-    CHECK(config.engine.energy == -0.5);
+    CHECK(config.engine.voice.constraints.energy == -0.5);
     auto message = refusal("[engine]\n\nenergy = 1.5\n");
     CHECK(message.find("test.toml:3") != std::string::npos);
     CHECK(message.find("engine.energy") != std::string::npos);

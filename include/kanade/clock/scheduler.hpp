@@ -17,6 +17,7 @@
 #include "kanade/clock/latency_ring.hpp"
 #include "kanade/clock/monotonic.hpp"
 #include "kanade/clock/note_output.hpp"
+#include "kanade/clock/scheduler_config.hpp"
 #include "kanade/clock/spsc_queue.hpp"
 #include "kanade/clock/step_clock.hpp"
 #include "kanade/clock/step_source.hpp"
@@ -28,24 +29,6 @@
 #include <vector>
 
 namespace kanade::clock {
-
-enum class MissPolicy { rest, hold, repeat };
-MissPolicy parse_miss_policy(const std::string& text);
-
-struct SchedulerConfig {
-    double bpm = 120.0;
-    int steps_per_beat = 4;
-    MissPolicy miss_policy = MissPolicy::rest;
-    int max_note_steps = default_max_note_steps;  // no note sounds longer: nothing can hang
-    bool realtime_priority = true;                // ask for SCHED_FIFO; reported when refused
-    int priority = 70;
-    // Send MIDI beat clock (24 per quarter, Start/Stop/Continue, Song Position) to the
-    // outputs' clock(). Needs steps_per_beat to divide 24.
-    bool send_clock = false;
-    // Under a BeatTimeline: a bar of the grid is this many beats (Link's quantum), and our
-    // step numbers keep their place in it (step 0 starts a bar).
-    int beats_per_bar = 4;
-};
 
 struct SchedulerStats {
     std::uint64_t steps = 0;       // steps played since start

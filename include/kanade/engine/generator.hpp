@@ -1,18 +1,14 @@
-// Generates token sequences from a model, offline (`kanade generate`). Two ways to run
-// the network, the same two the daemon has:
-//   faithful   each step re-runs the last `window` tokens from a fresh state, as the
-//              network was trained (and as the student project generated)
-//   streaming  the LSTM state is carried, one position per step: much cheaper
+// Generates token sequences from a model, offline (`kanade generate`), in either of the
+// daemon's two inference modes (engine/inference_mode.hpp).
 #pragma once
 
+#include "kanade/engine/inference_mode.hpp"
 #include "kanade/engine/sampler.hpp"
 #include "kanade/model/model_file.hpp"
 
 #include <vector>
 
 namespace kanade::engine {
-
-enum class InferenceMode { faithful, streaming };
 
 struct GenerateOptions {
     int steps = 200;  // tokens to generate

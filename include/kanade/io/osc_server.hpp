@@ -7,6 +7,7 @@
 #pragma once
 
 #include "kanade/io/osc_message.hpp"
+#include "kanade/io/osc_server_config.hpp"
 
 #include <utility>  // before Boost 1.74 Asio, which uses std::exchange without it under C++20
 
@@ -24,13 +25,6 @@ namespace kanade::io {
 using OscEndpoint = boost::asio::ip::udp::endpoint;
 // Returns "" when done, or why not (sent back as /kanade/fail ADDRESS REASON).
 using OscHandler = std::function<std::string(const OscMessage& message, const OscEndpoint& sender)>;
-
-struct OscServerConfig {
-    std::string bind = "127.0.0.1";
-    int port = 9000;                 // 0: any free port (tests)
-    std::vector<std::string> allow;  // source networks besides loopback, as CIDR
-    std::size_t max_packet_bytes = 8192;
-};
 
 class OscServer {
 public:

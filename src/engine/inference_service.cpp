@@ -263,6 +263,32 @@ void InferenceService::feed_tokens(Session& session, const std::vector<int>& ids
     }
 }
 
+// A session without a prompt starts from one of the model's primers (drawn by its own
+// sampler, so each seed has its own), its bars on the grid's bars: the primer ends on the
+// bar line at or before `start_step` and a rest fills the steps since. Empty when the model
+// has no primer for this bar.
+std::vector<int> InferenceService::primer_for(Session& session, std::int64_t start_step) {
+    const int bar_steps = meters_.steps_per_bar_at(start_step);
+    std::vector<const music::Primer*> fitting;
+    for (const auto& primer : model_->primers)
+        if (primer.bar_steps == bar_steps) fitting.push_back(&primer);
+    if (fitting.empty()) return {};
+    const auto pick =
+        fitting.size() == 1
+            ? 0
+            : std::min(fitting.size() - 1, static_cast<std::size_t>(session.sampler.uniform() * fitting.size()));
+    auto ids = fitting[pick]->ids;
+    const auto at = meters_.at(start_step);
+    const long into_bar = at.beat_in_bar * meters_.steps_per_beat_at(start_step) + at.step_in_beat;
+    for (long rest = into_bar; rest > 0;) {
+        const int wait = session.line.lookback.longest_wait_id(rest);
+        if (wait < 0) break;
+        ids.push_back(wait);
+        rest -= tokens_[wait].steps;
+    }
+    return ids;
+}
+
 void InferenceService::reset_session(Session& session, std::int64_t start_step) {
     session.line = Line{};
     session.line.lookback = music::BarLookback(tokens_);
@@ -277,6 +303,7 @@ void InferenceService::reset_session(Session& session, std::int64_t start_step) 
     session.phrase.clear();
     std::vector<int> prompt = session.prompt;
     auto conditions = session.prompt_conditions;
+    if (prompt.empty()) prompt = primer_for(session, start_step);
     if (prompt.empty()) prompt.push_back(0);  // any token starts the state; the model takes it from there
     if (conditions.size() != prompt.size()) conditions.clear();
     // The prompt sounded just before the start, on the steps the decoder would have reached

@@ -28,6 +28,7 @@ Model model_from(const ModelHeader& header) {
     model.grid = header.grid;
     model.vocabulary = header.vocabulary;
     model.info = header.info;
+    model.primers = header.primers;
     return model;
 }
 
@@ -44,6 +45,10 @@ void save_model(const Model& model, const std::filesystem::path& path, WeightSto
     config.validate();
     if (model.vocabulary.size() != static_cast<std::size_t>(config.vocab_size))
         throw std::invalid_argument("save_model: vocabulary size does not match vocab_size");
+    for (const auto& primer : model.primers)
+        for (int id : primer.ids)
+            if (id < 0 || id >= config.vocab_size)
+                throw std::invalid_argument("save_model: a primer token is outside the vocabulary");
 
     std::ostringstream header;
     header.imbue(std::locale::classic());
@@ -72,6 +77,11 @@ void save_model(const Model& model, const std::filesystem::path& path, WeightSto
     }
     header << "vocab " << model.vocabulary.size() << "\n";
     for (const auto& token : model.vocabulary.tokens()) header << token << "\n";
+    for (const auto& primer : model.primers) {
+        header << "primer " << primer.bar_steps;
+        for (int id : primer.ids) header << " " << id;
+        header << "\n";
+    }
 
     std::vector<std::uint8_t> data;
     const char* dtype = storage == WeightStorage::f16 ? "f16" : "f32";

@@ -66,6 +66,11 @@ public:
                 header.info[name] = text;
             } else if (key == "vocab") {
                 read_vocabulary(header, to_int(value, key));
+            } else if (key == "primer") {
+                if (!have_vocab_size) fail("primer before vocab_size");
+                header.primers.push_back(parse_primer(value, config.vocab_size));
+                if (header.primers.size() > music::max_primers)
+                    fail("more than " + std::to_string(music::max_primers) + " primers");
             } else if (key == "tensor") {
                 header.tensors.push_back(parse_tensor(value));
             } else if (key == "data") {
@@ -123,6 +128,26 @@ private:
         double value = 0;
         if (!(stream >> value) || !stream.eof()) fail(what + ": '" + text + "' is not a number");
         return value;
+    }
+
+    // `primer BAR_STEPS ID ID ...`: a few bars of training music, in the model's tokens.
+    music::Primer parse_primer(const std::string& value, int vocab_size) const {
+        music::Primer primer;
+        std::istringstream numbers(value);
+        std::string number;
+        if (!(numbers >> number)) fail("primer: no bar length");
+        primer.bar_steps = to_int(number, "primer bar steps");
+        if (primer.bar_steps < 1 || primer.bar_steps > 1024) fail("primer: bar of " + number + " steps (1..1024)");
+        while (numbers >> number) {
+            const int id = to_int(number, "primer token");
+            if (id < 0 || id >= vocab_size)
+                fail("primer: token " + number + " outside the vocabulary (0.." + std::to_string(vocab_size - 1) + ")");
+            if (primer.ids.size() == music::max_primer_tokens)
+                fail("primer: more than " + std::to_string(music::max_primer_tokens) + " tokens");
+            primer.ids.push_back(id);
+        }
+        if (primer.ids.empty()) fail("primer: no tokens");
+        return primer;
     }
 
     void read_vocabulary(ModelHeader& header, int count) {

@@ -315,6 +315,11 @@ TrainResult train(const TrainOptions& options) {
     model.tokenizer = options.tokenizer;
     model.grid = options.grid;
     model.vocabulary = tokens.vocabulary;
+    if (options.tokenizer == "kanade") {
+        auto primer_options = options.primers;
+        primer_options.steps_per_beat = options.grid.steps_per_beat;
+        model.primers = music::choose_primers(corpus, model.vocabulary, primer_options);
+    }
     model.network = Network(model.config);
     model.network->to(choice.device);
 

@@ -310,3 +310,42 @@ TEST_CASE("engine.repeat: bars replay the bar two or four back, note for note, a
     CHECK(bars_replaying(always) >= 10);  // a replay can break where a constraint says no
     CHECK(bars_replaying(never) <= 1);
 }
+
+namespace {
+
+// Notes as text, to compare performances: "start_beat:pitch:end_beat:velocity ..."
+std::string notes_text(const std::vector<midi::Note>& notes) {
+    std::ostringstream text;
+    for (const auto& note : notes)
+        text << note.start_beat << ":" << int(note.pitch) << ":" << note.end_beat << ":" << int(note.velocity) << " ";
+    return text.str();
+}
+
+}  // namespace
+
+TEST_CASE("a session given no prompt starts from the model's primer, on the grid's bar") {
+    // A primer of one bar: a chord on beat 1, then waits to the next bar line.
+    const auto vocabulary = *music::KanadeTokenizer().fixed_vocabulary();
+    auto id = [&](const char* token) { return *vocabulary.id_of(token); };
+    const std::vector<int> bar = {id("V5"), id("P60"), id("D4"), id("P64"), id("D4"), id("W16")};
+    SessionSettings settings;
+    settings.lookahead_steps = 2;
+    OfflinePerformance from_nothing;
+    from_nothing.steps = 48;
+    from_nothing.seed = 5;
+    auto with_primer = [&](int bar_steps) {
+        auto model = small_random_model();
+        model->primers = {music::Primer{bar_steps, bar}};
+        return model;
+    };
+    const auto primed = notes_text(perform_offline(with_primer(16), settings, from_nothing, torch::kCPU));
+    auto prompted = from_nothing;
+    prompted.prompt = bar;
+    const auto given = notes_text(perform_offline(small_random_model(), settings, prompted, torch::kCPU));
+    const auto blank = notes_text(perform_offline(small_random_model(), settings, from_nothing, torch::kCPU));
+    CHECK(!primed.empty());
+    CHECK(primed == given);  // the primer is heard as a prompt would be, and never played
+    CHECK(primed != blank);
+    // A primer of another bar (12 steps, 3/4) does not fit the daemon's 4/4: from nothing.
+    CHECK(notes_text(perform_offline(with_primer(12), settings, from_nothing, torch::kCPU)) == blank);
+}

@@ -23,6 +23,7 @@ Model small_model(const std::string& arch = "kanade") {
     model.config.hidden = 16;
     model.config.embedding = 8;
     model.info["note"] = "made by a test";
+    model.primers = {music::Primer{16, {1, 2, 3}}, music::Primer{12, {4, 5}}};
     model.network = Network(model.config);
     return model;
 }
@@ -66,6 +67,7 @@ TEST_CASE("a model file round-trips everything it describes") {
             CHECK(loaded.tokenizer == "kanade");
             CHECK(loaded.vocabulary == model.vocabulary);
             CHECK(loaded.info.at("note") == "made by a test");
+            CHECK(bool(loaded.primers == model.primers));  // (no printer for a Primer)
             CHECK(same_weights(model.network, loaded.network, storage));
         }
     }
@@ -114,6 +116,15 @@ TEST_CASE("corrupt, truncated and mismatched model files are refused with the re
         // It named the end as offset + size, which wrapped to a byte inside the header.
         CHECK_THROWS_WITH_AS(load_model(path),
                              doctest::Contains("says 18446744073709551615 bytes of weights from byte"), ModelFileError);
+    }
+    SUBCASE("a primer token outside the vocabulary names its line") {
+        auto edited = bytes;
+        const auto at = edited.find("primer 16 1 2 3\n");
+        REQUIRE(at != std::string::npos);
+        edited.replace(at, 16, "primer 16 1 2 999\n");
+        write_all(path, edited);
+        CHECK_THROWS_WITH_AS(load_model(path), doctest::Contains("primer: token 999 outside the vocabulary"),
+                             ModelFileError);
     }
     SUBCASE("truncated inside the header") {
         write_all(path, bytes.substr(0, 60));

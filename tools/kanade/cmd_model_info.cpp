@@ -38,6 +38,7 @@ void run_info(InfoOptions& options) {
         std::printf("tokenizer  %s (%d steps per beat), vocabulary %zu\n", model.tokenizer.c_str(),
                     model.grid.steps_per_beat, model.vocabulary.size());
         for (const auto& [key, value] : model.info) std::printf("info       %s: %s\n", key.c_str(), value.c_str());
+        std::printf("primers    %zu (kanade primer %s lists them)\n", model.primers.size(), options.file.c_str());
         print_parameters(model.network);
         return;
     }

@@ -78,6 +78,9 @@ void add_train_command(CLI::App& app) {
     train->add_option("--stop-after-batches", o.stop_after_batches, "stop with a checkpoint after this many batches")
         ->capture_default_str();
     train->add_option("--steps-per-beat", o.grid.steps_per_beat, "grid steps per quarter note")->capture_default_str();
+    train->add_option("--primers", o.primers.count, "primers kept in the model for sessions with no prompt (0: none)")
+        ->capture_default_str();
+    train->add_option("--primer-bars", o.primers.bars, "bars of training music in each primer")->capture_default_str();
     train->add_option("--min-count", o.min_count, "seed tokenizer: cut rarer tokens")->capture_default_str();
     train->add_option("--transpose", o.transpose, "augment: training copies moved by -N..+N semitones")
         ->capture_default_str();

@@ -34,6 +34,7 @@ const std::string& command_line();
 
 void add_corpus_command(CLI::App& app);
 void add_model_info_command(CLI::App& app);
+void add_primer_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_eval_command(CLI::App& app);

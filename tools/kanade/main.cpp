@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
 
     kanade::cli::add_corpus_command(app);
     kanade::cli::add_model_info_command(app);
+    kanade::cli::add_primer_command(app);
     kanade::cli::add_train_command(app);
     kanade::cli::add_generate_command(app);
     kanade::cli::add_eval_command(app);

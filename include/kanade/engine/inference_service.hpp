@@ -219,6 +219,7 @@ private:
     int repeated_token(Session& session);
     int onto_bar_line(Session& session, int token, std::span<const bool> mask);
     void reset_session(Session& session, std::int64_t start_step);
+    std::vector<int> primer_for(Session& session, std::int64_t start_step);
     void record_latency(double ms);
     void recover_from(const std::exception& failure, std::int64_t now);
 

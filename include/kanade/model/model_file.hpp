@@ -6,6 +6,7 @@
 //   arch seed            (then the other hyper-parameters, one `key value` a line)
 //   info trained_on ...  (free-form facts about how it was made)
 //   vocab 303            (then one token a line)
+//   primer 16 7 120 ...  (optional, one a line: a bar length in steps, then token ids)
 //   tensor lstm1.weight_ih f16 2048,1   (one line a tensor, in order)
 //   data 6614622 crc32 1a2b3c4d
 //
@@ -32,6 +33,7 @@ struct Model {
     music::GridOptions grid;
     music::Vocabulary vocabulary;
     std::map<std::string, std::string> info;  // how it was made: corpus, command, metrics
+    std::vector<music::Primer> primers;       // what a session given no prompt starts from
     Network network{nullptr};
 };
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "kanade/model/network_config.hpp"
+#include "kanade/music/primer.hpp"
 #include "kanade/music/tokenizer.hpp"
 #include "kanade/music/vocabulary.hpp"
 
@@ -46,6 +47,7 @@ struct ModelHeader {
     music::GridOptions grid;
     music::Vocabulary vocabulary;
     std::map<std::string, std::string> info;
+    std::vector<music::Primer> primers;
     std::vector<TensorEntry> tensors;
     std::size_t data_bytes = 0;
     std::uint32_t data_crc = 0;

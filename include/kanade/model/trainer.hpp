@@ -7,6 +7,7 @@
 
 #include "kanade/model/dataset.hpp"
 #include "kanade/model/model_file.hpp"
+#include "kanade/music/primer.hpp"
 
 #include <filesystem>
 #include <functional>
@@ -34,6 +35,7 @@ struct TrainOptions {
     int segment_windows = 16;       // carry_state: the state restarts every this many windows of a piece (0: never)
     bool style_per_folder = false;  // each corpus input its own style (network.styles set from it)
     double control_dropout = 0.25;  // chance a window's controls are "not said" (so 0 plays freely)
+    music::PrimerOptions primers;   // kept in the model for sessions with no prompt (kanade tokens; count 0: none)
     std::uint64_t seed = 1;
     std::string device = "auto";
     int threads = 0;

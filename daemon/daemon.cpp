@@ -109,6 +109,9 @@ Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
         if (conditions.size() > ids.size()) conditions.resize(ids.size());
         for (int i = 0; i < config_.engine.sessions; ++i) service_->set_prompt(i, ids, conditions);
         log("seeded from " + config_.engine.seed_midi + " (" + std::to_string(ids.size()) + " tokens)");
+    } else if (!model_->primers.empty()) {
+        log("each session starts from one of the model's " + std::to_string(model_->primers.size()) +
+            " primers (bars of training music, heard and not played; kanade primer lists them)");
     }
 
     midi_ = std::make_unique<io::MidiPorts>(config_.midi.ports);

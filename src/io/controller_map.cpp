@@ -12,16 +12,16 @@ const std::vector<ControllerTarget>& controller_targets() {
     static const std::vector<ControllerTarget> targets = {
         {"temperature", "engine.temperature", 0.2, 2.0},
         {"top_p", "engine.top_p", 0.5, 1.0},
-        {"density", "engine.density", 0.25, 4.0, false, true},
+        {"density", "engine.density", 0.25, 4.0, true},
         {"energy", "engine.energy", -1.0, 1.0},
         {"repeat", "engine.repeat", 0.0, 1.0},
-        {"polyphony", "engine.max_polyphony", 1, 6, true},
+        {"polyphony", "engine.max_polyphony", 1, 6},
         {"tempo", "clock.bpm", 60, 200},
         {"repetition", "engine.repetition_penalty", 1.0, 2.0},
-        {"top_k", "engine.top_k", 0, 64, true},
-        {"style", "engine.style", 0, 8, true},
-        {"answer", "", 0, 0, false, false, Trigger::release},  // the sustain pedal let go ends the call
-        {"panic", "", 0, 0, false, false, Trigger::any},       // All Notes Off (123) carries value 0
+        {"top_k", "engine.top_k", 0, 64},
+        {"style", "engine.style", 0, 8},
+        {"answer", "", 0, 0, false, Trigger::release},  // the sustain pedal let go ends the call
+        {"panic", "", 0, 0, false, Trigger::any},       // All Notes Off (123) carries value 0
         {"start", ""},
         {"stop", ""},
     };
@@ -109,7 +109,7 @@ std::optional<OscMessage> controller_message(const ControllerBinding& binding, i
     const auto [low, high] = stretch(binding, *target);
     const double at = std::clamp(value, 0, 127) / 127.0;
     const double scaled = target->logarithmic ? low * std::pow(high / low, at) : low + (high - low) * at;
-    if (target->integer)
+    if (setting(target->setting).type == SettingType::integer)  // the command takes what the setting holds
         message.arguments.emplace_back(static_cast<std::int32_t>(std::lround(scaled)));
     else
         message.arguments.emplace_back(static_cast<float>(scaled));

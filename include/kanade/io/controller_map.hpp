@@ -22,7 +22,6 @@ struct ControllerTarget {
     std::string name;                  // the OSC command under /kanade/: "temperature", "panic"
     std::string setting;               // its key in the table of settings ("" for an action)
     double low = 0, high = 0;          // the knob's stretch of the setting's range
-    bool integer = false;              // the command takes an int
     bool logarithmic = false;          // the knob's middle is the geometric mean (density 0.25..4: 1)
     Trigger trigger = Trigger::press;  // an action's, unless the binding says
 };

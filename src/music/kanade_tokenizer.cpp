@@ -50,6 +50,13 @@ std::vector<std::string> KanadeTokenizer::encode(const std::vector<midi::Note>& 
     return encode_timed(notes).tokens;
 }
 
+std::vector<std::string> KanadeTokenizer::wait_tokens(long steps) {
+    std::vector<std::string> waits;
+    for (; steps > 0; steps -= max_wait_steps)
+        waits.push_back("W" + std::to_string(std::min<long>(steps, max_wait_steps)));
+    return waits;
+}
+
 TimedTokens KanadeTokenizer::encode_timed(const std::vector<midi::Note>& notes) const {
     TimedTokens timed;
     auto add = [&](std::string token, long step, int velocity = -1) {
@@ -62,9 +69,9 @@ TimedTokens KanadeTokenizer::encode_timed(const std::vector<midi::Note>& notes) 
     for (auto& group : group_onsets(notes, grid_)) {
         if (previous_step >= 0) {
             long step = previous_step;
-            for (long gap = group.step - previous_step; gap > 0; gap -= max_wait_steps) {
-                step += std::min<long>(gap, max_wait_steps);
-                add("W" + std::to_string(std::min<long>(gap, max_wait_steps)), step);
+            for (auto& wait : wait_tokens(group.step - previous_step)) {
+                step += *token_number(wait, 'W');
+                add(std::move(wait), step);
             }
         }
         previous_step = group.step;

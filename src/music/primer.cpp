@@ -12,12 +12,6 @@
 namespace kanade::music {
 namespace {
 
-// Rests as the tokenizer writes them: the longest wait first.
-void add_waits(std::vector<std::string>& tokens, long steps) {
-    for (; steps > 0; steps -= KanadeTokenizer::max_wait_steps)
-        tokens.push_back("W" + std::to_string(std::min<long>(steps, KanadeTokenizer::max_wait_steps)));
-}
-
 // The first step of bar `bar` (bars counted as MeterMap counts them), or -1 past the end.
 long bar_start(const MeterMap& meters, long bar, long last_step) {
     for (long step = 0; step <= last_step; step += meters.steps_per_beat_at(step)) {
@@ -57,10 +51,10 @@ Primer primer_from(const CorpusFile& file, const Vocabulary& vocabulary, long fi
     if (notes.empty()) return primer;
     const KanadeTokenizer tokenizer(GridOptions{steps_per_beat});
     const auto timed = tokenizer.encode_timed(notes);
-    std::vector<std::string> tokens;
-    add_waits(tokens, timed.steps.front());  // from the bar line to the first onset
+    auto tokens = KanadeTokenizer::wait_tokens(timed.steps.front());  // from the bar line to the first onset
     tokens.insert(tokens.end(), timed.tokens.begin(), timed.tokens.end());
-    add_waits(tokens, end - start - timed.steps.back());  // to the bar line after the last bar
+    const auto to_end = KanadeTokenizer::wait_tokens(end - start - timed.steps.back());  // to the bar line after
+    tokens.insert(tokens.end(), to_end.begin(), to_end.end());
     for (const auto& token : tokens) {
         const auto id = vocabulary.id_of(token);
         if (!id) return Primer{primer.bar_steps, {}};

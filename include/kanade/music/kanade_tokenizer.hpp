@@ -38,6 +38,8 @@ public:
     static int velocity_bin(int velocity);    // 1..8
     static int bin_velocity(int bin);         // the velocity a bin plays at
     static int nearest_duration(long steps);  // snapped to duration_steps()
+    // A rest of `steps` as the waits that say it, longest first ("W16", "W16", "W3" for 35).
+    static std::vector<std::string> wait_tokens(long steps);
     // The number of a token with this prefix ("W4" with 'W' -> 4), if it is one.
     static std::optional<int> token_number(std::string_view token, char prefix);
 };

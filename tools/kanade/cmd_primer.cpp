@@ -43,7 +43,7 @@ void run_primer(const PrimerCommand& command) {
     auto options = command.options;
     options.steps_per_beat = model.grid.steps_per_beat;
     model.primers = music::choose_primers(corpus, model.vocabulary, options);
-    if (model.primers.empty())
+    if (model.primers.empty() && options.count > 0)
         throw CommandError("no training file of the corpus has " + std::to_string(options.bars) + " bars to take");
     model.info["primers"] = std::to_string(model.primers.size()) + " of " + std::to_string(options.bars) +
                             " bars from the train split (" + command_line() + ")";
@@ -62,8 +62,19 @@ void add_primer_command(CLI::App& app) {
     primer->add_option("model", command->model, "a kanade model file")->required();
     primer->add_option("corpus", command->corpus, "MIDI files or folders (their train split is used)");
     primer->add_option("-o,--output", command->output, "write here instead of rewriting the model file");
-    primer->add_option("--count", command->options.count, "primers, each from a different file")->capture_default_str();
+    primer
+        ->add_option("--count", command->options.count,
+                     "primers, each from a different file (0: none, as a model without them)")
+        ->capture_default_str();
     primer->add_option("--bars", command->options.bars, "bars of music in each")->capture_default_str();
+    primer
+        ->add_option("--min-on-beat-over-chance", command->options.min_on_beat_over_chance,
+                     "keep a candidate whose onsets fall on a beat this many times chance (0: any)")
+        ->capture_default_str();
+    primer
+        ->add_option("--max-density-over-median", command->options.max_density_over_median,
+                     "keep a candidate no busier than this many times the median notes a bar (a large number: any)")
+        ->capture_default_str();
     primer->callback([command] { run_primer(*command); });
 }
 

@@ -122,6 +122,9 @@ struct Recorder::Impl {
     std::array<SoundingNotes, 2> sounding;
     std::vector<RecordedEvent> incoming;                              // one flush's events
     std::vector<std::pair<std::int64_t, std::string>> journal_lines;  // one flush's lines
+    std::vector<const RecordedEvent*> part_events;                    // one track's, sorted
+    midi::TrackEncoder encoder;
+    std::vector<std::uint8_t> segment_bytes;  // the segment's file, as last encoded
 
     mutable std::mutex mutex;  // what follows; never taken by the scheduler
     std::condition_variable wake;
@@ -148,41 +151,57 @@ struct Recorder::Impl {
         segments.store(segment.number, std::memory_order_relaxed);
         for (std::size_t p = 0; p < parts.size(); ++p)
             sounding[p].for_each([&](int channel, int pitch, int velocity) {
-                segment.events.push_back({at_ns, parts[p], midi::Message::note_on(channel, pitch, velocity, at_ns)});
+                segment.events.push_back(
+                    {at_ns, parts[p], midi::Message::note_on(channel, pitch, velocity, at_ns), std::nullopt});
             });
     }
 
     // The current segment as a format 1 file like STEM.mid, its notes still sounding at
-    // `end_ns` closed there; `segment.events` itself keeps them open.
-    midi::File build_segment(std::int64_t end_ns) const {
-        midi::File file;
-        file.format = 1;
-        file.division.ticks_per_quarter = recording_ticks_per_quarter;
+    // `end_ns` closed there (`segment.events` itself keeps them open), encoded into
+    // `segment_bytes`. Every buffer is kept from one flush to the next: a flush rewrites the
+    // segment twice a second, and building it afresh each time (a midi::File of it, a sort
+    // buffer, the bytes) moved the heap by a megabyte or two from one flush to another.
+    void encode_segment(std::int64_t end_ns) {
         std::uint64_t end_tick = tick_of(end_ns);
         for (const auto& event : segment.events) end_tick = std::max(end_tick, tick_of(event.time_ns));
-        file.tracks.push_back(recording_tempo_track(stem, end_tick));
+        midi::Division division;
+        division.ticks_per_quarter = recording_ticks_per_quarter;
+        const auto file_header = midi::serialize_smf_header(1, division, 3);
+        segment_bytes.assign(file_header.begin(), file_header.end());  // keeps its capacity
+        auto put_track = [&] {
+            const auto header = midi::track_chunk_header(encoder.body_size());
+            segment_bytes.insert(segment_bytes.end(), header.begin(), header.end());
+            segment_bytes.insert(segment_bytes.end(), encoder.bytes().begin(), encoder.bytes().end());
+        };
+        encoder.restart();
+        for (const auto& event : recording_tempo_track(stem, end_tick).events)
+            if (event.kind != midi::EventKind::meta || event.meta_type != midi::meta::end_of_track) encoder.add(event);
+        encoder.finish(end_tick);
+        put_track();
         for (const auto part : parts) {
-            auto& track = file.tracks.emplace_back().events;
-            track.push_back(midi::Event::text(0, midi::meta::track_name, part == Part::human ? "human" : "machine"));
-            std::vector<const RecordedEvent*> mine;
+            encoder.restart();
+            encoder.add(midi::Event::text(0, midi::meta::track_name, part == Part::human ? "human" : "machine"));
+            part_events.clear();
             for (const auto& event : segment.events)
-                if (event.part == part) mine.push_back(&event);
-            // Stable: events of one moment keep the order they were played in.
-            std::stable_sort(mine.begin(), mine.end(),
-                             [](const RecordedEvent* a, const RecordedEvent* b) { return a->time_ns < b->time_ns; });
-            PartTrack builder([&](midi::Event&& event) { track.push_back(std::move(event)); });
-            for (const auto* event : mine) builder.add(tick_of(event->time_ns), event->message);
+                if (event.part == part) part_events.push_back(&event);
+            // Events of one moment keep the order they were played in, their order in
+            // `segment.events` (std::sort: std::stable_sort would allocate its buffer).
+            std::sort(part_events.begin(), part_events.end(), [](const RecordedEvent* a, const RecordedEvent* b) {
+                return a->time_ns != b->time_ns ? a->time_ns < b->time_ns : a < b;
+            });
+            PartTrack builder([&](midi::Event&& event) { encoder.add(event); });
+            for (const auto* event : part_events) builder.add(tick_of(event->time_ns), event->message);
             builder.close_sounding(end_tick);
-            track.push_back(midi::Event::end_of_track(end_tick));
+            encoder.finish(end_tick);
+            put_track();
         }
-        return file;
     }
 
     bool write_segment(std::int64_t end_ns, std::uint64_t& bytes, std::string& failure) {
         try {
-            const auto data = midi::serialize_smf(build_segment(end_ns));
-            util::write_file_atomically(segment.path, std::span<const std::uint8_t>(data));
-            bytes += data.size();
+            encode_segment(end_ns);
+            util::write_file_atomically(segment.path, std::span<const std::uint8_t>(segment_bytes));
+            bytes += segment_bytes.size();
             segment.on_disk = true;
             segment.write_failed = false;
             return true;

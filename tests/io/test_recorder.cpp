@@ -106,7 +106,7 @@ bool timestamp_named(const std::string& name) {
 }
 
 io::RecordedEvent recorded(std::int64_t time, io::Part part, const midi::Message& message) {
-    return io::RecordedEvent{time, part, message};
+    return io::RecordedEvent{time, part, message, std::nullopt};
 }
 
 }  // namespace

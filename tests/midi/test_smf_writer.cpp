@@ -228,3 +228,20 @@ TEST_CASE("write_smf writes atomically and read_smf reads it back") {
         std::distance(std::filesystem::directory_iterator(path.parent_path()), std::filesystem::directory_iterator());
     CHECK(entries == 1);
 }
+
+TEST_CASE("a restarted TrackEncoder encodes as a new one does: no running status or time carried over") {
+    TrackEncoder reused;
+    reused.add(Event::note_on(500, 0, 60, 100));  // leaves running status 0x90 and tick 500
+    reused.finish(900);
+    reused.clear_bytes();
+    reused.restart();
+    CHECK(reused.body_size() == 0);
+    TrackEncoder fresh;
+    for (auto* encoder : {&reused, &fresh}) {
+        encoder->add(Event::note_on(10, 0, 62, 90));  // before 500: refused had the tick carried over
+        encoder->finish(20);
+    }
+    CHECK(reused.bytes() == fresh.bytes());
+    CHECK(reused.bytes().front() == 10);  // the delta from 0
+    CHECK(reused.bytes()[1] == 0x90);     // the status byte written, not left to running status
+}

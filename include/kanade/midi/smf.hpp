@@ -134,6 +134,14 @@ public:
         taken_ += bytes_.size();
         bytes_.clear();
     }
+    // A new track, the buffer's capacity kept: a writer that encodes the same file again
+    // and again (a recording's segment, twice a second) allocates nothing once warm.
+    void restart() {
+        bytes_.clear();
+        taken_ = 0;
+        previous_ = 0;
+        running_ = 0;
+    }
 
 private:
     void put_delta(std::uint64_t tick);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
+#include <utility>
 
 #include "kanade/model/dataset.hpp"
 #include "kanade/music/kanade_tokenizer.hpp"
@@ -11,6 +13,7 @@ InferenceService::InferenceService(std::shared_ptr<model::Model> model, torch::D
                                    std::uint64_t seed)
     : model_(std::move(model)), device_(device), mode_(mode), seed_(seed) {
     model_->network->eval();
+    if (!device_.is_cpu()) host_network_ = model::copy_on_cpu(model_->network);
     model_->network->to(device_);
     tokens_ = music::TokenTable(model_->vocabulary, model_->tokenizer);
     mask_ = std::make_unique<TokenMask>(tokens_);
@@ -181,9 +184,11 @@ void InferenceService::swap_model(std::shared_ptr<model::Model> model) {
         return device_;
     }();
     model->network->eval();
+    auto host_network = device.is_cpu() ? model::Network{nullptr} : model::copy_on_cpu(model->network);
     model->network->to(device);
     std::lock_guard lock(mutex_);
     pending_model_ = std::move(model);
+    pending_host_network_ = std::move(host_network);
 }
 
 std::shared_ptr<model::Model> InferenceService::model() const {
@@ -215,18 +220,30 @@ InferenceStats InferenceService::stats() const {
     return stats;
 }
 
+namespace {
+// The same model with `network` in host memory, leaving the caller's Model (which others
+// hold) as it was.
+std::shared_ptr<model::Model> on_host(const model::Model& model, model::Network network) {
+    auto moved = std::make_shared<model::Model>(model);
+    moved->network = std::move(network);
+    moved->network->eval();
+    return moved;
+}
+}  // namespace
+
 // A pass threw (a CUDA error, memory exhausted, a GPU gone): the worker must not die with
-// it. On any device but the CPU, inference moves to the CPU for good; the windows start
-// again from the model's prompt, and the scheduler applies its miss policy to the steps
-// this costs.
+// it. On any device but the CPU, inference moves to the CPU for good, on the weights kept
+// in host memory; the windows start again from the model's prompt, and the scheduler
+// applies its miss policy to the steps this costs.
 void InferenceService::recover_from(const std::exception& failure, std::int64_t now) {
     ++stats_.failures;
     stats_.last_failure = failure.what();
-    if (!device_.is_cpu()) {
+    const bool drill = device_loss_drill_.exchange(false, std::memory_order_relaxed);
+    if (!device_.is_cpu() || drill) {
         stats_.last_failure =
             "inference on " + device_.str() + " failed (" + stats_.last_failure + "); running on the CPU from now on";
         device_ = torch::Device(torch::kCPU);
-        model_->network->to(device_);
+        if (host_network_) model_ = on_host(*model_, std::exchange(host_network_, nullptr));
     }
     for (auto& session : sessions_) reset_session(*session, now);
 }
@@ -540,6 +557,8 @@ int InferenceService::onto_bar_line(Session& session, int token, std::span<const
 
 void InferenceService::forward_and_sample(const std::vector<Session*>& due, std::int64_t now) {
     torch::NoGradGuard no_grad;
+    if (device_loss_drill_.load(std::memory_order_relaxed))
+        throw std::runtime_error("the device was lost (fault drill)");
     auto started = std::chrono::steady_clock::now();
     if (mode_ == InferenceMode::streaming) {
         // Each state already predicts its next token: sample, then one batched step
@@ -635,7 +654,9 @@ bool InferenceService::plan_offline(std::int64_t now) {
 bool InferenceService::plan_ahead(std::int64_t now, bool playing) {
     if (pending_model_) {
         model_ = std::move(pending_model_);
-        model_->network->to(device_);
+        // Asked for on a device that has failed since: its weights as loaded, in host memory.
+        host_network_ = std::exchange(pending_host_network_, nullptr);
+        if (device_.is_cpu() && host_network_) model_ = on_host(*model_, std::exchange(host_network_, nullptr));
         tokens_ = music::TokenTable(model_->vocabulary, model_->tokenizer);
         mask_ = std::make_unique<TokenMask>(tokens_);
         tokenizer_ = music::make_tokenizer(model_->tokenizer, model_->grid);

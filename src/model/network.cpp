@@ -143,4 +143,17 @@ std::vector<ParameterInfo> describe_parameters(Network& network) {
     return described;
 }
 
+Network copy_on_cpu(Network& network) {
+    Network copy(network->config());
+    torch::NoGradGuard no_grad;
+    auto from = network->named_parameters();
+    for (auto& to : copy->named_parameters()) to.value().copy_(from[to.key()].to(torch::kCPU));
+    auto from_buffers = network->named_buffers();
+    for (auto& to : copy->named_buffers()) to.value().copy_(from_buffers[to.key()].to(torch::kCPU));
+    copy->train(network->is_training());
+    copy->set_inference_precision(network->asked_inference_precision());
+    copy->set_inference_threads(network->inference_threads());
+    return copy;
+}
+
 }  // namespace kanade::model

@@ -48,6 +48,43 @@ TEST_CASE("a failing forward pass is counted and survived, the worker goes on") 
     MESSAGE(stats.failures << " failed passes, the last: " << stats.last_failure);
 }
 
+TEST_CASE("a device lost mid-set: one failed pass, then the worker plays on from the CPU and says so") {
+    // No GPU here: the fault drill fails a pass as a lost GPU does (issue 17).
+    InferenceService service(test::random_model(11, 24), torch::kCPU, InferenceMode::streaming, 5);
+    SessionSettings settings;
+    settings.lookahead_steps = 2;
+    service.add_session(settings);
+    clock::StepClock step_clock;
+    service.start(step_clock);
+    std::int64_t planned_to = -1;
+    // The clock moves on once the session has planned one step ahead (bounded in time, so
+    // a failure shows as a missing plan, not a hang).
+    auto play_until = [&](std::int64_t last) {
+        for (std::int64_t step = std::max<std::int64_t>(0, planned_to); step <= last; ++step) {
+            step_clock.publish(step, true);
+            const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+            StepPlan plan;
+            while (planned_to < step + 1 && std::chrono::steady_clock::now() < give_up)
+                if (service.plans(0).pop(plan))
+                    planned_to = plan.step;
+                else
+                    std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+    };
+    play_until(15);
+    REQUIRE(planned_to >= 16);
+    CHECK(service.stats().failures == 0);
+    service.drill_device_loss();
+    play_until(40);
+    const auto stats = service.stats();
+    service.stop();
+    CHECK(planned_to >= 41);  // it went on planning after the loss
+    CHECK(stats.failures == 1);
+    CHECK(stats.device == "cpu");
+    CHECK(stats.last_failure.find("fault drill") != std::string::npos);
+    CHECK(stats.last_failure.find("running on the CPU from now on") != std::string::npos);
+}
+
 namespace {
 
 std::shared_ptr<model::Model> small_random_model() { return test::random_model(11, 24); }

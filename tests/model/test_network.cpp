@@ -71,3 +71,26 @@ TEST_CASE("bad hyper-parameters are refused by name") {
     config.dropout = 1.5;
     CHECK_THROWS_WITH_AS(config.validate(), doctest::Contains("dropout"), std::invalid_argument);
 }
+
+TEST_CASE("a copy on the CPU predicts as the original and owns its weights") {
+    torch::manual_seed(8);
+    NetworkConfig config;
+    config.vocab_size = 17;
+    config.hidden = 24;
+    config.embedding = 8;
+    Network network(config);
+    network->eval();
+    network->set_inference_precision(InferencePrecision::bfloat16);
+    network->set_inference_threads(2);
+    auto copy = copy_on_cpu(network);
+    CHECK_FALSE(copy->is_training());
+    CHECK(copy->asked_inference_precision() == InferencePrecision::bfloat16);
+    CHECK(copy->inference_threads() == 2);
+    torch::NoGradGuard no_grad;
+    const auto ids = torch::randint(0, 17, {2, 9}, torch::kInt64);
+    CHECK(torch::equal(copy->forward(ids), network->forward(ids)));
+    // What happens to the original's weights (a GPU lost with them) leaves the copy's alone.
+    for (auto& parameter : network->parameters()) parameter.zero_();
+    CHECK_FALSE(torch::equal(copy->forward(ids), network->forward(ids)));
+    CHECK(copy->forward(ids).abs().sum().item<float>() > 0);
+}

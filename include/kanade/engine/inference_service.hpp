@@ -101,6 +101,10 @@ public:
     void swap_model(std::shared_ptr<model::Model> model);
     std::shared_ptr<model::Model> model() const;
     InferenceStats stats() const;
+    // Fault drill: the next forward pass fails as passes do when a GPU is lost mid-set, and
+    // the worker leaves its device for the CPU as it would then (on the CPU already, it
+    // stays there). Lets a machine without a GPU show the fallback; any thread.
+    void drill_device_loss() { device_loss_drill_.store(true, std::memory_order_relaxed); }
     // Plans as they are made, oldest first, for ONE consumer thread (the daemon's io
     // thread). When nobody takes them the oldest are dropped, never the scheduler's.
     bool pop_planned(PlannedStep& planned) { return planned_.pop(planned); }
@@ -231,6 +235,11 @@ private:
     music::MeterMap meters_;                                   // the daemon's bars
     double typical_notes_per_bar_ = 0, typical_velocity_ = 0;  // the model's corpus: density 1, energy 0
     torch::Device device_;
+    // Off the CPU, the current (and the pending) model's weights also kept in host memory:
+    // the fallback runs them when the device fails, since a lost GPU cannot hand its own
+    // back. Null on the CPU.
+    model::Network host_network_{nullptr}, pending_host_network_{nullptr};
+    std::atomic<bool> device_loss_drill_{false};
     InferenceMode mode_;
     std::uint64_t seed_;  // session i samples with seed_ + i
     std::vector<std::unique_ptr<Session>> sessions_;

@@ -56,12 +56,14 @@ public:
     void set_packed_inference(bool on) { packed_inference_ = on; }
     // The CPU path's numbers (see PackedMatrix); float32 by default.
     void set_inference_precision(InferencePrecision precision) { precision_ = precision; }
+    InferencePrecision asked_inference_precision() const { return precision_; }
     // What CPU inference uses now (the asked precision as far as the CPU can: see
     // supported_precision).
     InferencePrecision inference_precision();
     // 2: a faithful window runs on two threads (RecurrenceTeam, for the faithful mode's
     // latency), at any batch; 1 by default.
     void set_inference_threads(int threads) { threads_ = threads; }
+    int inference_threads() const { return threads_; }
 
 private:
     torch::Tensor inputs(const torch::Tensor& ids, const torch::Tensor& conditions);  // ids [B,T] -> [B,T,in]
@@ -94,5 +96,10 @@ struct ParameterInfo {
     std::int64_t count;
 };
 std::vector<ParameterInfo> describe_parameters(Network& network);
+
+// A network of the same shape and settings with its own copy of the weights in host
+// memory, wherever `network` lives: kept beside a GPU's, it is what inference falls back
+// to when that GPU is lost (a lost device cannot hand its weights back).
+Network copy_on_cpu(Network& network);
 
 }  // namespace kanade::model

@@ -9,7 +9,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -40,10 +43,13 @@ public:
     }
     void send(const io::OscMessage& message) const { send_raw(io::encode_osc(message)); }
 
-    // The next reply, or nothing after `limit`.
+    // The next reply, or nothing after `limit`. A limit already past polls once: poll()
+    // reads a negative timeout as "forever" (a caller whose deadline passed while it was
+    // descheduled hung the whole test run that way).
     std::optional<io::OscMessage> receive(std::chrono::milliseconds limit = std::chrono::milliseconds(2000)) const {
         pollfd ready{socket_, POLLIN, 0};
-        if (::poll(&ready, 1, static_cast<int>(limit.count())) <= 0) return std::nullopt;
+        const auto timeout_ms = std::clamp<std::int64_t>(limit.count(), 0, std::numeric_limits<int>::max());
+        if (::poll(&ready, 1, static_cast<int>(timeout_ms)) <= 0) return std::nullopt;
         std::vector<std::uint8_t> buffer(65536);
         auto size = ::recv(socket_, buffer.data(), buffer.size(), 0);
         if (size <= 0) return std::nullopt;

@@ -6,6 +6,7 @@
 
 #include "kanade/model/cpu_features.hpp"
 #include "kanade/model/device.hpp"
+#include "kanade/music/file_prompt.hpp"
 #include "kanade/music/token_corpus.hpp"
 #include "kanade/util/atomic_file.hpp"
 #include "kanade/util/json_writer.hpp"
@@ -102,13 +103,15 @@ Daemon::Daemon(io::DaemonConfig config, std::filesystem::path config_path)
         music::TokenizeOptions options;
         options.vocabulary = model_->vocabulary;
         auto tokens = music::tokenize_corpus(corpus, *music::make_tokenizer(model_->tokenizer, model_->grid), options);
-        auto ids = tokens.files.front().ids;
-        auto conditions = tokens.files.front().conditions;
-        if (ids.size() > static_cast<std::size_t>(model_->config.window))
-            ids.resize(static_cast<std::size_t>(model_->config.window));
-        if (conditions.size() > ids.size()) conditions.resize(ids.size());
-        for (int i = 0; i < config_.engine.sessions; ++i) service_->set_prompt(i, ids, conditions);
-        log("seeded from " + config_.engine.seed_midi + " (" + std::to_string(ids.size()) + " tokens)");
+        // A window from the file's start that ends on its bar line, so the session goes on
+        // in the file's bar (music/file_prompt.hpp).
+        const auto& file = tokens.files.front();
+        const music::TokenTable token_table(model_->vocabulary, model_->tokenizer);
+        const auto range = music::opening_prompt(file, token_table, static_cast<std::size_t>(model_->config.window));
+        auto prompt = music::prompt_tokens(file, token_table, range);
+        for (int i = 0; i < config_.engine.sessions; ++i) service_->set_prompt(i, prompt.ids, prompt.conditions);
+        log("seeded from " + config_.engine.seed_midi + " (tokens " + std::to_string(range.begin) + ".." +
+            std::to_string(range.end) + ")");
     } else if (!model_->primers.empty()) {
         log("each session starts from one of the model's " + std::to_string(model_->primers.size()) +
             " primers (bars of training music, heard and not played; kanade primer lists them)");

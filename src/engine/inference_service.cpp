@@ -281,9 +281,8 @@ void InferenceService::feed_tokens(Session& session, const std::vector<int>& ids
 }
 
 // A session without a prompt starts from one of the model's primers (drawn by its own
-// sampler, so each seed has its own), its bars on the grid's bars: the primer ends on the
-// bar line at or before `start_step` and a rest fills the steps since. Empty when the model
-// has no primer for this bar.
+// sampler, so each seed has its own), whole bars of the grid's bar length. Empty when the
+// model has no primer for this bar.
 std::vector<int> InferenceService::primer_for(Session& session, std::int64_t start_step) {
     const int bar_steps = meters_.steps_per_bar_at(start_step);
     std::vector<const music::Primer*> fitting;
@@ -294,7 +293,12 @@ std::vector<int> InferenceService::primer_for(Session& session, std::int64_t sta
         fitting.size() == 1
             ? 0
             : std::min(fitting.size() - 1, static_cast<std::size_t>(session.sampler.uniform() * fitting.size()));
-    auto ids = fitting[pick]->ids;
+    return fitting[pick]->ids;
+}
+
+// A prompt that ends on a bar line is heard on the grid's bars: a rest fills the steps
+// from the grid's bar line at or before `start_step` to it.
+void InferenceService::rest_to(Session& session, std::vector<int>& ids, std::int64_t start_step) const {
     const auto at = meters_.at(start_step);
     const long into_bar = at.beat_in_bar * meters_.steps_per_beat_at(start_step) + at.step_in_beat;
     for (long rest = into_bar; rest > 0;) {
@@ -303,7 +307,6 @@ std::vector<int> InferenceService::primer_for(Session& session, std::int64_t sta
         ids.push_back(wait);
         rest -= tokens_[wait].steps;
     }
-    return ids;
 }
 
 void InferenceService::reset_session(Session& session, std::int64_t start_step) {
@@ -320,15 +323,26 @@ void InferenceService::reset_session(Session& session, std::int64_t start_step) 
     session.phrase.clear();
     std::vector<int> prompt = session.prompt;
     auto conditions = session.prompt_conditions;
-    if (prompt.empty()) prompt = primer_for(session, start_step);
-    if (prompt.empty()) prompt.push_back(0);  // any token starts the state; the model takes it from there
     if (conditions.size() != prompt.size()) conditions.clear();
+    // A primer, or a file's prompt that ends on one of its bar lines (music/file_prompt.hpp),
+    // goes on at a bar line of the grid.
+    bool ends_on_bar_line = !conditions.empty() && tokens_[prompt.back()].kind == music::TokenKind::wait &&
+                            music::on_bar_line(conditions.back());
+    if (prompt.empty()) {
+        prompt = primer_for(session, start_step);
+        ends_on_bar_line = !prompt.empty();
+    }
+    const auto heard = prompt.size();
+    if (ends_on_bar_line) rest_to(session, prompt, start_step);
+    if (prompt.empty()) prompt.push_back(0);  // any token starts the state; the model takes it from there
     // The prompt sounded just before the start, on the steps the decoder would have reached
     // playing it (its last token on start_step): the faithful window counts them, the
     // lookback reads them.
     auto steps = music::token_steps(prompt, tokens_, model_->grid.steps_per_beat);
     const auto end = steps.back();
     for (auto& step : steps) step += start_step - end;
+    if (!conditions.empty())
+        for (auto i = heard; i < prompt.size(); ++i) conditions.push_back(condition_at(session, steps[i]));
     feed_tokens(session, prompt, steps, std::move(conditions));
 }
 

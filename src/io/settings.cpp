@@ -220,7 +220,9 @@ std::vector<Setting> make_table() {
     add(Row(
             "engine.seed_midi", [](auto& c) -> auto& { return c.engine.seed_midi; },
             "free mode starts from this MIDI file (\"\": from nothing)")
-            .details("Free mode: seed the music with this MIDI file (\"\": a window the model generates itself)."));
+            .details("Free mode: seed the music with this MIDI file: a window of the model's length from its "
+                     "start, ending on one of its bar lines, so the music goes on in the file's bar (\"\": one of "
+                     "the model's primers, or nothing)."));
     add(Row(
             "engine.sessions", [](auto& c) -> auto& { return c.engine.sessions; },
             "voices playing at once, one per MIDI channel from midi.channel on (a restart applies it)")

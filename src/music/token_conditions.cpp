@@ -37,6 +37,12 @@ void set_position(TokenCondition& condition, const MeterMap& meters, long step) 
         static_cast<std::uint8_t>(1 + std::min(position.beat_in_bar, max_beats_per_bar - 1));
 }
 
+bool on_bar_line(const TokenCondition& condition) {
+    // Positions are 1 + the value (0: not said).
+    return condition[static_cast<std::size_t>(Condition::step_in_beat)] == 1 &&
+           condition[static_cast<std::size_t>(Condition::beat_in_bar)] == 1;
+}
+
 void set_controls(TokenCondition& condition, double notes_per_bar, double mean_velocity, int style) {
     condition[static_cast<std::size_t>(Condition::density)] =
         notes_per_bar > 0 ? static_cast<std::uint8_t>(density_bin(static_cast<int>(std::lround(notes_per_bar)))) : 0;

@@ -62,6 +62,7 @@ TokenizedCorpus tokenize_corpus(const Corpus& corpus, const Tokenizer& tokenizer
         const auto& timed = item.timed;
         std::vector<TokenCondition> conditions;
         const MeterMap meters(item.file->meters, tokenizer.grid().steps_per_beat);
+        file.meters = meters;
         if (!timed.steps.empty()) {
             const int style = options.style_per_folder ? static_cast<int>(item.file->input) + 1 : 0;
             conditions = piece_conditions(timed.steps, timed.velocities, meters, style);
@@ -81,6 +82,7 @@ TokenizedCorpus tokenize_corpus(const Corpus& corpus, const Tokenizer& tokenizer
             auto condition = conditions[i];
             set_lookback(condition, lookback.candidates(meters));
             file.conditions.push_back(condition);
+            file.steps.push_back(timed.steps[i]);
         }
         result.files.push_back(std::move(file));
     }

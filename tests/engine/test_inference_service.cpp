@@ -91,20 +91,24 @@ std::shared_ptr<model::Model> small_random_model() { return test::random_model(1
 
 // Every plan a session makes for steps 0..steps-1, the clock moved on only once each
 // session has planned as far ahead as it may: no outcome depends on the machine's speed.
+// The clock starts at `first` (a session joining mid-bar); `conditions`: the prompts', if said.
 std::vector<std::vector<std::string>> played(InferenceMode mode, std::uint64_t seed,
-                                             const std::vector<std::vector<int>>& prompts, std::int64_t steps) {
+                                             const std::vector<std::vector<int>>& prompts, std::int64_t steps,
+                                             const std::vector<std::vector<music::TokenCondition>>& conditions = {},
+                                             std::int64_t first = 0) {
     InferenceService service(small_random_model(), torch::kCPU, mode, seed);
     SessionSettings settings;
     settings.lookahead_steps = 2;
     for (std::size_t i = 0; i < prompts.size(); ++i) {
         service.add_session(settings);
-        service.set_prompt(static_cast<int>(i), prompts[i]);
+        service.set_prompt(static_cast<int>(i), prompts[i],
+                           i < conditions.size() ? conditions[i] : std::vector<music::TokenCondition>{});
     }
     std::vector<std::vector<std::string>> plans(prompts.size());
-    std::vector<std::int64_t> planned_to(prompts.size(), -1);
+    std::vector<std::int64_t> planned_to(prompts.size(), first - 1);
     clock::StepClock step_clock;
     service.start(step_clock);
-    for (std::int64_t step = 0; step < steps; ++step) {
+    for (std::int64_t step = first; step < first + steps; ++step) {
         step_clock.publish(step, true);
         const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
         for (std::size_t i = 0; i < prompts.size(); ++i) {
@@ -385,4 +389,28 @@ TEST_CASE("a session given no prompt starts from the model's primer, on the grid
     CHECK(primed != blank);
     // A primer of another bar (12 steps, 3/4) does not fit the daemon's 4/4: from nothing.
     CHECK(notes_text(perform_offline(with_primer(12), settings, from_nothing, torch::kCPU)) == blank);
+}
+
+TEST_CASE("a file's prompt that ends on its bar line goes on at the grid's bar line, a rest filling the steps since") {
+    // The network here hears no bar; what it is fed shows in what it plays. A prompt whose
+    // last wait lands on a bar line, heard by a session joining at step 6 of the grid's
+    // bar, is followed by a rest of 6 steps: it plays as the same prompt with a W6 does.
+    const auto vocabulary = *music::KanadeTokenizer().fixed_vocabulary();
+    auto id = [&](const char* token) { return *vocabulary.id_of(token); };
+    const std::vector<int> prompt = {id("V5"), id("P60"), id("D4"), id("W8"), id("P62"), id("D4"), id("W8")};
+    music::TokenCondition on_beat{}, bar_line{};
+    on_beat[static_cast<std::size_t>(music::Condition::step_in_beat)] = 1;
+    on_beat[static_cast<std::size_t>(music::Condition::beat_in_bar)] = 3;  // beat 2 of the bar
+    bar_line[static_cast<std::size_t>(music::Condition::step_in_beat)] = 1;
+    bar_line[static_cast<std::size_t>(music::Condition::beat_in_bar)] = 1;
+    std::vector<music::TokenCondition> ends_on_bar_line(prompt.size(), on_beat), ends_off_it = ends_on_bar_line;
+    ends_on_bar_line.back() = bar_line;
+    auto with_rest = prompt;
+    with_rest.push_back(id("W6"));
+    const auto aligned = played(InferenceMode::streaming, 3, {prompt}, 24, {ends_on_bar_line}, 6);
+    CHECK(aligned == played(InferenceMode::streaming, 3, {with_rest}, 24, {}, 6));
+    // Ending elsewhere in its bar, or said nothing of its bar, it goes on at once.
+    const auto unaligned = played(InferenceMode::streaming, 3, {prompt}, 24, {}, 6);
+    CHECK(played(InferenceMode::streaming, 3, {prompt}, 24, {ends_off_it}, 6) == unaligned);
+    CHECK(aligned != unaligned);
 }

@@ -11,6 +11,7 @@
 #include "kanade/eval/recorded_piece.hpp"
 #include "kanade/midi/meter.hpp"
 #include "kanade/model/device.hpp"
+#include "kanade/music/file_prompt.hpp"
 #include "kanade/music/token_corpus.hpp"
 #include "kanade/util/json_writer.hpp"
 
@@ -296,11 +297,10 @@ void run_eval_generation(const EvalGenerationCommand& command) {
     music::TokenizeOptions options;
     options.vocabulary = model.vocabulary;
     auto tokens = music::tokenize_corpus(corpus, *tokenizer, options);
+    // A window ends on one of its file's bar lines, so the piece goes on from a bar line
+    // of the grid (music/file_prompt.hpp).
     const auto window = static_cast<std::size_t>(model.config.window);
-    std::vector<const music::TokenizedFile*> sources;
-    for (const auto& file : tokens.files)
-        if (file.ids.size() > window) sources.push_back(&file);
-    if (sources.empty()) throw CommandError("no " + command.split + " file is longer than the model's window");
+    const music::TokenTable token_table(model.vocabulary, model.tokenizer);
     if (!command.save_pieces.empty()) std::filesystem::create_directories(command.save_pieces);
     // Each piece is played as one kanaded session plays (engine::perform_offline): the same
     // worker, sampling, constraints and, for a conditioned network, the grid's bar position.
@@ -315,21 +315,21 @@ void run_eval_generation(const EvalGenerationCommand& command) {
     for (int piece = 0; piece < command.pieces; ++piece) {
         const std::uint64_t piece_seed = command.seed + static_cast<std::uint64_t>(piece);
         std::mt19937_64 random(piece_seed);
-        const auto* source = sources[random() % sources.size()];
-        const std::size_t start = random() % (source->ids.size() - window);
+        const bool from_nothing = command.start == "nothing";
+        const auto chosen = music::random_prompt(tokens.files, token_table, window, random);
+        if (!chosen)
+            throw CommandError("no " + command.split +
+                               " file holds a window of the model's length ending on a bar line");
         engine::OfflinePerformance performance;
         performance.steps = command.length_steps;
         performance.mode =
             command.mode == "streaming" ? engine::InferenceMode::streaming : engine::InferenceMode::faithful;
         performance.seed = piece_seed;
-        const bool from_nothing = command.start == "nothing";
-        if (!from_nothing)
-            performance.prompt.assign(source->ids.begin() + static_cast<std::ptrdiff_t>(start),
-                                      source->ids.begin() + static_cast<std::ptrdiff_t>(start + window));
-        if (!from_nothing && source->conditions.size() == source->ids.size())
-            performance.prompt_conditions.assign(
-                source->conditions.begin() + static_cast<std::ptrdiff_t>(start),
-                source->conditions.begin() + static_cast<std::ptrdiff_t>(start + window));
+        if (!from_nothing) {
+            auto prompt = music::prompt_tokens(*chosen->file, token_table, chosen->range);
+            performance.prompt = std::move(prompt.ids);
+            performance.prompt_conditions = std::move(prompt.conditions);
+        }
         auto notes = engine::perform_offline(shared_model, settings, performance, choice.device);
         notes_generated += notes.size();
         measured.generated.features.push_back(eval::measure_piece(notes, measured.measure));
@@ -340,8 +340,8 @@ void run_eval_generation(const EvalGenerationCommand& command) {
                 "kanade " + shared_model->config.arch + " (" + shared_model->tokenizer + " tokens), seed " +
                 std::to_string(piece_seed) +
                 (from_nothing ? ", from nothing"
-                              : ", prompt " + source->path.filename().string() + " tokens " + std::to_string(start) +
-                                    ".." + std::to_string(start + window));
+                              : ", prompt " + chosen->file->path.filename().string() + " tokens " +
+                                    std::to_string(chosen->range.begin) + ".." + std::to_string(chosen->range.end));
             char name[64];
             std::snprintf(name, sizeof name, "piece-%02d-seed-%llu.mid", piece,
                           static_cast<unsigned long long>(piece_seed));

@@ -5,6 +5,7 @@
 
 #include "kanade/engine/offline_performance.hpp"
 #include "kanade/model/device.hpp"
+#include "kanade/music/file_prompt.hpp"
 #include "kanade/music/token_corpus.hpp"
 
 #include <cmath>
@@ -29,38 +30,25 @@ struct GenerateCommand {
     bool include_seed = false;
 };
 
-// A window of the model's length, taken from the seed file's start or from a random
-// place in the corpus (as the student project began); none: from nothing, as the daemon.
-struct Prompt {
-    std::vector<int> ids;
-    std::vector<music::TokenCondition> conditions;  // as the file had them (kanade tokens)
-};
-
-// Tokens [start, start + count) of a file, with their conditions where it has them.
-Prompt prompt_of(const music::TokenizedFile& file, std::size_t start, std::size_t count) {
-    Prompt prompt;
-    const auto end = std::min(file.ids.size(), start + count);
-    prompt.ids.assign(file.ids.begin() + static_cast<std::ptrdiff_t>(start),
-                      file.ids.begin() + static_cast<std::ptrdiff_t>(end));
-    if (file.conditions.size() == file.ids.size())
-        prompt.conditions.assign(file.conditions.begin() + static_cast<std::ptrdiff_t>(start),
-                                 file.conditions.begin() + static_cast<std::ptrdiff_t>(end));
-    return prompt;
-}
-
-Prompt choose_prompt(const GenerateCommand& command, const model::Model& model, const music::Tokenizer& tokenizer,
-                     std::string* described) {
+// A window of the model's length ending on a bar line (music/file_prompt.hpp), from the
+// seed file's start or a random place in the corpus (as the student project began); none:
+// from nothing, as the daemon.
+music::PromptTokens choose_prompt(const GenerateCommand& command, const model::Model& model,
+                                  const music::Tokenizer& tokenizer, std::string* described) {
     music::TokenizeOptions options;
     options.vocabulary = model.vocabulary;
     const auto window = static_cast<std::size_t>(model.config.window);
+    const music::TokenTable token_table(model.vocabulary, model.tokenizer);
     if (!command.seed_midi.empty()) {
         auto corpus = music::load_corpus({command.seed_midi});
         if (!corpus.errors.empty()) throw CommandError(corpus.errors.front());
         auto tokens = music::tokenize_corpus(corpus, tokenizer, options);
         const auto& file = tokens.files.front();
         if (file.ids.empty()) throw CommandError(command.seed_midi + ": no notes the model knows");
-        auto prompt = prompt_of(file, 0, window);
-        *described = command.seed_midi + " (first " + std::to_string(prompt.ids.size()) + " tokens)";
+        const auto range = music::opening_prompt(file, token_table, window);
+        auto prompt = music::prompt_tokens(file, token_table, range);
+        *described =
+            command.seed_midi + " (tokens " + std::to_string(range.begin) + ".." + std::to_string(range.end) + ")";
         return prompt;
     }
     if (command.corpus.empty()) {
@@ -69,16 +57,12 @@ Prompt choose_prompt(const GenerateCommand& command, const model::Model& model, 
     }
     auto corpus = music::load_corpus(std::vector<std::filesystem::path>(command.corpus.begin(), command.corpus.end()));
     auto tokens = music::tokenize_corpus(corpus, tokenizer, options);
-    std::vector<const music::TokenizedFile*> candidates;
-    for (const auto& file : tokens.files)
-        if (file.ids.size() > window) candidates.push_back(&file);
-    if (candidates.empty()) throw CommandError("no corpus file is longer than the model's window");
     std::mt19937_64 random(command.performance.seed);
-    const auto* file = candidates[random() % candidates.size()];
-    std::size_t start = random() % (file->ids.size() - window);
-    *described =
-        file->path.string() + " (tokens " + std::to_string(start) + ".." + std::to_string(start + window) + ")";
-    return prompt_of(*file, start, window);
+    const auto chosen = music::random_prompt(tokens.files, token_table, window, random);
+    if (!chosen) throw CommandError("no corpus file holds a window of the model's length ending on a bar line");
+    *described = chosen->file->path.string() + " (tokens " + std::to_string(chosen->range.begin) + ".." +
+                 std::to_string(chosen->range.end) + ")";
+    return music::prompt_tokens(*chosen->file, token_table, chosen->range);
 }
 
 void run_generate(GenerateCommand& command) {

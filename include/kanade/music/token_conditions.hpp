@@ -46,6 +46,8 @@ double bin_notes_per_bar(int bin);       // the middle of a bin's note counts
 
 // The position half of a condition: the token sounds at `step` of `meters`.
 void set_position(TokenCondition& condition, const MeterMap& meters, long step);
+// Whether the position said is a bar line (step 0 of beat 0).
+bool on_bar_line(const TokenCondition& condition);
 
 // Conditions of a tokenized piece. `steps[i]` is the grid step token i sounds at (after
 // it: a wait's step is the one it moves to); `velocity_of[i]` the velocity of the note a

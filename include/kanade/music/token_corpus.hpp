@@ -18,6 +18,8 @@ struct TokenizedFile {
     int transposed = 0;  // semitones, for augmented copies of training files
     std::vector<int> ids;
     std::vector<TokenCondition> conditions;  // one per id (kanade tokens; empty for seed)
+    std::vector<long> steps;  // with conditions: the grid step each id sounds at (a wait: the one it moves to)
+    MeterMap meters;          // the file's bars on the grid
     std::size_t note_events = 0;
     double seconds = 0;
 };

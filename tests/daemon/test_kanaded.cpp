@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <thread>
 
@@ -156,4 +157,28 @@ TEST_CASE("a wrong configuration stops kanaded naming the file, line and key") {
     REQUIRE(again.wait_for_exit(20s));
     CHECK(again.output().find("clock.bpm") != std::string::npos);
     CHECK(again.output().find("bad.toml:2") != std::string::npos);
+}
+
+TEST_CASE("kanaded seeded from a MIDI file hears a window of it that ends on the file's bar line, and plays on") {
+    if (!have_servers()) return;
+    const auto seed = simutrans_dir / "18-Ride-that-train.mid";
+    if (!std::filesystem::exists(seed)) {
+        test::skip("corpus", seed.string() + " is not installed");
+        return;
+    }
+    KanadedOnJack kanaded;
+    REQUIRE_MESSAGE(kanaded.start("free", "seed_midi = \"" + seed.string() + "\"\n"), kanaded.output());
+    JackMidiClient listener("listener");
+    REQUIRE(listener.connect("kanade:out", listener.in_name()));
+    CHECK_MESSAGE(!listener.received(1, 5s).empty(), kanaded.output());
+    auto exit_code = kanaded.terminate();
+    REQUIRE_MESSAGE(exit_code, kanaded.output());
+    CHECK(*exit_code == 0);
+    // The window the log names: the model's 64 tokens, ending past the file's start.
+    const auto log = kanaded.output();
+    const auto named = log.find("seeded from " + seed.string() + " (tokens ");
+    REQUIRE_MESSAGE(named != std::string::npos, log);
+    std::size_t begin = 0, end = 0;
+    REQUIRE(std::sscanf(log.c_str() + named + seed.string().size() + 21, "%zu..%zu", &begin, &end) == 2);
+    CHECK(end - begin == 64);
 }

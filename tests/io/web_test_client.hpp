@@ -31,16 +31,21 @@ inline WebReply http_get(int port, const std::string& target, const std::map<std
     namespace beast = boost::beast;
     namespace http = beast::http;
     boost::asio::io_context io;
-    boost::asio::ip::tcp::socket socket(io);
-    socket.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<std::uint16_t>(port)});
+    beast::tcp_stream stream(io);
+    stream.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<std::uint16_t>(port)});
     http::request<http::string_body> request(http::string_to_verb(method), target, 11);
     request.set(http::field::host, "127.0.0.1:" + std::to_string(port));
     for (const auto& [name, value] : headers) request.set(name, value);
     request.prepare_payload();
-    http::write(socket, request);
+    http::write(stream, request);
     beast::flat_buffer buffer;
     http::response<http::string_body> response;
-    http::read(socket, buffer, response);
+    // A server that never answers fails the test in 30 s instead of holding it.
+    stream.expires_after(std::chrono::seconds(30));
+    beast::error_code error;
+    http::async_read(stream, buffer, response, [&](beast::error_code read_error, std::size_t) { error = read_error; });
+    io.run();
+    if (error) throw beast::system_error(error);
     return {static_cast<int>(response.result_int()), std::string(response[http::field::content_type]), response.body()};
 }
 

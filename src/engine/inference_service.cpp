@@ -299,14 +299,8 @@ std::vector<int> InferenceService::primer_for(Session& session, std::int64_t sta
 // A prompt that ends on a bar line is heard on the grid's bars: a rest fills the steps
 // from the grid's bar line at or before `start_step` to it.
 void InferenceService::rest_to(Session& session, std::vector<int>& ids, std::int64_t start_step) const {
-    const auto at = meters_.at(start_step);
-    const long into_bar = at.beat_in_bar * meters_.steps_per_beat_at(start_step) + at.step_in_beat;
-    for (long rest = into_bar; rest > 0;) {
-        const int wait = session.line.lookback.longest_wait_id(rest);
-        if (wait < 0) break;
-        ids.push_back(wait);
-        rest -= tokens_[wait].steps;
-    }
+    const auto rest = session.line.lookback.rest_ids(start_step - meters_.bar_start(start_step));
+    ids.insert(ids.end(), rest.begin(), rest.end());
 }
 
 void InferenceService::reset_session(Session& session, std::int64_t start_step) {
@@ -448,10 +442,7 @@ bool InferenceService::take_back(Session& session, std::int64_t now) {
     give_back(session.unanswered_since_ns, session.answered_mark);
     // The wait that crossed `now` is cut there, in the longest waits the vocabulary has (as
     // the tokenizer writes a long rest); its steps were played and are not planned again.
-    while (session.line.decoder.current_step() < now) {
-        const int wait =
-            session.line.lookback.longest_wait_id(static_cast<long>(now - session.line.decoder.current_step()));
-        if (wait < 0) break;
+    for (int wait : session.line.lookback.rest_ids(static_cast<long>(now - session.line.decoder.current_step()))) {
         session.line.decoder.feed(tokens_[wait], [](const StepPlan&) {});
         feed_tokens(session, {wait}, {session.line.decoder.current_step()});
     }
@@ -564,8 +555,7 @@ int InferenceService::onto_bar_line(Session& session, int token, std::span<const
     if (to.bar == meters_.at(step).bar || to.bar == session.line.repeat_decided_bar) return token;
     draw_repeat(session, to.bar);
     if (session.line.repeat_lag == 0) return token;
-    const long bar_line = arrival - to.beat_in_bar * meters_.steps_per_beat_at(arrival) - to.step_in_beat;
-    const int shorter = session.line.lookback.wait_id(static_cast<int>(bar_line - step));
+    const int shorter = session.line.lookback.wait_id(static_cast<int>(meters_.bar_start(arrival) - step));
     return shorter >= 0 && mask[static_cast<std::size_t>(shorter)] ? shorter : token;
 }
 

@@ -61,6 +61,14 @@ int BarLookback::longest_wait_id(long steps) const {
     return -1;
 }
 
+std::vector<int> BarLookback::rest_ids(long steps) const {
+    std::vector<int> ids;
+    for (int wait; steps > 0 && (wait = longest_wait_id(steps)) >= 0;
+         steps -= wait_steps_[static_cast<std::size_t>(wait)])
+        ids.push_back(wait);
+    return ids;
+}
+
 std::array<std::uint8_t, lookback_bars> BarLookback::candidates(const MeterMap& meters) const {
     std::array<std::uint8_t, lookback_bars> result{};
     for (int bars = 1; bars <= lookback_bars; ++bars)

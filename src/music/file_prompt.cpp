@@ -1,28 +1,17 @@
 #include "kanade/music/file_prompt.hpp"
 
+#include "kanade/music/bar_lookback.hpp"
+
 #include <algorithm>
 
 namespace kanade::music {
-namespace {
-
-// The id of the wait of exactly `steps` steps, or -1.
-int wait_id(const TokenTable& tokens, int steps) {
-    for (std::size_t id = 0; id < tokens.size(); ++id) {
-        const auto& meaning = tokens[static_cast<int>(id)];
-        if (meaning.kind == TokenKind::wait && meaning.steps == steps) return static_cast<int>(id);
-    }
-    return -1;
-}
-
-}  // namespace
 
 std::optional<long> bar_line_reached(const TokenizedFile& file, const TokenTable& tokens, std::size_t i) {
     if (i >= file.ids.size() || file.steps.size() != file.ids.size()) return std::nullopt;
     const auto& meaning = tokens[file.ids[i]];
     if (meaning.kind != TokenKind::wait) return std::nullopt;
     const long after = file.steps[i], before = after - meaning.steps;
-    const auto at = file.meters.at(after);
-    const long bar_line = after - at.beat_in_bar * file.meters.steps_per_beat_at(after) - at.step_in_beat;
+    const long bar_line = file.meters.bar_start(after);
     if (bar_line <= before) return std::nullopt;
     return bar_line;
 }
@@ -74,13 +63,9 @@ PromptTokens prompt_tokens(const TokenizedFile& file, const TokenTable& tokens, 
     prompt.ids.pop_back();
     prompt.conditions.pop_back();
     const long before = file.steps[last] - tokens[file.ids[last]].steps;
-    for (long rest = *bar_line - before; rest > 0;) {
-        int steps = static_cast<int>(rest), id = -1;
-        for (; steps > 0 && (id = wait_id(tokens, steps)) < 0; --steps) {}
-        if (id < 0) break;
-        prompt.ids.push_back(id);
+    for (int wait : BarLookback(tokens).rest_ids(*bar_line - before)) {
+        prompt.ids.push_back(wait);
         prompt.conditions.push_back(condition);
-        rest -= steps;
     }
     return prompt;
 }

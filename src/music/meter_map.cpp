@@ -64,4 +64,9 @@ int MeterMap::steps_per_bar_at(long step) const {
 
 int MeterMap::steps_per_beat_at(long step) const { return span_at(step).steps_per_beat; }
 
+long MeterMap::bar_start(long step) const {
+    const auto position = at(step);
+    return step - position.beat_in_bar * steps_per_beat_at(step) - position.step_in_beat;
+}
+
 }  // namespace kanade::music

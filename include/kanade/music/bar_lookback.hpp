@@ -48,6 +48,8 @@ public:
     // The id of the longest wait of at most `steps` steps (the first of the waits a rest
     // that long is written in, as the tokenizer writes it), -1 when there is none.
     int longest_wait_id(long steps) const;
+    // The waits a rest of `steps` steps is written in, longest first (empty: none fit).
+    std::vector<int> rest_ids(long steps) const;
 
 private:
     std::vector<int> wait_steps_;              // per id: the steps a wait moves, 0 for other tokens

@@ -26,6 +26,8 @@ public:
     // Steps before 0 count back from the first signature's bar 0.
     MetricalPosition at(long step) const;
     int steps_per_bar_at(long step) const;
+    // The step the bar holding `step` starts on (its bar line).
+    long bar_start(long step) const;
     int steps_per_beat_at(long step) const;
 
 private:

@@ -484,9 +484,13 @@ int InferenceService::choose_token(Session& session, std::vector<float> row, std
     const std::span<const bool> allowed(mask.get(), vocab);
     int token = repeated_token(session);
     if (token < 0 || !allowed[static_cast<std::size_t>(token)]) {  // a repeat that breaks a constraint is not played
-        token = session.sampler.sample(row, session.settings.sampling, allowed);
-        if (token < 0)
-            token = session.sampler.sample(row, session.settings.sampling);  // constraints left nothing: ignore them
+        // A note's length is drawn from the network's whole distribution: top-p's trimmed tail
+        // is mostly wrong notes among pitches, but among lengths it is the held notes the
+        // corpus needs (models/README.md, "Lengths drawn whole").
+        auto sampling = session.settings.sampling;
+        if (line.awaiting_duration) sampling.top_p = 1.0;
+        token = session.sampler.sample(row, sampling, allowed);
+        if (token < 0) token = session.sampler.sample(row, sampling);  // constraints left nothing: ignore them
         token = onto_bar_line(session, token, allowed);
     }
     ++stats_.tokens;

@@ -211,7 +211,7 @@ std::vector<Setting> make_table() {
                    "must be in (0, 1]")
             .per_session()
             .details("Nucleus sampling: sample among the likeliest tokens that hold this much of the probability, (0, "
-                     "1]; 1 means no limit."));
+                     "1]; 1 means no limit. A note's length is always drawn from the whole distribution."));
     add(Row(
             "engine.seed", [](auto& c) -> auto& { return c.engine.seed; },
             "sampling seed; 0 picks one at each start (the log and the recording name it)")

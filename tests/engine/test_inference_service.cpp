@@ -414,3 +414,35 @@ TEST_CASE("a file's prompt that ends on its bar line goes on at the grid's bar l
     CHECK(played(InferenceMode::streaming, 3, {prompt}, 24, {ends_off_it}, 6) == unaligned);
     CHECK(aligned != unaligned);
 }
+
+TEST_CASE("top-p trims the rare pitches but a note's length is drawn from the whole distribution") {
+    // A network whose output is its bias alone: P60 or a wait, P62 rarely; D2 likely, D8
+    // about one time in four. top-p 0.6 keeps P60 and the wait of the first and only D2 of
+    // the second: lengths are exempt, so D8 still sounds.
+    auto model = test::random_model(3, 8);
+    {
+        torch::NoGradGuard no_grad;
+        for (auto& parameter : model->network->named_parameters()) {
+            if (parameter.key() == "dense.weight") parameter.value().zero_();
+            if (parameter.key() != "dense.bias") continue;
+            parameter.value().fill_(-30.0);
+            for (auto [token, logit] : {std::pair{"P60", 5.0}, {"W4", 5.0}, {"P62", 2.0}, {"D2", 5.0}, {"D8", 4.0}})
+                parameter.value()[*model->vocabulary.id_of(token)] = logit;
+        }
+    }
+    SessionSettings settings;
+    settings.sampling = {1.0, 0, 0.6};
+    settings.repeat = 0;
+    OfflinePerformance performance;
+    performance.steps = 128;
+    performance.seed = 2;
+    std::set<int> pitches;
+    std::set<long> lengths;
+    for (const auto& note : perform_offline(model, settings, performance, torch::kCPU)) {
+        pitches.insert(note.pitch);
+        lengths.insert(std::lround((note.end_beat - note.start_beat) * 4));
+    }
+    CHECK(pitches == std::set<int>{60});
+    CHECK(lengths.count(2) == 1);
+    CHECK(std::any_of(lengths.begin(), lengths.end(), [](long steps) { return steps > 2; }));
+}

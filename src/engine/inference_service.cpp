@@ -299,7 +299,7 @@ std::vector<int> InferenceService::primer_for(Session& session, std::int64_t sta
 // A prompt that ends on a bar line is heard on the grid's bars: a rest fills the steps
 // from the grid's bar line at or before `start_step` to it.
 void InferenceService::rest_to(Session& session, std::vector<int>& ids, std::int64_t start_step) const {
-    const auto rest = session.line.lookback.rest_ids(start_step - meters_.bar_start(start_step));
+    const auto rest = tokens_.waits().rest(start_step - meters_.bar_start(start_step));
     ids.insert(ids.end(), rest.begin(), rest.end());
 }
 
@@ -442,7 +442,7 @@ bool InferenceService::take_back(Session& session, std::int64_t now) {
     give_back(session.unanswered_since_ns, session.answered_mark);
     // The wait that crossed `now` is cut there, in the longest waits the vocabulary has (as
     // the tokenizer writes a long rest); its steps were played and are not planned again.
-    for (int wait : session.line.lookback.rest_ids(static_cast<long>(now - session.line.decoder.current_step()))) {
+    for (int wait : tokens_.waits().rest(static_cast<long>(now - session.line.decoder.current_step()))) {
         session.line.decoder.feed(tokens_[wait], [](const StepPlan&) {});
         feed_tokens(session, {wait}, {session.line.decoder.current_step()});
     }
@@ -559,7 +559,7 @@ int InferenceService::onto_bar_line(Session& session, int token, std::span<const
     if (to.bar == meters_.at(step).bar || to.bar == session.line.repeat_decided_bar) return token;
     draw_repeat(session, to.bar);
     if (session.line.repeat_lag == 0) return token;
-    const int shorter = session.line.lookback.wait_id(static_cast<int>(meters_.bar_start(arrival) - step));
+    const int shorter = tokens_.waits().id_of(meters_.bar_start(arrival) - step);
     return shorter >= 0 && mask[static_cast<std::size_t>(shorter)] ? shorter : token;
 }
 

@@ -4,17 +4,11 @@
 
 namespace kanade::music {
 
-BarLookback::BarLookback(const TokenTable& tokens) : wait_steps_(tokens.size(), 0), velocity_(tokens.size(), false) {
+BarLookback::BarLookback(const TokenTable& tokens) : velocity_(tokens.size(), false) {
     if (tokens.size() > static_cast<std::size_t>(max_lookback_tokens)) return;  // ids do not fit a byte
-    for (std::size_t id = 0; id < tokens.size(); ++id) {
-        const auto& meaning = tokens[static_cast<int>(id)];
-        velocity_[id] = meaning.kind == TokenKind::velocity;
-        if (meaning.kind != TokenKind::wait || meaning.steps <= 0) continue;
-        wait_steps_[id] = meaning.steps;
-        const auto steps = static_cast<std::size_t>(meaning.steps);
-        if (steps >= wait_id_.size()) wait_id_.resize(steps + 1, -1);
-        wait_id_[steps] = static_cast<int>(id);
-    }
+    waits_ = tokens.waits();
+    for (std::size_t id = 0; id < tokens.size(); ++id)
+        velocity_[id] = tokens[static_cast<int>(id)].kind == TokenKind::velocity;
 }
 
 void BarLookback::clear() {
@@ -26,11 +20,11 @@ void BarLookback::clear() {
 
 void BarLookback::feed(int id, long step, const MeterMap& meters) {
     if (!started_) first_step_ = step, step_ = step, started_ = true;
-    const bool known = id >= 0 && static_cast<std::size_t>(id) < wait_steps_.size();
+    const bool known = id >= 0 && static_cast<std::size_t>(id) < velocity_.size();
     // A velocity is said only when it changes, so a repeat of a bar may say it where the
     // bar did not: counting it would shift every later token of the step against the copy.
     if (known && velocity_[static_cast<std::size_t>(id)]) return;
-    const bool wait = known && wait_steps_[static_cast<std::size_t>(id)] > 0;
+    const bool wait = waits_.steps_of(id) > 0;
     if (wait || step != step_) step_ = step, index_ = 0;
     if (wait) return;
     groups_[step].push_back(id);
@@ -42,7 +36,7 @@ void BarLookback::feed(int id, long step, const MeterMap& meters) {
 }
 
 std::uint8_t BarLookback::candidate(int bars, const MeterMap& meters) const {
-    if (!started_ || wait_id_.empty()) return 0;
+    if (!started_ || waits_.empty()) return 0;
     const long then = step_ - static_cast<long>(bars) * meters.steps_per_bar_at(step_);
     if (then < first_step_) return 0;
     if (auto group = groups_.find(then); group != groups_.end() && index_ < group->second.size())
@@ -51,22 +45,8 @@ std::uint8_t BarLookback::candidate(int bars, const MeterMap& meters) const {
     // first when the gap is longer, as the tokenizer writes it).
     auto next = groups_.upper_bound(then);
     if (next == groups_.end()) return 0;
-    const int wait = longest_wait_id(next->first - then);
+    const int wait = waits_.longest_id(next->first - then);
     return wait >= 0 ? static_cast<std::uint8_t>(1 + wait) : 0;
-}
-
-int BarLookback::longest_wait_id(long steps) const {
-    for (steps = std::min(steps, static_cast<long>(wait_id_.size()) - 1); steps > 0; --steps)
-        if (wait_id_[static_cast<std::size_t>(steps)] >= 0) return wait_id_[static_cast<std::size_t>(steps)];
-    return -1;
-}
-
-std::vector<int> BarLookback::rest_ids(long steps) const {
-    std::vector<int> ids;
-    for (int wait; steps > 0 && (wait = longest_wait_id(steps)) >= 0;
-         steps -= wait_steps_[static_cast<std::size_t>(wait)])
-        ids.push_back(wait);
-    return ids;
 }
 
 std::array<std::uint8_t, lookback_bars> BarLookback::candidates(const MeterMap& meters) const {

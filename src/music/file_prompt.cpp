@@ -1,7 +1,5 @@
 #include "kanade/music/file_prompt.hpp"
 
-#include "kanade/music/bar_lookback.hpp"
-
 #include <algorithm>
 
 namespace kanade::music {
@@ -30,19 +28,20 @@ TokenRange opening_prompt(const TokenizedFile& file, const TokenTable& tokens, s
     return {0, std::min(length, file.ids.size())};
 }
 
-std::optional<FilePrompt> random_prompt(const std::vector<TokenizedFile>& files, const TokenTable& tokens,
-                                        std::size_t length, std::mt19937_64& random) {
-    std::vector<const TokenizedFile*> sources;
-    std::vector<std::vector<std::size_t>> ends;
+PromptPicker::PromptPicker(const std::vector<TokenizedFile>& files, const TokenTable& tokens, std::size_t length)
+    : length_(length) {
     for (const auto& file : files)
         if (auto file_ends = prompt_ends(file, tokens, length); !file_ends.empty()) {
-            sources.push_back(&file);
-            ends.push_back(std::move(file_ends));
+            sources_.push_back(&file);
+            ends_.push_back(std::move(file_ends));
         }
-    if (sources.empty()) return std::nullopt;
-    const auto which = random() % sources.size();
-    const auto end = ends[which][random() % ends[which].size()];
-    return FilePrompt{sources[which], {end - length, end}};
+}
+
+std::optional<FilePrompt> PromptPicker::draw(std::mt19937_64& random) const {
+    if (sources_.empty()) return std::nullopt;
+    const auto which = random() % sources_.size();
+    const auto end = ends_[which][random() % ends_[which].size()];
+    return FilePrompt{sources_[which], {end - length_, end}};
 }
 
 PromptTokens prompt_tokens(const TokenizedFile& file, const TokenTable& tokens, TokenRange range) {
@@ -63,7 +62,7 @@ PromptTokens prompt_tokens(const TokenizedFile& file, const TokenTable& tokens, 
     prompt.ids.pop_back();
     prompt.conditions.pop_back();
     const long before = file.steps[last] - tokens[file.ids[last]].steps;
-    for (int wait : BarLookback(tokens).rest_ids(*bar_line - before)) {
+    for (int wait : tokens.waits().rest(*bar_line - before)) {
         prompt.ids.push_back(wait);
         prompt.conditions.push_back(condition);
     }

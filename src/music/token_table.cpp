@@ -51,6 +51,29 @@ TokenTable::TokenTable(const Vocabulary& vocabulary, std::string_view tokenizer)
     meanings_.reserve(vocabulary.size());
     for (std::size_t id = 0; id < vocabulary.size(); ++id)
         meanings_.push_back(meaning_of(vocabulary.token(static_cast<int>(id)), tokenizer));
+    waits_ = WaitTable(meanings_);
+}
+
+WaitTable::WaitTable(const std::vector<TokenMeaning>& meanings) : steps_of_id_(meanings.size(), 0) {
+    for (std::size_t id = 0; id < meanings.size(); ++id) {
+        if (meanings[id].kind != TokenKind::wait || meanings[id].steps <= 0) continue;
+        const auto steps = static_cast<std::size_t>(meanings[id].steps);
+        steps_of_id_[id] = meanings[id].steps;
+        if (steps >= id_of_steps_.size()) id_of_steps_.resize(steps + 1, -1);
+        id_of_steps_[steps] = static_cast<int>(id);
+    }
+}
+
+int WaitTable::longest_id(long steps) const {
+    for (steps = std::min(steps, static_cast<long>(id_of_steps_.size()) - 1); steps > 0; --steps)
+        if (id_of_steps_[static_cast<std::size_t>(steps)] >= 0) return id_of_steps_[static_cast<std::size_t>(steps)];
+    return -1;
+}
+
+std::vector<int> WaitTable::rest(long steps) const {
+    std::vector<int> ids;
+    for (int wait; steps > 0 && (wait = longest_id(steps)) >= 0; steps -= steps_of(wait)) ids.push_back(wait);
+    return ids;
 }
 
 int TokenMeaning::steps_moved(int steps_per_beat) const {

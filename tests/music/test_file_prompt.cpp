@@ -93,14 +93,16 @@ TEST_CASE("a file opens a session with its first bar line past a window's worth 
 
 TEST_CASE("a random prompt ends on a bar line, and seed tokens (which carry no bar) end anywhere") {
     const auto file = tokenized(piece(8, 4, {1, 2}), music::KanadeTokenizer());
+    const std::vector files{file};
+    const music::PromptPicker picker(files, kanade_table(), 6);
     std::mt19937_64 random(4);
     for (int draw = 0; draw < 20; ++draw) {
-        const auto chosen = music::random_prompt({file}, kanade_table(), 6, random);
+        const auto chosen = picker.draw(random);
         REQUIRE(chosen);
         CHECK(chosen->range.end - chosen->range.begin == 6);
         CHECK(music::bar_line_reached(file, kanade_table(), chosen->range.end - 1));
     }
-    CHECK_FALSE(music::random_prompt({file}, kanade_table(), file.ids.size() + 1, random));
+    CHECK_FALSE(music::PromptPicker(files, kanade_table(), file.ids.size() + 1).draw(random));
 
     const music::SeedTokenizer seed_tokenizer;
     music::Corpus corpus;

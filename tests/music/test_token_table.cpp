@@ -46,3 +46,17 @@ TEST_CASE("the fixed kanade vocabulary has no token the table cannot read") {
     for (std::size_t id = 0; id < table.size(); ++id) others += table[static_cast<int>(id)].kind == TokenKind::other;
     CHECK(others <= 4);  // special tokens only, if any
 }
+
+TEST_CASE("the wait table writes a rest as the tokenizer does: the longest waits first") {
+    TokenTable table(Vocabulary({"P60", "D4", "W1", "W3", "W16", "V5"}), "kanade");
+    const auto& waits = table.waits();
+    CHECK(waits.steps_of(3) == 3);
+    CHECK(waits.steps_of(1) == 0);  // a duration moves no time
+    CHECK(waits.id_of(16) == 4);
+    CHECK(waits.id_of(2) == -1);
+    CHECK(waits.longest_id(15) == 3);
+    CHECK(waits.longest_id(0) == -1);
+    CHECK(waits.rest(21) == std::vector<int>{4, 3, 2, 2});  // 16 + 3 + 1 + 1
+    CHECK(waits.rest(0).empty());
+    CHECK(TokenTable(Vocabulary({"C4", "4.7.11"}), "seed").waits().empty());
+}

@@ -311,12 +311,13 @@ void run_eval_generation(const EvalGenerationCommand& command) {
     settings.repeat = command.repeat;
     settings.constraints.max_polyphony = command.max_polyphony;
     auto shared_model = std::make_shared<model::Model>(std::move(model));
+    const music::PromptPicker prompts(tokens.files, token_table, window);
     std::size_t notes_generated = 0;
     for (int piece = 0; piece < command.pieces; ++piece) {
         const std::uint64_t piece_seed = command.seed + static_cast<std::uint64_t>(piece);
         std::mt19937_64 random(piece_seed);
         const bool from_nothing = command.start == "nothing";
-        const auto chosen = music::random_prompt(tokens.files, token_table, window, random);
+        const auto chosen = prompts.draw(random);
         if (!chosen)
             throw CommandError("no " + command.split +
                                " file holds a window of the model's length ending on a bar line");

@@ -58,7 +58,7 @@ music::PromptTokens choose_prompt(const GenerateCommand& command, const model::M
     auto corpus = music::load_corpus(std::vector<std::filesystem::path>(command.corpus.begin(), command.corpus.end()));
     auto tokens = music::tokenize_corpus(corpus, tokenizer, options);
     std::mt19937_64 random(command.performance.seed);
-    const auto chosen = music::random_prompt(tokens.files, token_table, window, random);
+    const auto chosen = music::PromptPicker(tokens.files, token_table, window).draw(random);
     if (!chosen) throw CommandError("no corpus file holds a window of the model's length ending on a bar line");
     *described = chosen->file->path.string() + " (tokens " + std::to_string(chosen->range.begin) + ".." +
                  std::to_string(chosen->range.end) + ")";

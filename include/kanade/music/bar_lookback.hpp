@@ -39,22 +39,10 @@ public:
     // those bars are not known (before the piece, or the vocabulary has no waits).
     std::uint8_t candidate(int bars, const MeterMap& meters) const;
     std::array<std::uint8_t, lookback_bars> candidates(const MeterMap& meters) const;
-    // The id of the wait of `steps` steps, -1 when the vocabulary has none.
-    int wait_id(int steps) const {
-        return steps > 0 && static_cast<std::size_t>(steps) < wait_id_.size()
-                   ? wait_id_[static_cast<std::size_t>(steps)]
-                   : -1;
-    }
-    // The id of the longest wait of at most `steps` steps (the first of the waits a rest
-    // that long is written in, as the tokenizer writes it), -1 when there is none.
-    int longest_wait_id(long steps) const;
-    // The waits a rest of `steps` steps is written in, longest first (empty: none fit).
-    std::vector<int> rest_ids(long steps) const;
 
 private:
-    std::vector<int> wait_steps_;              // per id: the steps a wait moves, 0 for other tokens
+    WaitTable waits_;                          // empty: nothing is told (no waits, or ids past a byte)
     std::vector<bool> velocity_;               // per id: a velocity token
-    std::vector<int> wait_id_;                 // per step count 1..max: the id of that wait, -1 if none
     std::map<long, std::vector<int>> groups_;  // step -> its pitches and durations, in order
     long first_step_ = 0, step_ = 0;
     std::size_t index_ = 0;  // tokens other than waits and velocities fed on step_ so far

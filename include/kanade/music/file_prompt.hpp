@@ -35,10 +35,20 @@ struct FilePrompt {
     const TokenizedFile* file = nullptr;
     TokenRange range;
 };
-// A random prompt of `length` tokens from `files`: the file drawn first, then one of its
-// ends; none when no file has one.
-std::optional<FilePrompt> random_prompt(const std::vector<TokenizedFile>& files, const TokenTable& tokens,
-                                        std::size_t length, std::mt19937_64& random);
+// Random prompts of `length` tokens from `files`: the file drawn first, then one of its
+// ends. Every file's ends are found once, when the picker is made (eval-generation draws
+// hundreds of prompts from the same files).
+class PromptPicker {
+public:
+    PromptPicker(const std::vector<TokenizedFile>& files, const TokenTable& tokens, std::size_t length);
+    // None when no file has an end.
+    std::optional<FilePrompt> draw(std::mt19937_64& random) const;
+
+private:
+    std::size_t length_;
+    std::vector<const TokenizedFile*> sources_;   // the files with at least one end
+    std::vector<std::vector<std::size_t>> ends_;  // each source's ends
+};
 
 // The tokens of a range, with their conditions where the file has them. A last wait that
 // passes a bar line is cut there (waits as the tokenizer writes a rest, told the bar line).

@@ -36,6 +36,36 @@ struct TokenMeaning {
     int steps_moved(int steps_per_beat) const;
 };
 
+// How time is written in a vocabulary's waits: the steps each wait moves, and the waits a
+// rest is written in (longest first, as the tokenizer writes it). Empty without waits.
+class WaitTable {
+public:
+    WaitTable() = default;
+    explicit WaitTable(const std::vector<TokenMeaning>& meanings);
+
+    bool empty() const { return id_of_steps_.empty(); }
+    // The steps the token moves time on, 0 for a token that is not a wait.
+    int steps_of(int id) const {
+        return id >= 0 && static_cast<std::size_t>(id) < steps_of_id_.size()
+                   ? steps_of_id_[static_cast<std::size_t>(id)]
+                   : 0;
+    }
+    // The id of the wait of exactly `steps` steps, -1 when the vocabulary has none.
+    int id_of(long steps) const {
+        return steps > 0 && static_cast<std::size_t>(steps) < id_of_steps_.size()
+                   ? id_of_steps_[static_cast<std::size_t>(steps)]
+                   : -1;
+    }
+    // The id of the longest wait of at most `steps` steps, -1 when there is none.
+    int longest_id(long steps) const;
+    // The waits a rest of `steps` steps is written in, longest first (empty: none fit).
+    std::vector<int> rest(long steps) const;
+
+private:
+    std::vector<int> steps_of_id_;  // per id: the steps a wait moves, 0 for other tokens
+    std::vector<int> id_of_steps_;  // per step count 1..max: the id of that wait, -1 if none
+};
+
 class TokenTable {
 public:
     TokenTable() = default;
@@ -44,12 +74,14 @@ public:
 
     const TokenMeaning& operator[](int id) const { return meanings_.at(static_cast<std::size_t>(id)); }
     std::size_t size() const { return meanings_.size(); }
+    const WaitTable& waits() const { return waits_; }
 
     // One token's meaning from its text alone.
     static TokenMeaning meaning_of(std::string_view token, std::string_view tokenizer);
 
 private:
     std::vector<TokenMeaning> meanings_;
+    WaitTable waits_;
 };
 
 // The step time stands on after each token of `ids` (the first token's start is step 0):

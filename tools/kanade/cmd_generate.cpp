@@ -117,7 +117,8 @@ void add_generate_command(CLI::App& app) {
     generate->add_option("-n,--steps", performance.steps, "grid steps to play (4 a beat on the shipped models)")
         ->capture_default_str()
         ->check(CLI::Range(1, 10'000'000));
-    generate->add_option("--seed-midi", command->seed_midi, "start from the start of this MIDI file");
+    generate->add_option("--seed-midi", command->seed_midi,
+                         "continue this MIDI file's opening (up to its first bar line past a window)");
     generate->add_option("--corpus", command->corpus, "start from a random window of this corpus");
     generate->add_option("--temperature", settings.sampling.temperature, "0: argmax (the student's generator)")
         ->capture_default_str()

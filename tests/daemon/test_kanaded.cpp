@@ -176,9 +176,10 @@ TEST_CASE("kanaded seeded from a MIDI file hears a window of it that ends on the
     CHECK(*exit_code == 0);
     // The window the log names: the model's 64 tokens, ending past the file's start.
     const auto log = kanaded.output();
-    const auto named = log.find("seeded from " + seed.string() + " (tokens ");
+    const auto said = "seeded from " + seed.string() + " (tokens ";
+    const auto named = log.find(said);
     REQUIRE_MESSAGE(named != std::string::npos, log);
     std::size_t begin = 0, end = 0;
-    REQUIRE(std::sscanf(log.c_str() + named + seed.string().size() + 21, "%zu..%zu", &begin, &end) == 2);
+    REQUIRE(std::sscanf(log.c_str() + named + said.size(), "%zu..%zu", &begin, &end) == 2);
     CHECK(end - begin == 64);
 }

@@ -147,12 +147,13 @@ TfjsGraphModel TfjsGraphModel::load_unchecked(const std::filesystem::path& model
                                      std::to_string(offset + bytes) + " but " + files + " has " +
                                      std::to_string(data.size()));
             torch::Tensor tensor;
+            // An empty tensor's data pointer may be null, and memcpy must not see one.
             if (type == "float32") {
                 tensor = torch::empty(sizes, torch::kFloat32);
-                std::memcpy(tensor.data_ptr<float>(), data.data() + offset, bytes);
+                if (bytes > 0) std::memcpy(tensor.data_ptr<float>(), data.data() + offset, bytes);
             } else {
                 auto ints = torch::empty(sizes, torch::kInt32);
-                std::memcpy(ints.data_ptr<std::int32_t>(), data.data() + offset, bytes);
+                if (bytes > 0) std::memcpy(ints.data_ptr<std::int32_t>(), data.data() + offset, bytes);
                 tensor = ints.to(torch::kInt64);
             }
             offset += bytes;

@@ -67,6 +67,25 @@ TEST_CASE("a TF.js graph runs with TensorFlow's SAME padding (the odd pixel afte
     CHECK(y[2].item<float>() == doctest::Approx(1.0));
 }
 
+TEST_CASE("a weight of no elements loads as an empty constant, float or int") {
+    // Found by fuzz_tfjs_model: an empty tensor's data pointer is null, and copying no
+    // bytes to it was undefined behaviour.
+    std::string with_empty = conv_model;
+    with_empty.replace(with_empty.find(R"({"name": "b", "op": "Const"},)"), 0,
+                       R"({"name": "e", "op": "Const"}, {"name": "f", "op": "Const"}, )");
+    with_empty.replace(
+        with_empty.find(R"({"name": "w", "shape")"), 0,
+        R"({"name": "e", "shape": [0], "dtype": "int32"}, {"name": "f", "shape": [2, 0], "dtype": "float32"}, )");
+    ModelDir dir;
+    const auto model = TfjsGraphModel::load(dir.write(with_empty, {1.0f, 10.0f, -2.0f}));
+    CHECK(model.constant("e").numel() == 0);
+    const bool read_as_int64 = model.constant("e").scalar_type() == torch::kInt64;
+    CHECK(read_as_int64);
+    CHECK(model.constant("f").size(0) == 2);
+    CHECK(model.constant("f").size(1) == 0);
+    CHECK(model.constant("w").reshape({-1})[1].item<float>() == doctest::Approx(10.0));
+}
+
 TEST_CASE("malformed TF.js models are refused with the first wrong thing named") {
     ModelDir dir;
     CHECK(load_error(dir.write("{not json", {})).find("not valid JSON") != std::string::npos);

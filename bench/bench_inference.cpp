@@ -33,11 +33,12 @@ void configure(Network& network, Path path) {
                                                           : InferencePrecision::float32);
 }
 
-void faithful_step(benchmark::State& state, const std::string& arch, Path path) {
+void faithful_step(benchmark::State& state, const std::string& arch, Path path, int threads = 1) {
     torch::NoGradGuard no_grad;
     auto config = shipped_shape(arch);
     Network network(config);
     configure(network, path);
+    network->set_inference_threads(threads);
     auto ids = torch::randint(0, config.vocab_size, {state.range(0), config.window}, torch::kInt64);
     for (auto _ : state) benchmark::DoNotOptimize(network->forward_last(ids));
 }
@@ -99,6 +100,10 @@ BENCHMARK_CAPTURE(faithful_step, seed_packed_int8, std::string("seed"), packedin
     ->Arg(8)
     ->Arg(64)
     ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(faithful_step, seed_packed_int8_two_threads, std::string("seed"), packedint8, 2)
+    ->Arg(64)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(faithful_step, kanade_modules, std::string("kanade"), modules)
     ->Arg(1)
     ->Arg(8)

@@ -298,7 +298,7 @@ std::vector<int> InferenceService::primer_for(Session& session, std::int64_t sta
 
 // A prompt that ends on a bar line is heard on the grid's bars: a rest fills the steps
 // from the grid's bar line at or before `start_step` to it.
-void InferenceService::rest_to(Session& session, std::vector<int>& ids, std::int64_t start_step) const {
+void InferenceService::rest_to(std::vector<int>& ids, std::int64_t start_step) const {
     const auto rest = tokens_.waits().rest(start_step - meters_.bar_start(start_step));
     ids.insert(ids.end(), rest.begin(), rest.end());
 }
@@ -327,7 +327,7 @@ void InferenceService::reset_session(Session& session, std::int64_t start_step) 
         ends_on_bar_line = !prompt.empty();
     }
     const auto heard = prompt.size();
-    if (ends_on_bar_line) rest_to(session, prompt, start_step);
+    if (ends_on_bar_line) rest_to(prompt, start_step);
     if (prompt.empty()) prompt.push_back(0);  // any token starts the state; the model takes it from there
     // The prompt sounded just before the start, on the steps the decoder would have reached
     // playing it (its last token on start_step): the faithful window counts them, the

@@ -2,6 +2,7 @@
 
 #include "kanade/model/lstm_cell.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -83,13 +84,20 @@ torch::Tensor PackedLstm::activate(const torch::Tensor& x) const {
     return x;
 }
 
-torch::Tensor PackedLstm::first_gate_inputs(const torch::Tensor& ids, const torch::Tensor& conditions) const {
-    auto flat = checked_ids(ids, vocab_);
+PackedLstm::FirstLayerInputs PackedLstm::first_layer_inputs(const torch::Tensor& ids,
+                                                            const torch::Tensor& conditions) const {
+    FirstLayerInputs inputs;
+    inputs.ids = checked_ids(ids, vocab_);
+    inputs.rows = {first_table_.data_ptr<float>(), inputs.ids.data_ptr<std::int64_t>(), ids.size(0), ids.size(1),
+                   4 * hidden_};
+    if (!conditions.defined()) return inputs;
     // Into a new tensor by index_select_out: index_select's own allocation cost it 3x.
-    auto gates = torch::empty({flat.size(0), 4 * hidden_});
-    torch::index_select_out(gates, first_table_, 0, flat);
-    add_conditions(gates, conditions, flat.size(0));
-    return gates.view({ids.size(0), ids.size(1), 4 * hidden_});
+    inputs.storage = torch::empty({inputs.ids.size(0), 4 * hidden_});
+    torch::index_select_out(inputs.storage, first_table_, 0, inputs.ids);
+    add_conditions(inputs.storage, conditions, inputs.ids.size(0));
+    inputs.rows.base = inputs.storage.data_ptr<float>();
+    inputs.rows.ids = nullptr;
+    return inputs;
 }
 
 void PackedLstm::add_conditions(torch::Tensor& gates, const torch::Tensor& conditions, std::int64_t rows) const {
@@ -118,22 +126,26 @@ void PackedLstm::cell(torch::Tensor& gates, torch::Tensor& h, torch::Tensor& c, 
     lstm_cell_step(flat_gates, flat_cells, scratch, h.data_ptr<float>(), gates.size(0), hidden_, hidden_);
 }
 
-torch::Tensor PackedLstm::run_layer(const Layer& layer, torch::Tensor gate_inputs, const torch::Tensor& input,
+torch::Tensor PackedLstm::run_layer(const Layer& layer, GateRows gate_rows, const torch::Tensor& input,
                                     torch::Tensor* outputs) const {
-    const auto batch = input.defined() ? input.size(0) : gate_inputs.size(0);
-    const auto time = input.defined() ? input.size(1) : gate_inputs.size(1);
+    const auto batch = input.defined() ? input.size(0) : gate_rows.batch;
+    const auto time = input.defined() ? input.size(1) : gate_rows.time;
     if (team_ && time > 1)
-        if (auto h = team_->run(layer.split, gate_inputs, input, outputs); h.defined()) return h;
+        if (auto h = team_->run(layer.split, gate_rows, input, outputs); h.defined()) return h;
     // The input product for the whole window: one matrix product.
-    if (!gate_inputs.defined())
-        gate_inputs = product(layer.input, input.reshape({batch * time, input.size(2)}), layer.bias)
-                          .view({batch, time, 4 * hidden_});
+    torch::Tensor gate_inputs;
+    if (gate_rows.empty()) {
+        gate_inputs = product(layer.input, input.reshape({batch * time, input.size(2)}), layer.bias);
+        gate_rows = {gate_inputs.data_ptr<float>(), nullptr, batch, time, 4 * hidden_};
+    }
     auto h = torch::zeros({batch, hidden_});
     auto c = torch::zeros({batch, hidden_});
     auto gates = torch::empty({batch, 4 * hidden_});
     auto scratch = torch::empty({batch * hidden_});
+    float* gate_data = gates.data_ptr<float>();
     for (std::int64_t t = 0; t < time; ++t) {
-        gates.copy_(gate_inputs.select(1, t));
+        for (std::int64_t b = 0; b < batch; ++b)
+            std::copy_n(gate_rows.row(b, t), 4 * hidden_, gate_data + b * 4 * hidden_);
         if (t > 0) layer.recurrent.accumulate(h, gates);  // at t = 0 the state is zero
         cell(gates, h, c, scratch);
         if (outputs) outputs->select(1, t).copy_(h);
@@ -153,8 +165,8 @@ torch::Tensor PackedLstm::run_stack(const torch::Tensor& ids, const torch::Tenso
         const bool last = index + 1 == layers_.size();
         torch::Tensor outputs;
         if (!last || last_outputs) outputs = torch::empty({batch, time, hidden_});
-        h = run_layer(layers_[index], index == 0 ? first_gate_inputs(ids, conditions) : torch::Tensor(), input,
-                      outputs.defined() ? &outputs : nullptr);
+        const auto first_inputs = index == 0 ? first_layer_inputs(ids, conditions) : FirstLayerInputs{};
+        h = run_layer(layers_[index], first_inputs.rows, input, outputs.defined() ? &outputs : nullptr);
         if (last) {
             if (last_outputs) *last_outputs = outputs;
             break;

@@ -102,8 +102,9 @@ void RecurrenceTeam::run_part(int part) {
                             static_cast<std::size_t>(width) * sizeof(float));
                 continue;
             }
+            const float* row = w.gate_rows.row(b, t);
             for (int g = 0; g < 4; ++g)
-                std::memcpy(target + g * units, w.gate_inputs + (b * w.time + t) * 4 * hidden + g * hidden + offset,
+                std::memcpy(target + g * units, row + g * hidden + offset,
                             static_cast<std::size_t>(units) * sizeof(float));
         }
         if (t > 0)  // at t = 0 the state is zero
@@ -124,19 +125,20 @@ void RecurrenceTeam::run_part(int part) {
     }
 }
 
-torch::Tensor RecurrenceTeam::run(const SplitLayerWeights& weights, const torch::Tensor& gate_inputs,
+torch::Tensor RecurrenceTeam::run(const SplitLayerWeights& weights, const GateRows& gate_rows,
                                   const torch::Tensor& input, torch::Tensor* outputs) {
     std::unique_lock busy(busy_, std::try_to_lock);
     if (!busy.owns_lock()) return {};
-    const auto& given = input.defined() ? input : gate_inputs;
-    const auto batch = given.size(0), time = given.size(1), hidden = weights.recurrent[0].in();
+    const auto hidden = weights.recurrent[0].in();
     if (input.defined() ? (weights.input[0].empty() || input.size(2) != weights.input[0].in())
-                        : gate_inputs.size(2) != 4 * hidden)
+                        : gate_rows.width != 4 * hidden)
         return {};
-    const auto contiguous = given.contiguous();
+    const auto batch = input.defined() ? input.size(0) : gate_rows.batch;
+    const auto time = input.defined() ? input.size(1) : gate_rows.time;
+    const auto contiguous_input = input.defined() ? input.contiguous() : torch::Tensor();
     window_ = {&weights,
-               input.defined() ? nullptr : contiguous.data_ptr<float>(),
-               input.defined() ? contiguous.data_ptr<float>() : nullptr,
+               input.defined() ? GateRows{} : gate_rows,
+               input.defined() ? contiguous_input.data_ptr<float>() : nullptr,
                outputs ? outputs->data_ptr<float>() : nullptr,
                batch,
                time,

@@ -246,6 +246,12 @@ TEST_CASE("a conditioned network: packed windows and steps equal the modules, an
     CHECK(max_difference(network->forward(ids, conditions), reference) < 1e-5);
     CHECK(max_difference(network->forward_last(ids, conditions), reference.select(1, 19)) < 1e-5);
     CHECK(max_difference(reference, unconditioned) > 1e-2);  // the conditions are heard
+    // Two threads: the first layer's rows, the token's and the conditions', gathered;
+    // without conditions they are read from the token table in place.
+    network->set_inference_threads(2);
+    CHECK(max_difference(network->forward(ids, conditions), reference) < 1e-5);
+    CHECK(max_difference(network->forward(ids), unconditioned) < 1e-5);
+    network->set_inference_threads(1);
     auto state = network->initial_state(3);
     for (std::int64_t t = 0; t < 20; ++t) {
         auto logits = network->step(ids.select(1, t), state, conditions.select(1, t));

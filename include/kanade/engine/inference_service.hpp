@@ -224,7 +224,7 @@ private:
     int onto_bar_line(Session& session, int token, std::span<const bool> mask);
     void reset_session(Session& session, std::int64_t start_step);
     std::vector<int> primer_for(Session& session, std::int64_t start_step);
-    void rest_to(Session& session, std::vector<int>& ids, std::int64_t start_step) const;
+    void rest_to(std::vector<int>& ids, std::int64_t start_step) const;
     void record_latency(double ms);
     void recover_from(const std::exception& failure, std::int64_t now);
 

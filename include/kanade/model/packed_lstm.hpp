@@ -13,6 +13,7 @@
 // Read-only after packing: calls from several threads are safe.
 #pragma once
 
+#include "kanade/model/gate_rows.hpp"
 #include "kanade/model/packed_matrix.hpp"
 #include "kanade/model/recurrence_team.hpp"
 #include "kanade/music/token_conditions.hpp"
@@ -70,10 +71,11 @@ private:
         torch::Tensor bias;       // [4H], g doubled
         SplitLayerWeights split;  // the same split for the team (threads 2)
     };
-    // Runs one layer over a window from a fresh state, given its gate inputs [B, T, 4H]
-    // (projection and bias done) or else its input [B, T, in]; writes every hidden
-    // state into `outputs` [B, T, H] when defined. Returns the last hidden state [B, H].
-    torch::Tensor run_layer(const Layer& layer, torch::Tensor gate_inputs, const torch::Tensor& input,
+    // Runs one layer over a window from a fresh state, given its gate inputs, rows of
+    // width 4H (projection and bias done), or else (gate_rows empty) its input
+    // [B, T, in]; writes every hidden state into `outputs` [B, T, H] when defined.
+    // Returns the last hidden state [B, H].
+    torch::Tensor run_layer(const Layer& layer, GateRows gate_rows, const torch::Tensor& input,
                             torch::Tensor* outputs) const;
     torch::Tensor run_stack(const torch::Tensor& ids, const torch::Tensor& conditions,
                             torch::Tensor* last_outputs) const;
@@ -81,8 +83,14 @@ private:
     // scratch [B * H].
     void cell(torch::Tensor& gates, torch::Tensor& h, torch::Tensor& c, torch::Tensor& scratch) const;
     torch::Tensor activate(const torch::Tensor& x) const;
-    // [B, T, 4H]: the token's row of the first table plus each condition's row.
-    torch::Tensor first_gate_inputs(const torch::Tensor& ids, const torch::Tensor& conditions) const;
+    // The first layer's gate inputs for ids [B, T]: the token's row of the first table,
+    // read in place, or, with conditions, that row plus each condition's row, gathered
+    // into `storage`. `ids` and `storage` hold what the rows point into.
+    struct FirstLayerInputs {
+        torch::Tensor ids, storage;
+        GateRows rows;
+    };
+    FirstLayerInputs first_layer_inputs(const torch::Tensor& ids, const torch::Tensor& conditions) const;
     // gates [N, 4H] += each condition's projection; conditions [.., C] of N rows, or undefined.
     void add_conditions(torch::Tensor& gates, const torch::Tensor& conditions, std::int64_t rows) const;
     torch::Tensor dense(const torch::Tensor& x) const;  // [N, H] -> [N, V]

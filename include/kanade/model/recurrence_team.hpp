@@ -8,6 +8,7 @@
 // where a step's product takes tens. The helper thread sleeps between windows.
 #pragma once
 
+#include "kanade/model/gate_rows.hpp"
 #include "kanade/model/packed_matrix.hpp"
 
 #include <torch/torch.h>
@@ -40,20 +41,20 @@ public:
     RecurrenceTeam(const RecurrenceTeam&) = delete;
     RecurrenceTeam& operator=(const RecurrenceTeam&) = delete;
 
-    // One layer over a window from a fresh state, given either its gate inputs
-    // [B, T, 4H] (input product and bias done, g doubled) or its input [B, T, in] (the
-    // team does the input product; the other tensor undefined). Writes every hidden
-    // state into outputs [B, T, H] when given; returns the last hidden state [B, H].
-    // Returns an undefined tensor, doing nothing, when the team is busy with another
-    // caller's window (the caller then runs it alone).
-    torch::Tensor run(const SplitLayerWeights& weights, const torch::Tensor& gate_inputs, const torch::Tensor& input,
+    // One layer over a window from a fresh state, given either its gate inputs, rows of
+    // width 4H (input product and bias done, g doubled), or its input [B, T, in] (the
+    // team does the input product; gate_rows empty). Writes every hidden state into
+    // outputs [B, T, H] when given; returns the last hidden state [B, H]. Returns an
+    // undefined tensor, doing nothing, when the team is busy with another caller's
+    // window (the caller then runs it alone).
+    torch::Tensor run(const SplitLayerWeights& weights, const GateRows& gate_rows, const torch::Tensor& input,
                       torch::Tensor* outputs);
 
 private:
     struct Window {
         const SplitLayerWeights* weights = nullptr;
-        const float* gate_inputs = nullptr;  // [B, T, 4H], or null
-        const float* input = nullptr;        // [B, T, in], or null
+        GateRows gate_rows;            // or empty
+        const float* input = nullptr;  // [B, T, in], or null
         float* outputs = nullptr;
         std::int64_t batch = 0, time = 0, hidden = 0;
     };

@@ -95,8 +95,10 @@ void extract_track(const Track& track, const ProgramTimeline& timeline, std::vec
 }
 
 std::uint64_t beat_to_tick(double beat, std::uint16_t ticks_per_quarter) {
-    // Capped so that every delta time fits the file's 28-bit variable-length quantity.
-    constexpr double max_tick = 0x0FFFFFFF - 1;
+    // Capped so that every delta time fits the file's 28-bit variable-length quantity,
+    // and the file is as long as the reader takes back by default.
+    const double max_tick =
+        std::min(double{0x0FFFFFFF - 1}, static_cast<double>(ReadLimits{}.max_beats) * ticks_per_quarter);
     if (!(beat > 0)) return 0;  // also catches NaN
     return static_cast<std::uint64_t>(std::min(std::round(beat * ticks_per_quarter), max_tick));
 }

@@ -135,8 +135,15 @@ std::string meta_problem(std::uint8_t type, std::span<const std::uint8_t> data) 
 struct ParseState {
     const ReadLimits& limits;
     Warnings& warnings;
-    std::size_t events = 0;  // over all tracks
+    std::uint64_t max_tick = 0;  // limits.max_beats in this file's ticks
+    std::size_t events = 0;      // over all tracks
 };
+
+// A beat's ticks: the PPQ division, or an SMPTE second's ticks over two (120 BPM).
+std::uint64_t ticks_per_beat(const Division& division) {
+    if (!division.smpte) return division.ticks_per_quarter;
+    return std::max<std::uint64_t>(1, std::uint64_t{division.frames_per_second} * division.ticks_per_frame / 2);
+}
 
 Track parse_track(Cursor& cursor, std::size_t track_index, ParseState& state) {
     Track track;
@@ -154,9 +161,10 @@ Track parse_track(Cursor& cursor, std::size_t track_index, ParseState& state) {
     while (!cursor.at_end()) {
         auto delta_offset = cursor.offset();
         tick += cursor.vlq("delta time");
-        if (tick > state.limits.max_tick) {
+        if (tick > state.max_tick) {
             cursor.fail(delta_offset, "tick " + std::to_string(tick) + " is past the limit of " +
-                                          std::to_string(state.limits.max_tick));
+                                          std::to_string(state.limits.max_beats) + " beats (tick " +
+                                          std::to_string(state.max_tick) + ")");
         }
         auto status_offset = cursor.offset();
         auto status = cursor.peek("event");
@@ -308,7 +316,7 @@ ReadResult parse_smf(std::span<const std::uint8_t> bytes, std::string_view name,
     result.file.division = parse_division(division_value, 12, cursor, warnings);
     cursor.skip(header_length - 6, "header chunk");
 
-    ParseState state{limits, warnings};
+    ParseState state{limits, warnings, limits.max_beats * ticks_per_beat(result.file.division)};
     auto& tracks = result.file.tracks;
     while (!cursor.at_end()) {
         auto chunk_offset = cursor.offset();

@@ -346,12 +346,25 @@ TEST_CASE("read limits are enforced with a clear message") {
     limits.max_events = 4;
     CHECK(parse(notes, limits).file.tracks[0].events.size() == 4);
 
-    ReadLimits tick_limit;
-    tick_limit.max_tick = 1000;
-    auto late = single_track({0x87, 0x68, 0x90, 0x3C, 0x64, 0x01, 0xFF, 0x2F, 0x00});  // 1000, then 1001
-    auto tick_error = parse_error(late, tick_limit);
+    // The length limit is in beats: 2 beats of 480 ticks end at tick 960.
+    ReadLimits length_limit;
+    length_limit.max_beats = 2;
+    auto late = single_track({0x87, 0x40, 0x90, 0x3C, 0x64, 0x01, 0xFF, 0x2F, 0x00});  // 960, then 961
+    auto tick_error = parse_error(late, length_limit);
     CHECK(tick_error.offset() == 27);
-    CHECK(contains(tick_error.what(), "tick 1001 is past the limit of 1000"));
+    CHECK(contains(tick_error.what(), "tick 961 is past the limit of 2 beats (tick 960)"));
+    // Found by fuzz_smf_reader: at 1 tick a quarter, a note 2^28 - 1 ticks late is as
+    // many beats late; its wait tokens took 2 GB. The default limit refuses it at its delta.
+    auto far =
+        header(0, 1, 1) + track(Bytes{0x00, 0x90, 0x3C, 0x64, 0xFF, 0xFF, 0xFF, 0x7F, 0x80, 0x3C, 0x00} + end_of_track);
+    auto far_error = parse_error(far, ReadLimits{});
+    CHECK(far_error.offset() == 26);
+    CHECK(contains(far_error.what(), "tick 268435455 is past the limit of 1048576 beats (tick 1048576)"));
+    // An SMPTE file's beats are half its seconds: 25 frames of 40 ticks, 500 ticks a beat.
+    ReadLimits smpte_limit;
+    smpte_limit.max_beats = 2;
+    auto smpte = header(0, 1, 0xE728) + track({0x87, 0x68, 0x90, 0x3C, 0x64, 0x01, 0xFF, 0x2F, 0x00});  // 1000, 1001
+    CHECK(contains(parse_error(smpte, smpte_limit).what(), "tick 1001 is past the limit of 2 beats (tick 1000)"));
 
     ReadLimits size_limit;
     size_limit.max_file_bytes = 20;

@@ -174,7 +174,10 @@ TEST_CASE("serialize_smf adds a missing end-of-track and keeps it last, in tick 
         CHECK(parsed.file.tracks[0].events.back() == Event::end_of_track(9600));
     }
     SUBCASE("a gap wider than one delta is bridged") {
-        auto parsed = parse_smf(serialize_smf(one_track({Event::note_on(0x20000000, 0, 60, 1)})), "wide.mid");
+        ReadLimits long_enough;  // 2^29 ticks of 480 a quarter: past the default length
+        long_enough.max_beats = 1u << 21;
+        auto parsed =
+            parse_smf(serialize_smf(one_track({Event::note_on(0x20000000, 0, 60, 1)})), "wide.mid", long_enough);
         const auto& events = parsed.file.tracks[0].events;
         REQUIRE(events.size() == 4);  // two empty text events bridge the gap
         CHECK(events[2] == Event::note_on(0x20000000, 0, 60, 1));

@@ -92,8 +92,11 @@ private:
 struct ReadLimits {
     std::size_t max_file_bytes = 64u << 20;
     std::size_t max_tracks = 1024;
-    std::size_t max_events = 4'000'000;   // over all tracks
-    std::uint64_t max_tick = 1ull << 40;  // absolute tick of any event
+    std::size_t max_events = 4'000'000;  // over all tracks
+    // The time of any event, in beats (quarter notes; an SMPTE file's at a nominal 120
+    // BPM): bounds what a tokenizer makes of the silence before a late note (a file of
+    // 95 bytes once spanned 2^28 quarters, and its wait tokens took 2 GB).
+    std::uint64_t max_beats = 1u << 20;  // 145 hours at 120 BPM
 };
 
 struct ReadResult {

@@ -4,6 +4,10 @@
 #include <cpuid.h>
 #define KANADE_X86 1
 #endif
+#if defined(__linux__) && defined(KANADE_X86)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace kanade::model {
 namespace {
@@ -11,6 +15,18 @@ namespace {
 #ifdef KANADE_X86
 // XCR0: which register states the OS saves on a context switch.
 __attribute__((target("xsave"))) unsigned long long saved_register_states() { return __builtin_ia32_xgetbv(0); }
+
+// Linux hands the 8 KB tile state to a process only when asked (since 5.16); the grant
+// is for the whole process, its threads now and later.
+bool tile_registers_granted() {
+#ifdef __linux__
+    constexpr long request_permission = 0x1023;  // ARCH_REQ_XCOMP_PERM
+    constexpr long tile_data = 18;               // XFEATURE_XTILEDATA
+    return syscall(SYS_arch_prctl, request_permission, tile_data) == 0;
+#else
+    return false;
+#endif
+}
 
 CpuFeatures detect() {
     CpuFeatures features;
@@ -34,6 +50,9 @@ CpuFeatures detect() {
         __cpuid_count(7, 1, sub1_eax, sub1_ebx, sub1_ecx, sub1_edx);
         features.avx512_bf16 = (sub1_eax & (1u << 5)) != 0;
     }
+    const bool tiles_saved = (states & 0x60000) == 0x60000;  // tile configuration and data
+    const bool amx_tile = (leaf7_edx & (1u << 24)) != 0, amx_int8 = (leaf7_edx & (1u << 25)) != 0;
+    features.amx_int8 = features.avx512_vnni && tiles_saved && amx_tile && amx_int8 && tile_registers_granted();
     return features;
 }
 #else
@@ -59,9 +78,12 @@ CpuFeatures all_detected() { return detected(); }
 void restrict_cpu_features(const CpuFeatures& allowed) {
     const auto& found = detected();
     const bool avx512f = found.avx512f && allowed.avx512f;
-    reported() = {found.avx2_fma && allowed.avx2_fma, found.f16c && allowed.f16c, avx512f,
+    reported() = {found.avx2_fma && allowed.avx2_fma,
+                  found.f16c && allowed.f16c,
+                  avx512f,
                   avx512f && found.avx512_bf16 && allowed.avx512_bf16,
-                  avx512f && found.avx512_vnni && allowed.avx512_vnni};
+                  avx512f && found.avx512_vnni && allowed.avx512_vnni,
+                  avx512f && found.avx512_vnni && allowed.avx512_vnni && found.amx_int8 && allowed.amx_int8};
 }
 
 std::string describe(const CpuFeatures& features) {
@@ -76,6 +98,7 @@ std::string describe(const CpuFeatures& features) {
     add(features.avx512f, "avx512f");
     add(features.avx512_bf16, "avx512_bf16");
     add(features.avx512_vnni, "avx512_vnni");
+    add(features.amx_int8, "amx_int8");
     return text.empty() ? "none" : text;
 }
 

@@ -132,20 +132,26 @@ torch::Tensor PackedLstm::run_layer(const Layer& layer, GateRows gate_rows, cons
     const auto time = input.defined() ? input.size(1) : gate_rows.time;
     if (team_ && time > 1)
         if (auto h = team_->run(layer.split, gate_rows, input, outputs); h.defined()) return h;
-    // The input product for the whole window: one matrix product.
-    torch::Tensor gate_inputs;
-    if (gate_rows.empty()) {
-        gate_inputs = product(layer.input, input.reshape({batch * time, input.size(2)}), layer.bias);
-        gate_rows = {gate_inputs.data_ptr<float>(), nullptr, batch, time, 4 * hidden_};
+    const bool stepwise = input.defined() && batch >= stepwise_input_rows;
+    const auto inputs = stepwise ? input.contiguous() : torch::Tensor();
+    torch::Tensor window_inputs;  // the whole window's input product, when not stepwise
+    if (input.defined() && !stepwise) {
+        window_inputs = product(layer.input, input.reshape({batch * time, input.size(2)}), layer.bias);
+        gate_rows = {window_inputs.data_ptr<float>(), nullptr, batch, time, 4 * hidden_};
     }
     auto h = torch::zeros({batch, hidden_});
     auto c = torch::zeros({batch, hidden_});
     auto gates = torch::empty({batch, 4 * hidden_});
     auto scratch = torch::empty({batch * hidden_});
     float* gate_data = gates.data_ptr<float>();
+    const float* bias = layer.bias.data_ptr<float>();
     for (std::int64_t t = 0; t < time; ++t) {
         for (std::int64_t b = 0; b < batch; ++b)
-            std::copy_n(gate_rows.row(b, t), 4 * hidden_, gate_data + b * 4 * hidden_);
+            std::copy_n(stepwise ? bias : gate_rows.row(b, t), 4 * hidden_, gate_data + b * 4 * hidden_);
+        if (stepwise) {
+            const auto in = layer.input.in();
+            layer.input.accumulate(inputs.data_ptr<float>() + t * in, time * in, gate_data, 4 * hidden_, batch);
+        }
         if (t > 0) layer.recurrent.accumulate(h, gates);  // at t = 0 the state is zero
         cell(gates, h, c, scratch);
         if (outputs) outputs->select(1, t).copy_(h);

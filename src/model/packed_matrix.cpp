@@ -66,6 +66,10 @@ const std::uint32_t* bfloat16_pairs(const float* x, std::int64_t x_stride, std::
 }
 
 std::int64_t quad_count(std::int64_t in) { return (in + 3) / 4; }
+// int8 rows, of x and of each block's weights, are stored in whole tiles of 16 quads
+// (64 inputs: the depth of one AMX tile product); the padding stands for zero.
+constexpr std::int64_t tile_quads = 16;
+std::int64_t int8_quad_stride(std::int64_t in) { return (quad_count(in) + tile_quads - 1) / tile_quads * tile_quads; }
 
 // int8: a value in steps of 1 / `inverse_step` (the largest magnitude is 127 steps),
 // rounded to nearest, ties to even, as the vector conversion does.
@@ -129,7 +133,7 @@ struct QuantisedRows {
 QuantisedRows int8_quads(const float* x, std::int64_t x_stride, std::int64_t batch, std::int64_t in) {
     thread_local std::vector<std::uint32_t> quads;
     thread_local std::vector<float> steps;
-    const auto per_row = quad_count(in);
+    const auto per_row = int8_quad_stride(in);
     if (quads.size() < static_cast<std::size_t>(batch * per_row))
         quads.resize(static_cast<std::size_t>(batch * per_row));
     if (steps.size() < static_cast<std::size_t>(batch)) steps.resize(static_cast<std::size_t>(batch));
@@ -319,6 +323,98 @@ __attribute__((target("avx512f,avx512vnni"))) void block_int8_avx512(const Block
     }
 }
 
+// ---- AMX: the int8 product in tiles of 16 rows of 64 bytes: 16 rows of x's bytes (64
+// inputs each); 16 quads of w for 16 columns (a block's quads read with a stride of one
+// quad's 256 bytes: the packed layout is already the instruction's); 16 rows of 16 int32
+// sums. TDPBUSD adds the 16 x 16 x 64 products of one x tile and one w tile to a sums
+// tile, 16 times VPDPBUSD's work per instruction. Tiles 0-3: the sums of two row tiles
+// by two column tiles; 4, 5: x; 6, 7: w.
+constexpr std::int64_t tile_rows = 16;
+
+struct TileConfig {
+    std::uint8_t palette = 1, start_row = 0, reserved[14] = {};
+    std::uint16_t bytes_per_row[16] = {};
+    std::uint8_t rows[16] = {};
+};
+
+constexpr TileConfig eight_full_tiles() {
+    TileConfig config;
+    for (int tile = 0; tile < 8; ++tile) {
+        config.rows[tile] = tile_rows;
+        config.bytes_per_row[tile] = 64;
+    }
+    return config;
+}
+
+// From a constant in memory: GCC 12 does not see that LDTILECFG reads its operand and
+// dropped the stores that filled a local one (the CPU then faults on the garbage).
+alignas(64) constexpr TileConfig tile_config = eight_full_tiles();
+
+__attribute__((target("amx-tile"))) void start_tiles() { _tile_loadconfig(&tile_config); }
+
+// Tiles released when a product ends, so that the 8 KB of tile state is not saved and
+// restored on every context switch of this thread until its next product.
+__attribute__((target("amx-tile"))) void end_tiles() { _tile_release(); }
+
+// RowTiles x 16 rows of x on one block; y's first `columns` columns of those rows.
+template <int RowTiles>
+__attribute__((target("amx-tile,amx-int8,avx512f"))) void block_int8_amx(const BlockTask& task, std::int64_t columns) {
+    const auto* x = static_cast<const std::uint8_t*>(task.x);
+    const auto x_row_bytes = task.x_stride * 4;
+    const auto* w = static_cast<const std::int8_t*>(task.weights);
+    constexpr std::int64_t quad_bytes = 4 * block_width, sums_row_bytes = block_width * 4;
+    alignas(64) std::int32_t sums[RowTiles * tile_rows][block_width];
+    const auto depth = int8_quad_stride(task.in) / tile_quads;
+    for (int half = 0; half < 2 && 32 * half < columns; ++half) {  // columns 32 half .. 32 half + 31
+        _tile_zero(0);
+        _tile_zero(1);
+        if constexpr (RowTiles == 2) {
+            _tile_zero(2);
+            _tile_zero(3);
+        }
+        for (std::int64_t d = 0; d < depth; ++d) {
+            const std::int8_t* weights = w + d * tile_quads * quad_bytes + 32 * 4 * half;
+            _tile_loadd(6, weights, quad_bytes);
+            _tile_loadd(7, weights + 64, quad_bytes);
+            _tile_loadd(4, x + d * 64, x_row_bytes);
+            _tile_dpbusd(0, 4, 6);
+            _tile_dpbusd(1, 4, 7);
+            if constexpr (RowTiles == 2) {
+                _tile_loadd(5, x + tile_rows * x_row_bytes + d * 64, x_row_bytes);
+                _tile_dpbusd(2, 5, 6);
+                _tile_dpbusd(3, 5, 7);
+            }
+        }
+        _tile_stored(0, &sums[0][32 * half], sums_row_bytes);
+        _tile_stored(1, &sums[0][32 * half + 16], sums_row_bytes);
+        if constexpr (RowTiles == 2) {
+            _tile_stored(2, &sums[tile_rows][32 * half], sums_row_bytes);
+            _tile_stored(3, &sums[tile_rows][32 * half + 16], sums_row_bytes);
+        }
+    }
+    // The same float steps as every other int8 kernel (int8_result), a row at a time: y's
+    // rows are often 4 KB apart, and 32 rows' lines of one column group share an L1 set.
+    __m512 column_scales[4];
+    __m512i zero_point_sums[4];
+    __mmask16 masks[4];
+    for (int q = 0; q < 4; ++q) {
+        column_scales[q] = _mm512_loadu_ps(task.column_scales + 16 * q);
+        zero_point_sums[q] = _mm512_loadu_si512(task.zero_point_sums + 16 * q);
+        const auto valid = std::clamp<std::int64_t>(columns - 16 * q, 0, 16);
+        masks[q] = static_cast<__mmask16>((1u << valid) - 1u);
+    }
+    for (int r = 0; r < RowTiles * tile_rows; ++r) {
+        const __m512 row_scale = _mm512_set1_ps(task.row_scales[r]);
+        for (int q = 0; q < 4; ++q) {
+            float* y = task.y + r * task.y_stride + 16 * q;
+            const __m512 scale = _mm512_mul_ps(row_scale, column_scales[q]);
+            const __m512 exact =
+                _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_load_si512(&sums[r][16 * q]), zero_point_sums[q]));
+            _mm512_mask_storeu_ps(y, masks[q], _mm512_fmadd_ps(exact, scale, _mm512_maskz_loadu_ps(masks[q], y)));
+        }
+    }
+}
+
 // ---- AVX2: 8 registers of 8 sums, one row at a time (16 registers in all).
 __attribute__((target("avx2,fma"))) void block_float32_avx2(const BlockTask& task) {
     const auto* x = static_cast<const float*>(task.x);
@@ -406,7 +502,7 @@ PackedMatrix::PackedMatrix(const torch::Tensor& w, InferencePrecision precision)
         return k < in_ && column < out_ ? values[k * out_ + column] : 0.0f;
     };
     if (precision_ == InferencePrecision::int8) {
-        const auto quads = quad_count(in_);
+        const auto quads = int8_quad_stride(in_);
         column_scales_.assign(static_cast<std::size_t>(blocks * block_width), 0.0f);
         zero_point_sums_.assign(column_scales_.size(), 0);
         std::vector<float> inverse_steps(column_scales_.size(), 0.0f);
@@ -466,27 +562,49 @@ void PackedMatrix::accumulate(const float* x, std::int64_t x_stride, float* y, s
         const auto quantised_rows = int8_quads(x, x_stride, batch, in_);
         rows = quantised_rows.quads;
         row_scales = quantised_rows.steps;
-        row_stride = quad_count(in_);
+        row_stride = int8_quad_stride(in_);
         block_elements = row_stride * 4 * block_width;
     }
     const auto element_bytes = static_cast<std::int64_t>(data_.element_size());
     const auto* base = static_cast<const char*>(data_.data_ptr());
-    for (std::int64_t block = 0; block < block_count(out_); ++block) {
+    // Where rows first .. of x meet one block of columns.
+    auto task_at = [&](std::int64_t block, std::int64_t first) {
         const auto column = block * block_width;
-        const auto columns = std::min(block_width, out_ - column);
-        for (std::int64_t first = 0; first < batch; first += max_group_rows) {
-            const int group = static_cast<int>(std::min<std::int64_t>(max_group_rows, batch - first));
-            BlockTask task{static_cast<const std::uint32_t*>(rows) + first * row_stride,
-                           row_stride,
-                           base + block * block_elements * element_bytes,
-                           in_,
-                           y + first * y_stride + column,
-                           y_stride};
-            if (row_scales) {
-                task.row_scales = row_scales + first;
-                task.column_scales = column_scales_.data() + column;
-                task.zero_point_sums = zero_point_sums_.data() + column;
+        BlockTask task{static_cast<const std::uint32_t*>(rows) + first * row_stride,
+                       row_stride,
+                       base + block * block_elements * element_bytes,
+                       in_,
+                       y + first * y_stride + column,
+                       y_stride};
+        if (row_scales) {
+            task.row_scales = row_scales + first;
+            task.column_scales = column_scales_.data() + column;
+            task.zero_point_sums = zero_point_sums_.data() + column;
+        }
+        return task;
+    };
+    std::int64_t tiled_rows = 0;  // rows done in AMX tiles; the rest by the kernels below
+#ifdef KANADE_X86
+    if (precision_ == InferencePrecision::int8 && cpu_features().amx_int8 && batch >= tile_rows) {
+        tiled_rows = batch / tile_rows * tile_rows;
+        start_tiles();
+        for (std::int64_t block = 0; block < block_count(out_); ++block) {
+            const auto columns = std::min(block_width, out_ - block * block_width);
+            for (std::int64_t first = 0; first < tiled_rows; first += 2 * tile_rows) {
+                if (first + 2 * tile_rows <= tiled_rows)
+                    block_int8_amx<2>(task_at(block, first), columns);
+                else
+                    block_int8_amx<1>(task_at(block, first), columns);
             }
+        }
+        end_tiles();
+    }
+#endif
+    for (std::int64_t block = 0; block < block_count(out_); ++block) {
+        const auto columns = std::min(block_width, out_ - block * block_width);
+        for (std::int64_t first = tiled_rows; first < batch; first += max_group_rows) {
+            const int group = static_cast<int>(std::min<std::int64_t>(max_group_rows, batch - first));
+            const BlockTask task = task_at(block, first);
             if (columns == block_width) {
                 run_block(task, group, precision_);
                 continue;

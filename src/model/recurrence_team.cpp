@@ -81,32 +81,38 @@ void RecurrenceTeam::run_part(int part) {
     float* gates = gates_[part].data();
     float* cells = cells_[part].data();
     std::fill(cells, cells + batch * units, 0.0f);
-    // This part's gate inputs for the whole window: its columns of the input product.
-    float* part_inputs = part_inputs_[part].data();
-    if (w.input) {
-        const auto& input = w.weights->input[part];
+    const bool stepwise = w.input && batch >= stepwise_input_rows;
+    const auto& input = w.weights->input[part];
+    const auto& bias = w.weights->bias[part];
+    float* window_inputs = window_inputs_[part].data();  // [B, T, width], when not stepwise
+    if (w.input && !stepwise) {
         const auto rows = batch * w.time;
-        for (std::int64_t r = 0; r < rows; ++r)
-            std::copy(w.weights->bias[part].begin(), w.weights->bias[part].end(), part_inputs + r * width);
-        input.accumulate(w.input, input.in(), part_inputs, width, rows);
+        for (std::int64_t r = 0; r < rows; ++r) std::copy(bias.begin(), bias.end(), window_inputs + r * width);
+        input.accumulate(w.input, input.in(), window_inputs, width, rows);
     }
     const PackedMatrix& recurrent = w.weights->recurrent[part];
     auto gate_view = torch::from_blob(gates, {batch * width}, torch::kFloat32);
     auto cell_view = torch::from_blob(cells, {batch * units}, torch::kFloat32);
     auto scratch = torch::from_blob(scratch_[part].data(), {batch * units}, torch::kFloat32);
     for (std::int64_t t = 0; t < w.time; ++t) {
+        // This step's gate inputs: the bias, to which this part's columns of the input
+        // product are added now (stepwise); or the window's input product; or a row of
+        // the first layer's table.
         for (std::int64_t b = 0; b < batch; ++b) {
             float* target = gates + b * width;
-            if (w.input) {
-                std::memcpy(target, part_inputs + (b * w.time + t) * width,
+            if (stepwise) {
+                std::copy(bias.begin(), bias.end(), target);
+            } else if (w.input) {
+                std::memcpy(target, window_inputs + (b * w.time + t) * width,
                             static_cast<std::size_t>(width) * sizeof(float));
-                continue;
+            } else {
+                const float* row = w.gate_rows.row(b, t);
+                for (int g = 0; g < 4; ++g)
+                    std::memcpy(target + g * units, row + g * hidden + offset,
+                                static_cast<std::size_t>(units) * sizeof(float));
             }
-            const float* row = w.gate_rows.row(b, t);
-            for (int g = 0; g < 4; ++g)
-                std::memcpy(target + g * units, row + g * hidden + offset,
-                            static_cast<std::size_t>(units) * sizeof(float));
         }
+        if (stepwise) input.accumulate(w.input + t * input.in(), w.time * input.in(), gates, width, batch);
         if (t > 0)  // at t = 0 the state is zero
             recurrent.accumulate(hidden_[(t - 1) % 2].data(), hidden, gates, width, batch);
         float* next = hidden_[t % 2].data();
@@ -148,7 +154,8 @@ torch::Tensor RecurrenceTeam::run(const SplitLayerWeights& weights, const GateRo
         gates_[k].resize(static_cast<std::size_t>(batch * 2 * hidden));
         cells_[k].resize(static_cast<std::size_t>(batch * hidden / 2));
         scratch_[k].resize(static_cast<std::size_t>(batch * hidden / 2));
-        if (input.defined()) part_inputs_[k].resize(static_cast<std::size_t>(batch * time * 2 * hidden));
+        if (input.defined() && batch < stepwise_input_rows)
+            window_inputs_[k].resize(static_cast<std::size_t>(batch * time * 2 * hidden));
         steps_done_[k].store(0, std::memory_order_relaxed);
     }
     std::uint64_t window;

@@ -35,7 +35,8 @@ TEST_CASE("packed CPU inference equals the libtorch modules: whole windows, last
         torch::manual_seed(3);
         auto network = random_network(arch, activation);
         torch::NoGradGuard no_grad;
-        for (std::int64_t batch : {1, 5}) {
+        // 17 rows: a later layer's input product runs a step at a time (stepwise_input_rows).
+        for (std::int64_t batch : {1, 5, 17}) {
             auto ids = torch::randint(0, 41, {batch, 40}, torch::kInt64);
             network->set_packed_inference(false);
             auto reference = network->forward(ids);
@@ -75,11 +76,14 @@ TEST_CASE("the two-thread window equals the modules, at any batch") {
             if (supported_precision(precision) != precision) continue;
             CAPTURE(precision_name(precision));
             network->set_inference_precision(precision);
-            auto ids = torch::randint(0, 41, {1, 40}, torch::kInt64);
-            network->set_inference_threads(1);
-            auto alone = network->forward_last(ids);
-            network->set_inference_threads(2);
-            CHECK(max_difference(network->forward_last(ids), alone) < 1e-5);
+            for (std::int64_t batch : {1, 17}) {
+                CAPTURE(batch);
+                auto ids = torch::randint(0, 41, {batch, 40}, torch::kInt64);
+                network->set_inference_threads(1);
+                auto alone = network->forward_last(ids);
+                network->set_inference_threads(2);
+                CHECK(max_difference(network->forward_last(ids), alone) < 1e-5);
+            }
             network->set_inference_precision(InferencePrecision::float32);
         }
     }
@@ -204,13 +208,14 @@ TEST_CASE("int8 inference on the plain C++ kernels equals the widest ones, windo
         torch::NoGradGuard no_grad;
         network->set_inference_precision(InferencePrecision::int8);
         CHECK(network->inference_precision() == InferencePrecision::int8);
-        auto ids = torch::randint(0, 41, {3, 40}, torch::kInt64);
-        auto state = network->initial_state(3);
+        // 17 rows: 16 in AMX tiles where the CPU has them, one by the vector kernel.
+        auto ids = torch::randint(0, 41, {17, 40}, torch::kInt64);
+        auto state = network->initial_state(17);
         const auto widest = network->forward_last(ids);
         const auto widest_step = network->step(ids.select(1, 0), state);
         const auto detected = all_detected();
         restrict_cpu_features(CpuFeatures{});
-        auto plain_state = network->initial_state(3);
+        auto plain_state = network->initial_state(17);
         const auto plain = network->forward_last(ids);
         const auto plain_step = network->step(ids.select(1, 0), plain_state);
         restrict_cpu_features(detected);

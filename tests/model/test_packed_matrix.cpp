@@ -52,7 +52,7 @@ void check_products(InferencePrecision precision) {
         auto w = torch::randn({in, out});
         const PackedMatrix packed(w, precision);
         CHECK(packed.precision() == precision);
-        for (std::int64_t batch : {1, 2, 3, 4, 5, 8, 9, 17}) {
+        for (std::int64_t batch : {1, 2, 3, 4, 5, 8, 9, 17, 35}) {
             CAPTURE(batch);
             auto x = torch::randn({batch, in}), y = torch::randn({batch, out});
             auto expected = expected_product(x, w, y, precision);
@@ -96,22 +96,30 @@ TEST_CASE("the AVX2 and the plain C++ kernels give the same products as the wide
 TEST_CASE("int8 products are the same on every kernel: exact sums, the same float steps after") {
     torch::manual_seed(24);
     const auto detected = all_detected();
-    for (auto [in, out] : {std::pair<std::int64_t, std::int64_t>{512, 2048}, {33, 130}, {3, 7}}) {
+    CpuFeatures vectors = detected;  // VPDPBUSD alone, where the CPU also has tiles
+    vectors.amx_int8 = false;
+    // Batches of 16 rows and more go in AMX tiles (two row tiles at once; the rows past
+    // the last whole tile by the vector kernel); depths and widths not a whole tile.
+    for (auto [in, out] : {std::pair<std::int64_t, std::int64_t>{512, 2048}, {33, 130}, {3, 7}, {100, 40}}) {
         CAPTURE(in);
         auto w = torch::randn({in, out});
         const PackedMatrix packed(w, InferencePrecision::int8);
-        for (std::int64_t batch : {1, 4, 9}) {
+        for (std::int64_t batch : {1, 4, 9, 16, 17, 32, 48, 67}) {
             CAPTURE(batch);
             auto x = torch::randn({batch, in}), y = torch::randn({batch, out});
-            auto widest = y.clone(), plain = y.clone();
+            auto widest = y.clone(), vector = y.clone(), plain = y.clone();
             packed.accumulate(x, widest);
+            restrict_cpu_features(vectors);
+            packed.accumulate(x, vector);
             restrict_cpu_features(CpuFeatures{});
             packed.accumulate(x, plain);
             restrict_cpu_features(detected);
             CHECK(torch::equal(widest, plain));
+            CHECK(torch::equal(vector, plain));
             CHECK(!torch::equal(widest, y));
         }
     }
+    if (!detected.amx_int8) MESSAGE("skipped the AMX tiles: this CPU or OS has none (" << describe(detected) << ")");
 }
 
 TEST_CASE("int8: a row of zeros adds nothing, a row's largest input is kept exactly") {

@@ -14,6 +14,9 @@ struct CpuFeatures {
     bool avx512f = false;      // 512-bit registers, 32 of them
     bool avx512_bf16 = false;  // bfloat16 dot products into float32 (VDPBF16PS)
     bool avx512_vnni = false;  // int8 dot products into int32 (VPDPBUSD)
+    // int8 tile products (AMX: TDPBUSD, 16 x 16 sums of 64 products each), where the OS
+    // saves the tile registers and let this process use them (Linux: arch_prctl).
+    bool amx_int8 = false;
 };
 
 const CpuFeatures& cpu_features();
@@ -22,7 +25,7 @@ const CpuFeatures& cpu_features();
 // restrict_cpu_features(all_detected()) undoes it. Not while other threads run kernels.
 void restrict_cpu_features(const CpuFeatures& allowed);
 CpuFeatures all_detected();
-// "avx2 fma f16c avx512f avx512_bf16" (those present), for benchmark records.
+// "avx2 fma f16c avx512f avx512_bf16 avx512_vnni amx_int8" (those present), for benchmark records.
 std::string describe(const CpuFeatures& features);
 
 }  // namespace kanade::model

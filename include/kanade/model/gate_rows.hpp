@@ -8,6 +8,14 @@
 
 namespace kanade::model {
 
+// A later layer's input product (its input times W_ih, plus the bias) runs a step at a
+// time, into that step's gates while they are in cache, when a step has this many rows
+// or more: at batch 64 a whole window's product wrote 10 MB a layer that was read and
+// copied again (the seed network's two-thread int8 step: 16.3 -> 14.6 ms). Below it
+// the window's rows go in one product, which reads the weights once for all 40 steps
+// (a step at a time made batch 1 twice as slow).
+constexpr std::int64_t stepwise_input_rows = 16;
+
 struct GateRows {
     const float* base = nullptr;        // [B, T, width], or the table [V, width] when ids are given
     const std::int64_t* ids = nullptr;  // [B, T] row ids into the table, or null

@@ -17,7 +17,8 @@
 // instruction of float32 and half its bytes, AVX-512 BF16 only); int8: weights as
 // signed bytes with a scale per output column, each row of x as unsigned bytes with a
 // scale per row (zero at 128), products summed exactly in int32 (four times float32's
-// arithmetic per instruction with AVX-512 VNNI; the same sums, slower, without it).
+// arithmetic per instruction with AVX-512 VNNI, sixteen times that again in AMX tiles
+// for whole groups of 16 rows; the same sums, slower, without them).
 #pragma once
 
 #include "kanade/model/inference_precision.hpp"

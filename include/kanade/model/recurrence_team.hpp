@@ -65,7 +65,7 @@ private:
     Window window_;
     std::vector<float> hidden_[2];  // the whole hidden state, double-buffered by step parity
     std::vector<float> gates_[2], cells_[2], scratch_[2];
-    std::vector<float> part_inputs_[2];  // each part's gate inputs for the window [B, T, 4 * H/2]
+    std::vector<float> window_inputs_[2];  // each part's gate inputs for the window [B, T, 4 * H/2]
     std::atomic<std::int64_t> steps_done_[2];
 
     std::mutex handoff_;

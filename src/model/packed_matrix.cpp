@@ -68,8 +68,16 @@ const std::uint32_t* bfloat16_pairs(const float* x, std::int64_t x_stride, std::
 std::int64_t quad_count(std::int64_t in) { return (in + 3) / 4; }
 // int8 rows, of x and of each block's weights, are stored in whole tiles of 16 quads
 // (64 inputs: the depth of one AMX tile product); the padding stands for zero.
-constexpr std::int64_t tile_quads = 16;
+constexpr std::int64_t tile_quads = 16, tile_columns = 16;
 std::int64_t int8_quad_stride(std::int64_t in) { return (quad_count(in) + tile_quads - 1) / tile_quads * tile_quads; }
+
+// Where the 4 bytes of quad q for column j lie in an int8 block: in tiles of 16 quads
+// by 16 columns, each 1 KB tile contiguous and row by row of quads (the AMX operand's
+// layout: a tile loads 16 consecutive lines, which the prefetcher follows).
+std::int64_t int8_weight_offset(std::int64_t q, std::int64_t j) {
+    return (q / tile_quads) * (tile_quads * 4 * block_width) + (j / tile_columns) * (tile_quads * 4 * tile_columns) +
+           (q % tile_quads) * 4 * tile_columns + (j % tile_columns) * 4;
+}
 
 // int8: a value in steps of 1 / `inverse_step` (the largest magnitude is 127 steps),
 // rounded to nearest, ties to even, as the vector conversion does.
@@ -182,7 +190,7 @@ void block_int8_portable(const BlockTask& task, int rows) {
         for (std::int64_t q = 0; q < quad_count(task.in); ++q)
             for (std::int64_t j = 0; j < block_width; ++j)
                 for (std::int64_t e = 0; e < 4; ++e)
-                    sums[j] += static_cast<std::int32_t>(x[4 * q + e]) * w[(q * block_width + j) * 4 + e];
+                    sums[j] += static_cast<std::int32_t>(x[4 * q + e]) * w[int8_weight_offset(q, j) + e];
         float* y = task.y + r * task.y_stride;
         for (std::int64_t j = 0; j < block_width; ++j)
             y[j] = int8_result(sums[j], task.zero_point_sums[j], task.row_scales[r], task.column_scales[j], y[j]);
@@ -302,9 +310,8 @@ __attribute__((target("avx512f,avx512vnni"))) void block_int8_avx512(const Block
         for (int q = 0; q < 4; ++q) sums[r][q] = (__v16si)_mm512_setzero_si512();
     const std::int64_t quads = quad_count(task.in);
     for (std::int64_t p = 0; p < quads; ++p) {
-        const std::int8_t* row = w + p * 4 * block_width;
         __m512i weights[4];
-        for (int q = 0; q < 4; ++q) weights[q] = _mm512_loadu_si512(row + 64 * q);
+        for (int q = 0; q < 4; ++q) weights[q] = _mm512_loadu_si512(w + int8_weight_offset(p, 16 * q));
         for (int r = 0; r < Rows; ++r) {
             const __m512i operand = _mm512_set1_epi32(static_cast<int>(x[r * task.x_stride + p]));
             for (int q = 0; q < 4; ++q)
@@ -362,7 +369,7 @@ __attribute__((target("amx-tile,amx-int8,avx512f"))) void block_int8_amx(const B
     const auto* x = static_cast<const std::uint8_t*>(task.x);
     const auto x_row_bytes = task.x_stride * 4;
     const auto* w = static_cast<const std::int8_t*>(task.weights);
-    constexpr std::int64_t quad_bytes = 4 * block_width, sums_row_bytes = block_width * 4;
+    constexpr std::int64_t tile_bytes = tile_quads * 4 * tile_columns, sums_row_bytes = block_width * 4;
     alignas(64) std::int32_t sums[RowTiles * tile_rows][block_width];
     const auto depth = int8_quad_stride(task.in) / tile_quads;
     for (int half = 0; half < 2 && 32 * half < columns; ++half) {  // columns 32 half .. 32 half + 31
@@ -373,9 +380,9 @@ __attribute__((target("amx-tile,amx-int8,avx512f"))) void block_int8_amx(const B
             _tile_zero(3);
         }
         for (std::int64_t d = 0; d < depth; ++d) {
-            const std::int8_t* weights = w + d * tile_quads * quad_bytes + 32 * 4 * half;
-            _tile_loadd(6, weights, quad_bytes);
-            _tile_loadd(7, weights + 64, quad_bytes);
+            const std::int8_t* weights = w + int8_weight_offset(d * tile_quads, 32 * half);
+            _tile_loadd(6, weights, 4 * tile_columns);
+            _tile_loadd(7, weights + tile_bytes, 4 * tile_columns);
             _tile_loadd(4, x + d * 64, x_row_bytes);
             _tile_dpbusd(0, 4, 6);
             _tile_dpbusd(1, 4, 7);
@@ -514,8 +521,8 @@ PackedMatrix::PackedMatrix(const torch::Tensor& w, InferencePrecision precision)
             inverse_steps[static_cast<std::size_t>(column)] = steps.inverse;
         }
         data_ = torch::empty({blocks * quads * block_width * 4}, torch::kInt8);
-        auto* target = data_.data_ptr<std::int8_t>();
-        for (std::int64_t block = 0; block < blocks; ++block)
+        for (std::int64_t block = 0; block < blocks; ++block) {
+            auto* block_data = data_.data_ptr<std::int8_t>() + block * quads * block_width * 4;
             for (std::int64_t q = 0; q < quads; ++q)
                 for (std::int64_t j = 0; j < block_width; ++j) {
                     const auto column = block * block_width + j;
@@ -523,9 +530,10 @@ PackedMatrix::PackedMatrix(const torch::Tensor& w, InferencePrecision precision)
                         const auto weight =
                             quantised(value(4 * q + e, column), inverse_steps[static_cast<std::size_t>(column)]);
                         zero_point_sums_[static_cast<std::size_t>(column)] += 128 * weight;
-                        *target++ = static_cast<std::int8_t>(weight);
+                        block_data[int8_weight_offset(q, j) + e] = static_cast<std::int8_t>(weight);
                     }
                 }
+        }
         return;
     }
     if (precision_ == InferencePrecision::bfloat16) {

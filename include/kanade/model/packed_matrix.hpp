@@ -9,7 +9,8 @@
 // Layout: the output columns in blocks of 64; a block's weights are contiguous, row by
 // row of w, so a block's 64 sums stay in registers for the whole input and each weight
 // is read once per call (per 4 rows of x). bfloat16 interleaves pairs of w's rows, the
-// operand layout of the CPU's bfloat16 dot-product instruction.
+// operand layout of the CPU's bfloat16 dot-product instruction; int8 groups four rows
+// (a quad), in tiles of 16 quads by 16 columns, the AMX tile's layout.
 //
 // Precisions: float32 (exact: the same sums in the same order as a plain loop);
 // float16 weights (IEEE half, half the bytes; x and the sums stay float32); bfloat16

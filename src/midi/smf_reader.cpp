@@ -1,4 +1,5 @@
 #include "kanade/midi/smf.hpp"
+#include "kanade/midi/tempo_map.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -138,12 +139,6 @@ struct ParseState {
     std::uint64_t max_tick = 0;  // limits.max_beats in this file's ticks
     std::size_t events = 0;      // over all tracks
 };
-
-// A beat's ticks: the PPQ division, or an SMPTE second's ticks over two (120 BPM).
-std::uint64_t ticks_per_beat(const Division& division) {
-    if (!division.smpte) return division.ticks_per_quarter;
-    return std::max<std::uint64_t>(1, std::uint64_t{division.frames_per_second} * division.ticks_per_frame / 2);
-}
 
 Track parse_track(Cursor& cursor, std::size_t track_index, ParseState& state) {
     Track track;
@@ -316,7 +311,9 @@ ReadResult parse_smf(std::span<const std::uint8_t> bytes, std::string_view name,
     result.file.division = parse_division(division_value, 12, cursor, warnings);
     cursor.skip(header_length - 6, "header chunk");
 
-    ParseState state{limits, warnings, limits.max_beats * ticks_per_beat(result.file.division)};
+    const auto max_tick =
+        static_cast<std::uint64_t>(static_cast<double>(limits.max_beats) * ticks_per_beat(result.file.division));
+    ParseState state{limits, warnings, max_tick};
     auto& tracks = result.file.tracks;
     while (!cursor.at_end()) {
         auto chunk_offset = cursor.offset();

@@ -15,6 +15,11 @@ double frames_per_second(const Division& division) {
 
 }  // namespace
 
+double ticks_per_beat(const Division& division) {
+    if (division.smpte) return frames_per_second(division) * std::max<int>(division.ticks_per_frame, 1) / 2.0;
+    return std::max<int>(division.ticks_per_quarter, 1);
+}
+
 TempoMap::TempoMap(const File& file) : division_(file.division) {
     changes_.push_back({0, 0.0, default_tempo});
     if (division_.smpte) return;  // ticks are real time; tempo events do not change them
@@ -56,10 +61,7 @@ double TempoMap::seconds_at(std::uint64_t tick) const {
            static_cast<double>(tick - change.tick) * change.microseconds_per_quarter / (1e6 * ticks_per_quarter);
 }
 
-double TempoMap::beats_at(std::uint64_t tick) const {
-    if (division_.smpte) return seconds_at(tick) * 2.0;  // nominal 120 BPM
-    return static_cast<double>(tick) / std::max<int>(division_.ticks_per_quarter, 1);
-}
+double TempoMap::beats_at(std::uint64_t tick) const { return static_cast<double>(tick) / ticks_per_beat(division_); }
 
 double TempoMap::initial_bpm() const { return 60e6 / changes_.front().microseconds_per_quarter; }
 

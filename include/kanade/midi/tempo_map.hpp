@@ -10,6 +10,10 @@
 
 namespace kanade::midi {
 
+// A beat's ticks: the PPQ division, or an SMPTE second's ticks over two (the nominal
+// 120 BPM). The reader's length limit counts beats by it too.
+double ticks_per_beat(const Division& division);
+
 class TempoMap {
 public:
     explicit TempoMap(const File& file);

@@ -1,11 +1,13 @@
 // How many multiply-adds a second one core does with each dot-product instruction the
 // product kernels could use (16 independent accumulators, registers only): the ceiling
 // that bench/results/README.md measures the kernels against, and the case for an int8
-// (VNNI) kernel.
+// (VNNI, then AMX) kernel.
 //   build/bench/kanade_micro_bench --benchmark_filter=instruction_rate
 #include "kanade/model/cpu_features.hpp"
 
 #include <benchmark/benchmark.h>
+
+#include <cstdint>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -66,9 +68,43 @@ __attribute__((target("avx512f,avx512vnni"))) void int8_dot(benchmark::State& st
     report_rate(state, 64);
 }
 
+// AMX: four sums tiles, each TDPBUSD 16 x 16 sums of 64 byte products; the operand
+// tiles loaded once (registers only, as above).
+__attribute__((target("amx-tile,amx-int8"))) void int8_tiles(benchmark::State& state) {
+    if (!cpu_features().amx_int8) return state.SkipWithError("no AMX-INT8 on this CPU (or not granted by the OS)");
+    struct alignas(64) {
+        std::uint8_t palette = 1, start_row = 0, reserved[14] = {};
+        std::uint16_t bytes_per_row[16] = {64, 64, 64, 64, 64, 64, 64, 64};
+        std::uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
+    } static const config;
+    alignas(64) static const std::uint8_t operand[16 * 64] = {};
+    _tile_loadconfig(&config);
+    _tile_loadd(4, operand, 64);
+    _tile_loadd(5, operand, 64);
+    _tile_loadd(6, operand, 64);
+    _tile_loadd(7, operand, 64);
+    for (auto _ : state) {
+        _tile_zero(0);
+        _tile_zero(1);
+        _tile_zero(2);
+        _tile_zero(3);
+        for (int round = 0; round < rounds; ++round) {
+            _tile_dpbusd(0, 4, 6);
+            _tile_dpbusd(1, 4, 7);
+            _tile_dpbusd(2, 5, 6);
+            _tile_dpbusd(3, 5, 7);
+        }
+        benchmark::ClobberMemory();
+    }
+    _tile_release();
+    state.counters["multiply_adds_per_second"] = benchmark::Counter(
+        static_cast<double>(state.iterations()) * rounds * 4 * 16 * 16 * 64, benchmark::Counter::kIsRate);
+}
+
 }  // namespace
 
 BENCHMARK(float32_fma)->Name("instruction_rate/float32_fma");
 BENCHMARK(bfloat16_dot)->Name("instruction_rate/bfloat16_vdpbf16ps");
 BENCHMARK(int8_dot)->Name("instruction_rate/int8_vpdpbusd");
+BENCHMARK(int8_tiles)->Name("instruction_rate/int8_amx_tdpbusd");
 #endif

@@ -4,7 +4,8 @@
 //
 //   - the first layer's input projection (embedding or scalar input, times W_ih, plus
 //     the bias) becomes a table [V, 4H]: a token's projection is one row copy;
-//   - every other input projection of a whole window is one matrix product;
+//   - every other input projection of a whole window is one matrix product, or one a
+//     time step from stepwise_input_rows sessions up (gate_rows.hpp);
 //   - every matrix of a product is packed in blocks of columns (PackedMatrix), in
 //     float32, or float16 / bfloat16 where asked and the CPU can (the output layer
 //     stays float32: it makes the logits); the g gate's rows are doubled so that ONE

@@ -337,9 +337,10 @@ __attribute__((target("avx512f,avx512vnni"))) void block_int8_avx512(const Block
 
 // ---- AMX: the int8 product in tiles of 16 rows of 64 bytes: 16 rows of x's bytes (64
 // inputs each); 16 quads of w for 16 columns (one 1 KB tile of the packed layout,
-// int8_weight_offset: already the instruction's operand); 16 rows of 16 int32 sums. TDPBUSD adds the 16 x 16 x 64 products of one x tile and one w tile to a sums
-// tile, 16 times VPDPBUSD's work per instruction. Tiles 0-3: the sums of two row tiles
-// by two column tiles; 4, 5: x; 6, 7: w.
+// int8_weight_offset: already the instruction's operand); 16 rows of 16 int32 sums.
+// TDPBUSD adds the 16 x 16 x 64 products of one x tile and one w tile to a sums tile,
+// 16 times VPDPBUSD's work per instruction. Tiles 0-3: the sums of two row tiles by two
+// column tiles; 4, 5: x; 6, 7: w.
 constexpr std::int64_t tile_rows = 16;
 
 struct TileConfig {

@@ -3,6 +3,7 @@
 // that bench/results/README.md measures the kernels against, and the case for an int8
 // (VNNI, then AMX) kernel.
 //   build/bench/kanade_micro_bench --benchmark_filter=instruction_rate
+#include "kanade/model/amx_tiles.hpp"
 #include "kanade/model/cpu_features.hpp"
 
 #include <benchmark/benchmark.h>
@@ -72,13 +73,8 @@ __attribute__((target("avx512f,avx512vnni"))) void int8_dot(benchmark::State& st
 // tiles loaded once (registers only, as above).
 __attribute__((target("amx-tile,amx-int8"))) void int8_tiles(benchmark::State& state) {
     if (!cpu_features().amx_int8) return state.SkipWithError("no AMX-INT8 on this CPU (or not granted by the OS)");
-    struct alignas(64) {
-        std::uint8_t palette = 1, start_row = 0, reserved[14] = {};
-        std::uint16_t bytes_per_row[16] = {64, 64, 64, 64, 64, 64, 64, 64};
-        std::uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
-    } static const config;
-    alignas(64) static const std::uint8_t operand[16 * 64] = {};
-    _tile_loadconfig(&config);
+    alignas(64) static const std::uint8_t operand[kanade::model::tile_rows * kanade::model::tile_row_bytes] = {};
+    _tile_loadconfig(&kanade::model::tile_config);
     _tile_loadd(4, operand, 64);
     _tile_loadd(5, operand, 64);
     _tile_loadd(6, operand, 64);

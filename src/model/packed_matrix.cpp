@@ -1,5 +1,6 @@
 #include "kanade/model/packed_matrix.hpp"
 
+#include "kanade/model/amx_tiles.hpp"
 #include "kanade/model/cpu_features.hpp"
 
 #include <algorithm>
@@ -233,6 +234,16 @@ void block_portable(const BlockTask& task, int rows, InferencePrecision precisio
 }
 
 #ifdef KANADE_X86
+// int8_result on 16 columns of one row of y (those in `lanes`): the same float steps,
+// for every int8 kernel that has AVX-512.
+__attribute__((target("avx512f"))) inline void add_int8_result(__m512i sums, __m512i zero_point_sums, float row_scale,
+                                                               __m512 column_scales, float* y,
+                                                               __mmask16 lanes = 0xffff) {
+    const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(row_scale), column_scales);
+    const __m512 exact = _mm512_cvtepi32_ps(_mm512_sub_epi32(sums, zero_point_sums));
+    _mm512_mask_storeu_ps(y, lanes, _mm512_fmadd_ps(exact, scale, _mm512_maskz_loadu_ps(lanes, y)));
+}
+
 // ---- AVX-512: 4 registers of 16 sums per row, up to 4 rows (16 accumulators).
 template <int Rows>
 __attribute__((target("avx512f"))) void block_float32_avx512(const BlockTask& task) {
@@ -326,12 +337,9 @@ __attribute__((target("avx512f,avx512vnni"))) void block_int8_avx512(const Block
     for (int q = 0; q < 4; ++q) {
         const __m512 column_scale = _mm512_loadu_ps(task.column_scales + 16 * q);
         const __m512i zero_point_sum = _mm512_loadu_si512(task.zero_point_sums + 16 * q);
-        for (int r = 0; r < Rows; ++r) {
-            float* y = task.y + r * task.y_stride + 16 * q;
-            const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(task.row_scales[r]), column_scale);
-            const __m512 exact = _mm512_cvtepi32_ps(_mm512_sub_epi32((__m512i)sums[r][q], zero_point_sum));
-            _mm512_storeu_ps(y, _mm512_fmadd_ps(exact, scale, _mm512_loadu_ps(y)));
-        }
+        for (int r = 0; r < Rows; ++r)
+            add_int8_result((__m512i)sums[r][q], zero_point_sum, task.row_scales[r], column_scale,
+                            task.y + r * task.y_stride + 16 * q);
     }
 }
 
@@ -341,27 +349,6 @@ __attribute__((target("avx512f,avx512vnni"))) void block_int8_avx512(const Block
 // TDPBUSD adds the 16 x 16 x 64 products of one x tile and one w tile to a sums tile,
 // 16 times VPDPBUSD's work per instruction. Tiles 0-3: the sums of two row tiles by two
 // column tiles; 4, 5: x; 6, 7: w.
-constexpr std::int64_t tile_rows = 16;
-
-struct TileConfig {
-    std::uint8_t palette = 1, start_row = 0, reserved[14] = {};
-    std::uint16_t bytes_per_row[16] = {};
-    std::uint8_t rows[16] = {};
-};
-
-constexpr TileConfig eight_full_tiles() {
-    TileConfig config;
-    for (int tile = 0; tile < 8; ++tile) {
-        config.rows[tile] = tile_rows;
-        config.bytes_per_row[tile] = 64;
-    }
-    return config;
-}
-
-// From a constant in memory: GCC 12 does not see that LDTILECFG reads its operand and
-// dropped the stores that filled a local one (the CPU then faults on the garbage).
-alignas(64) constexpr TileConfig tile_config = eight_full_tiles();
-
 __attribute__((target("amx-tile"))) void start_tiles() { _tile_loadconfig(&tile_config); }
 
 // Tiles released when a product ends, so that the 8 KB of tile state is not saved and
@@ -415,16 +402,10 @@ __attribute__((target("amx-tile,amx-int8,avx512f"))) void block_int8_amx(const B
         const auto valid = std::clamp<std::int64_t>(columns - 16 * q, 0, 16);
         masks[q] = static_cast<__mmask16>((1u << valid) - 1u);
     }
-    for (int r = 0; r < RowTiles * tile_rows; ++r) {
-        const __m512 row_scale = _mm512_set1_ps(task.row_scales[r]);
-        for (int q = 0; q < 4; ++q) {
-            float* y = task.y + r * task.y_stride + 16 * q;
-            const __m512 scale = _mm512_mul_ps(row_scale, column_scales[q]);
-            const __m512 exact =
-                _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_load_si512(&sums[r][16 * q]), zero_point_sums[q]));
-            _mm512_mask_storeu_ps(y, masks[q], _mm512_fmadd_ps(exact, scale, _mm512_maskz_loadu_ps(masks[q], y)));
-        }
-    }
+    for (int r = 0; r < RowTiles * tile_rows; ++r)
+        for (int q = 0; q < 4; ++q)
+            add_int8_result(_mm512_load_si512(&sums[r][16 * q]), zero_point_sums[q], task.row_scales[r],
+                            column_scales[q], task.y + r * task.y_stride + 16 * q, masks[q]);
 }
 
 // ---- AVX2: 8 registers of 8 sums, one row at a time (16 registers in all).

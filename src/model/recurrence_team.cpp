@@ -81,11 +81,10 @@ void RecurrenceTeam::run_part(int part) {
     float* gates = gates_[part].data();
     float* cells = cells_[part].data();
     std::fill(cells, cells + batch * units, 0.0f);
-    const bool stepwise = w.input && batch >= stepwise_input_rows;
     const auto& input = w.weights->input[part];
     const auto& bias = w.weights->bias[part];
     float* window_inputs = window_inputs_[part].data();  // [B, T, width], when not stepwise
-    if (w.input && !stepwise) {
+    if (w.input && !w.stepwise) {
         const auto rows = batch * w.time;
         for (std::int64_t r = 0; r < rows; ++r) std::copy(bias.begin(), bias.end(), window_inputs + r * width);
         input.accumulate(w.input, input.in(), window_inputs, width, rows);
@@ -100,7 +99,7 @@ void RecurrenceTeam::run_part(int part) {
         // the first layer's table.
         for (std::int64_t b = 0; b < batch; ++b) {
             float* target = gates + b * width;
-            if (stepwise) {
+            if (w.stepwise) {
                 std::copy(bias.begin(), bias.end(), target);
             } else if (w.input) {
                 std::memcpy(target, window_inputs + (b * w.time + t) * width,
@@ -112,7 +111,7 @@ void RecurrenceTeam::run_part(int part) {
                                 static_cast<std::size_t>(units) * sizeof(float));
             }
         }
-        if (stepwise) input.accumulate(w.input + t * input.in(), w.time * input.in(), gates, width, batch);
+        if (w.stepwise) input.accumulate(w.input + t * input.in(), w.time * input.in(), gates, width, batch);
         if (t > 0)  // at t = 0 the state is zero
             recurrent.accumulate(hidden_[(t - 1) % 2].data(), hidden, gates, width, batch);
         float* next = hidden_[t % 2].data();
@@ -148,13 +147,14 @@ torch::Tensor RecurrenceTeam::run(const SplitLayerWeights& weights, const GateRo
                outputs ? outputs->data_ptr<float>() : nullptr,
                batch,
                time,
-               hidden};
+               hidden,
+               input.defined() && batch >= stepwise_input_rows};
     for (int k = 0; k < 2; ++k) {
         hidden_[k].assign(static_cast<std::size_t>(batch * hidden), 0.0f);
         gates_[k].resize(static_cast<std::size_t>(batch * 2 * hidden));
         cells_[k].resize(static_cast<std::size_t>(batch * hidden / 2));
         scratch_[k].resize(static_cast<std::size_t>(batch * hidden / 2));
-        if (input.defined() && batch < stepwise_input_rows)
+        if (input.defined() && !window_.stepwise)
             window_inputs_[k].resize(static_cast<std::size_t>(batch * time * 2 * hidden));
         steps_done_[k].store(0, std::memory_order_relaxed);
     }

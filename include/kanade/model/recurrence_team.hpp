@@ -57,6 +57,7 @@ private:
         const float* input = nullptr;  // [B, T, in], or null
         float* outputs = nullptr;
         std::int64_t batch = 0, time = 0, hidden = 0;
+        bool stepwise = false;  // the input product a step at a time (stepwise_input_rows)
     };
     void run_part(int part);
     void helper_loop();

@@ -44,6 +44,8 @@ def best(prefix):
     rows = {}
     for i in range(1, rounds + 1):
         for row in json.load(open(f"{folder}/{prefix}{i}.json"))["inference"]:
+            if "p50_ms" not in row:  # a row that failed (its "error" says why)
+                continue
             key = (row["arch"], row["mode"], row["device"], row.get("path", ""), row.get("precision", ""), row["batch"])
             rows[key] = min(rows.get(key, float("inf")), row["p50_ms"])
     return rows

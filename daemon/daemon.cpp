@@ -283,9 +283,15 @@ void Daemon::report_record_errors() {
 }
 
 // The inference worker survives a failing forward pass (and leaves a failing GPU for the
-// CPU); the log says what happened, once per new failure.
+// CPU); the log says what happened, once per new failure, and why faithful steps on CUDA
+// run without a recorded graph, once per reason.
 void Daemon::report_inference_failures() {
     auto stats = service_->stats();
+    if (stats.cuda_graph_error != reported_cuda_graph_error_) {
+        reported_cuda_graph_error_ = stats.cuda_graph_error;
+        if (!stats.cuda_graph_error.empty())
+            log("faithful steps on CUDA run kernel by kernel: " + stats.cuda_graph_error);
+    }
     if (stats.failures <= reported_inference_failures_) return;
     reported_inference_failures_ = stats.failures;
     log("inference failed (" + std::to_string(stats.failures) + " so far), went on: " + stats.last_failure);

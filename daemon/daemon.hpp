@@ -105,6 +105,7 @@ private:
     std::int64_t last_maintain_ns_ = 0;
     std::uint64_t reported_record_errors_ = 0;
     std::uint64_t reported_inference_failures_ = 0;
+    std::string reported_cuda_graph_error_;
     clock::MidiClockFollower clock_follower_;          // the input thread's
     std::atomic<std::int64_t> last_clock_tick_ns_{0};  // the last MIDI clock tick's arrival
     const bool follow_midi_clock_ = config_.clock.follow_midi_clock && !config_.clock.link;  // Link leads

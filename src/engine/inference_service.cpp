@@ -74,12 +74,18 @@ music::TokenCondition InferenceService::push_window(Session& session, WindowToke
     return token.condition;
 }
 
-torch::Tensor InferenceService::conditions_tensor(const std::vector<music::TokenCondition>& rows,
-                                                  std::int64_t time) const {
+torch::Tensor InferenceService::host_conditions(const std::vector<music::TokenCondition>& rows,
+                                                std::int64_t time) const {
     if (!model_->config.conditioned() || rows.empty()) return {};
     auto tensor = model::conditions_tensor(rows);  // [count * time, C]
     if (time > 1) tensor = tensor.view({static_cast<std::int64_t>(rows.size()) / time, time, -1});
-    return tensor.to(device_);
+    return tensor;
+}
+
+torch::Tensor InferenceService::conditions_tensor(const std::vector<music::TokenCondition>& rows,
+                                                  std::int64_t time) const {
+    auto tensor = host_conditions(rows, time);
+    return tensor.defined() ? tensor.to(device_) : tensor;
 }
 
 int InferenceService::add_session(const SessionSettings& settings) {
@@ -209,6 +215,7 @@ InferenceStats InferenceService::stats() const {
     std::lock_guard lock(mutex_);
     auto stats = stats_;
     stats.device = device_.str();
+    stats.cuda_graph_error = cuda_graphs_.error();
     stats.dropped_human_notes = dropped_human_notes_.load(std::memory_order_relaxed);
     std::vector<double> sorted(latencies_.begin(), latencies_.end());
     if (!sorted.empty()) {
@@ -243,6 +250,7 @@ void InferenceService::recover_from(const std::exception& failure, std::int64_t 
         stats_.last_failure =
             "inference on " + device_.str() + " failed (" + stats_.last_failure + "); running on the CPU from now on";
         device_ = torch::Device(torch::kCPU);
+        cuda_graphs_.clear();
         if (host_network_) model_ = on_host(*model_, std::exchange(host_network_, nullptr));
     }
     for (auto& session : sessions_) reset_session(*session, now);
@@ -616,8 +624,13 @@ void InferenceService::forward_and_sample(const std::vector<Session*>& due, std:
                 }
             const auto time = static_cast<std::int64_t>(length);
             auto rows = torch::tensor(ids, torch::kInt64).view({static_cast<std::int64_t>(batch.size()), time});
-            auto logits =
-                model_->network->forward_last(rows.to(device_), conditions_tensor(conditions, time)).to(torch::kCPU);
+            const auto rows_conditions = host_conditions(conditions, time);
+            auto logits = cuda_graphs_.last_logits(model_->network, model_->config.window, rows, rows_conditions);
+            if (!logits.defined())
+                logits = model_->network
+                             ->forward_last(rows.to(device_),
+                                            rows_conditions.defined() ? rows_conditions.to(device_) : rows_conditions)
+                             .to(torch::kCPU);
             for (std::size_t i = 0; i < batch.size(); ++i)
                 choose_token(*batch[i], logits_to_floats(logits[static_cast<std::int64_t>(i)]), now);
             pending = std::move(later);
@@ -661,6 +674,7 @@ bool InferenceService::plan_offline(std::int64_t now) {
 
 bool InferenceService::plan_ahead(std::int64_t now, bool playing) {
     if (pending_model_) {
+        cuda_graphs_.clear();
         model_ = std::move(pending_model_);
         // Asked for on a device that has failed since: its weights as loaded, in host memory.
         host_network_ = std::exchange(pending_host_network_, nullptr);

@@ -83,17 +83,22 @@ InferencePrecision NetworkImpl::inference_precision() {
 
 torch::Tensor NetworkImpl::forward_last(const torch::Tensor& ids, const torch::Tensor& conditions) {
     if (auto packed = packed_for_inference()) return packed->last_logits(ids, conditions);
-    return forward(ids, conditions).select(1, ids.size(1) - 1);
+    // The dense layer on the last position only (a window's worth of logits is 40x the work).
+    return dense_->forward(dropout_->forward(lstm_outputs(ids, conditions).select(1, ids.size(1) - 1)));
 }
 
 torch::Tensor NetworkImpl::forward(const torch::Tensor& ids, const torch::Tensor& conditions) {
     if (auto packed = packed_for_inference()) return packed->all_logits(ids, conditions);
+    return dense_->forward(dropout_->forward(lstm_outputs(ids, conditions)));
+}
+
+torch::Tensor NetworkImpl::lstm_outputs(const torch::Tensor& ids, const torch::Tensor& conditions) {
     auto x = inputs(ids, conditions);
     for (std::size_t layer = 0; layer < lstm_.size(); ++layer) {
         if (layer > 0) x = between_layers(x);
         x = lstm_[layer]->forward(x).first;
     }
-    return dense_->forward(dropout_->forward(x));
+    return x;
 }
 
 torch::Tensor NetworkImpl::forward_carried(const torch::Tensor& ids, const torch::Tensor& conditions,

@@ -1,5 +1,6 @@
 #include "kanade/model/trainer.hpp"
 
+#include "kanade/model/cuda_autocast.hpp"
 #include "kanade/model/dataset.hpp"
 #include "kanade/model/device.hpp"
 #include "kanade/model/loss_plot.hpp"
@@ -284,6 +285,10 @@ TrainResult train(const TrainOptions& options) {
 
     auto choice = choose_device(options.device);
     if (!options.quiet) std::cerr << "kanade train: " << choice.reason << "\n";
+    const bool mixed_precision = options.mixed_precision && choice.device.is_cuda();
+    if (options.mixed_precision && !mixed_precision && !options.quiet)
+        std::cerr << "kanade train: mixed precision is for CUDA; training in float32 on " << choice.device.str()
+                  << "\n";
     set_cpu_threads(options.threads);
     torch::manual_seed(options.seed);
 
@@ -391,11 +396,15 @@ TrainResult train(const TrainOptions& options) {
                         train_windows.conditions.index_select(0, indices).slice(1, 0, length - 1).to(choice.device);
             }
             if (conditions.defined()) conditions = drop_controls(conditions, options.control_dropout);
-            logits = options.carry_state ? model.network->forward_carried(inputs, conditions, progress.carried)
-                                         : model.network->forward(inputs, conditions);
-            auto loss = torch::nn::functional::cross_entropy(
-                logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}),
-                torch::nn::functional::CrossEntropyFuncOptions().ignore_index(ignore_target));
+            torch::Tensor loss;
+            {
+                CudaAutocast autocast(mixed_precision);  // backward runs outside, as autocast wants
+                logits = options.carry_state ? model.network->forward_carried(inputs, conditions, progress.carried)
+                                             : model.network->forward(inputs, conditions);
+                loss = torch::nn::functional::cross_entropy(
+                    logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}),
+                    torch::nn::functional::CrossEntropyFuncOptions().ignore_index(ignore_target));
+            }
             optimizer.zero_grad();
             loss.backward();
             torch::nn::utils::clip_grad_norm_(model.network->parameters(), options.clip_norm);

@@ -5,6 +5,7 @@
 #include "kanade/bench/inference_bench.hpp"
 #include "kanade/bench/machine_info.hpp"
 #include "kanade/bench/realtime_bench.hpp"
+#include "kanade/model/cuda_graph_step.hpp"
 #include "kanade/model/device.hpp"
 #include "kanade/model/packed_matrix.hpp"
 #ifdef KANADE_WITH_TRANSCRIBE
@@ -30,6 +31,7 @@ struct BenchCommand {
     int steps = 1000;
     double max_row_seconds = 60;
     std::vector<int> batches = {1, 8, 64, 256};
+    std::vector<std::string> devices;  // empty: the CPU, and CUDA when libtorch sees a GPU
     int threads = 0;
     double realtime_seconds = 20;
     int calls = 20;
@@ -40,6 +42,7 @@ struct InferenceRow {
     std::string arch, mode, device, path, precision = "float32";
     int batch = 1;
     bench::Latency latency;
+    std::string error;  // why the row has no figures ("" when measured)
 };
 
 struct SustainedRow {
@@ -71,7 +74,7 @@ std::vector<float> arpeggio(int sample_rate, double seconds) {
 }
 
 struct TrainingRow {
-    std::string arch, device;
+    std::string arch, device, precision = "float32";  // "bfloat16-autocast": mixed precision on CUDA
     double tokens_per_second = 0;
 };
 
@@ -89,8 +92,15 @@ public:
             command_.calls = 3;
             command_.training_seconds = 1;
         }
-        devices_.push_back("cpu");
-        if (torch::cuda::is_available()) devices_.push_back("cuda");
+        devices_ = command_.devices;
+        if (devices_.empty()) {
+            devices_.push_back("cpu");
+            if (torch::cuda::is_available()) devices_.push_back("cuda");
+        }
+        for (const auto& device : devices_)
+            if (device == "cuda" && !torch::cuda::is_available())
+                throw CommandError("--device cuda: libtorch sees no CUDA GPU (built without CUDA, or no driver)",
+                                   exit_code::unavailable);
         models_.push_back(std::make_shared<model::Model>(model::load_model(command_.seed_model)));
         models_.push_back(std::make_shared<model::Model>(model::load_model(command_.kanade_model)));
     }
@@ -103,12 +113,15 @@ public:
         measure_realtime();
         measure_transcription();
         for (auto& model : models_)
-            for (const auto& device : devices_) {
-                progress("training " + model->config.arch + " on " + device);
-                training_.push_back(
-                    {model->config.arch, device,
-                     bench::training_tokens_per_second(model->config, device, 64, command_.training_seconds)});
-            }
+            for (const auto& device : devices_)
+                for (bool mixed : {false, true}) {
+                    if (mixed && device != "cuda") continue;
+                    TrainingRow row{model->config.arch, device, mixed ? "bfloat16-autocast" : "float32", 0};
+                    progress("training " + row.arch + " on " + device + " " + row.precision);
+                    row.tokens_per_second =
+                        bench::training_tokens_per_second(model->config, device, 64, command_.training_seconds, mixed);
+                    training_.push_back(row);
+                }
     }
 
     void print_table() const {
@@ -118,10 +131,14 @@ public:
                     m.build_type.c_str(), m.torch_threads, m.load_average);
         std::printf("%-7s %-10s %-5s %-8s %-8s %6s %9s %9s %9s\n", "arch", "mode", "dev", "path", "weights", "batch",
                     "p50 ms", "p99 ms", "max ms");
-        for (const auto& row : inference_)
-            std::printf("%-7s %-10s %-5s %-8s %-8s %6d %9.3f %9.3f %9.3f\n", row.arch.c_str(), row.mode.c_str(),
-                        row.device.c_str(), row.path.c_str(), row.precision.c_str(), row.batch, row.latency.p50_ms,
-                        row.latency.p99_ms, row.latency.max_ms);
+        for (const auto& row : inference_) {
+            std::printf("%-7s %-10s %-5s %-8s %-8s %6d ", row.arch.c_str(), row.mode.c_str(), row.device.c_str(),
+                        row.path.c_str(), row.precision.c_str(), row.batch);
+            if (row.error.empty())
+                std::printf("%9.3f %9.3f %9.3f\n", row.latency.p50_ms, row.latency.p99_ms, row.latency.max_ms);
+            else
+                std::printf("failed: %s\n", row.error.c_str());
+        }
         std::printf("\nsessions in real time (%.0f BPM, %d steps a beat: p99 under %.2f ms)\n", bpm, steps_per_beat,
                     limit_ms());
         for (const auto& row : sustained_)
@@ -145,8 +162,8 @@ public:
             player_.inference_p99_ms, to_note.p50_ms, to_note.p99_ms, to_note.samples, player_.to_note_joined.p50_ms,
             player_.to_note_joined.p99_ms, player_.to_note_joined.samples);
         for (const auto& row : training_)
-            std::printf("training %-7s %-5s %10.0f tokens/s\n", row.arch.c_str(), row.device.c_str(),
-                        row.tokens_per_second);
+            std::printf("training %-7s %-5s %-17s %10.0f tokens/s\n", row.arch.c_str(), row.device.c_str(),
+                        row.precision.c_str(), row.tokens_per_second);
         if (transcription_.unavailable.empty())
             std::printf("transcription %s: %.1fx real time (%.0f s of audio, %zu notes)\n",
                         transcription_.backend.c_str(), transcription_.times_real_time, transcription_.audio_seconds,
@@ -176,19 +193,23 @@ public:
             .field("load_average", machine_.load_average)
             .end_object();
         json.key("inference").begin_array();
-        for (const auto& row : inference_)
+        for (const auto& row : inference_) {
             json.begin_object()
                 .field("arch", row.arch)
                 .field("mode", row.mode)
                 .field("device", row.device)
                 .field("path", row.path)
                 .field("precision", row.precision)
-                .field("batch", row.batch)
-                .field("steps", static_cast<std::uint64_t>(row.latency.samples))
-                .field("p50_ms", row.latency.p50_ms)
-                .field("p99_ms", row.latency.p99_ms)
-                .field("max_ms", row.latency.max_ms)
-                .end_object();
+                .field("batch", row.batch);
+            if (row.error.empty())
+                json.field("steps", static_cast<std::uint64_t>(row.latency.samples))
+                    .field("p50_ms", row.latency.p50_ms)
+                    .field("p99_ms", row.latency.p99_ms)
+                    .field("max_ms", row.latency.max_ms);
+            else
+                json.field("error", row.error);
+            json.end_object();
+        }
         json.end_array();
         json.key("sustained_sessions")
             .begin_object()
@@ -248,6 +269,7 @@ public:
             json.begin_object()
                 .field("arch", row.arch)
                 .field("device", row.device)
+                .field("precision", row.precision)
                 .field("tokens_per_second", row.tokens_per_second)
                 .end_object();
         json.end_array();
@@ -283,8 +305,8 @@ private:
 
     InferenceRow measure_row(model::Model& model, engine::InferenceMode mode, const std::string& device, int batch,
                              int steps, bool packed,
-                             model::InferencePrecision precision = model::InferencePrecision::float32,
-                             int threads = 1) {
+                             model::InferencePrecision precision = model::InferencePrecision::float32, int threads = 1,
+                             bool cuda_graph = false) {
         bench::InferenceCase inference_case;
         inference_case.mode = mode;
         inference_case.device = device;
@@ -294,19 +316,28 @@ private:
         inference_case.packed = packed;
         inference_case.precision = precision;
         inference_case.threads = threads;
+        inference_case.cuda_graph = cuda_graph;
         const bool packed_applies = packed && device == "cpu";
         InferenceRow row{model.config.arch,
                          mode_name(mode),
                          device,
-                         !packed_applies ? "modules"
-                         : threads >= 2  ? "packed2t"
-                                         : "packed",
+                         cuda_graph        ? "graph"
+                         : !packed_applies ? "modules"
+                         : threads >= 2    ? "packed2t"
+                                           : "packed",
                          model::precision_name(precision),
                          batch,
+                         {},
                          {}};
         progress(row.arch + " " + row.mode + " " + device + " " + row.path + " " + row.precision + " batch " +
                  std::to_string(batch));
-        row.latency = bench::measure_inference(model, inference_case);
+        try {
+            row.latency = bench::measure_inference(model, inference_case);
+        } catch (const std::runtime_error& error) {  // a CUDA graph that could not be recorded
+            if (!cuda_graph) throw;
+            row.error = error.what();
+            progress("failed: " + row.error);
+        }
         if (packed_applies) row.precision = model::precision_name(model.network->inference_precision());
         return row;
     }
@@ -336,7 +367,13 @@ private:
                     sustained.sessions = batch, sustained.p99_ms = row.latency.p99_ms;
                 inference_.push_back(row);
             }
-            if (device != "cpu") continue;
+            if (device != "cpu") {
+                // The faithful step as a recorded CUDA graph (pinned buffers, one wait a step).
+                if (mode == engine::InferenceMode::faithful && model::CudaGraphStep::available())
+                    inference_.push_back(measure_row(model, mode, device, batch, command_.steps, true,
+                                                     model::InferencePrecision::float32, 1, true));
+                continue;
+            }
             // The faithful window on two threads (config model.threads >= 2).
             if (mode == engine::InferenceMode::faithful)
                 for (auto precision : precisions)
@@ -428,6 +465,9 @@ void add_bench_command(CLI::App& app) {
                     "stop a slow inference row after this long, once it has 100 steps (0: never)")
         ->capture_default_str()
         ->check(CLI::Range(0.0, 86400.0));
+    sub->add_option("--device", command->devices,
+                    "cpu or cuda (repeatable; default: the CPU, and CUDA when libtorch sees a GPU)")
+        ->check(CLI::IsMember({"cpu", "cuda"}));
     sub->add_option("--threads", command->threads, "CPU threads (0: libtorch default)")->capture_default_str();
     sub->add_option("--realtime-seconds", command->realtime_seconds, "length of the scheduler timing run")
         ->capture_default_str()

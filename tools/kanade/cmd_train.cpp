@@ -91,6 +91,8 @@ void add_train_command(CLI::App& app) {
         ->capture_default_str();
     train->add_option("--seed", o.seed, "random seed (runs are deterministic for a seed)")->capture_default_str();
     train->add_option("--device", o.device, "auto, cpu or cuda[:N]")->capture_default_str();
+    train->add_flag("--mixed-precision", o.mixed_precision,
+                    "on CUDA, the forward pass in bfloat16 (weights and optimiser stay float32)");
     train->add_option("--threads", o.threads, "CPU threads (0: libtorch default)")->capture_default_str();
     train->add_option("--max-minutes", o.max_minutes, "stop with a checkpoint after this long")->capture_default_str();
     train->add_option("--checkpoint-minutes", o.checkpoint_minutes, "minutes between checkpoints")

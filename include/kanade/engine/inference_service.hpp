@@ -15,6 +15,7 @@
 #include "kanade/engine/generator.hpp"
 #include "kanade/engine/session_settings.hpp"
 #include "kanade/engine/step_decoder.hpp"
+#include "kanade/model/cuda_graph_step.hpp"
 #include "kanade/model/model_file.hpp"
 #include "kanade/music/bar_lookback.hpp"
 #include "kanade/music/meter_map.hpp"
@@ -48,6 +49,7 @@ struct InferenceStats {
     std::uint64_t failures = 0;             // forward passes that threw (the worker went on)
     std::uint64_t dropped_human_notes = 0;  // the player's notes the input queue had no room for
     std::string last_failure;               // what the latest one said
+    std::string cuda_graph_error;           // why faithful steps on CUDA run unrecorded ("" if they don't)
     std::string device;                     // where inference runs now ("cpu", "cuda:0")
 };
 
@@ -206,7 +208,9 @@ private:
     music::TokenCondition condition_at(const Session& session, std::int64_t step) const;
     // The token joins the window; its condition, the lookback filled in, is returned.
     music::TokenCondition push_window(Session& session, WindowToken token);
-    // A conditions tensor [rows, C] (or undefined for a network without conditions).
+    // A conditions tensor [rows, C] (or undefined for a network without conditions), in
+    // host memory; conditions_tensor puts it where the network runs.
+    torch::Tensor host_conditions(const std::vector<music::TokenCondition>& rows, std::int64_t time) const;
     torch::Tensor conditions_tensor(const std::vector<music::TokenCondition>& rows, std::int64_t time) const;
     void read_model_controls();
     // The model's ids of notes played from `first_step` on, each with its grid step.
@@ -240,6 +244,8 @@ private:
     // the fallback runs them when the device fails, since a lost GPU cannot hand its own
     // back. Null on the CPU.
     model::Network host_network_{nullptr}, pending_host_network_{nullptr};
+    // On CUDA, full faithful windows replay recorded steps (dropped with the model or device).
+    model::CudaGraphCache cuda_graphs_;
     std::atomic<bool> device_loss_drill_{false};
     InferenceMode mode_;
     std::uint64_t seed_;  // session i samples with seed_ + i

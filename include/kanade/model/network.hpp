@@ -68,6 +68,7 @@ public:
 private:
     torch::Tensor inputs(const torch::Tensor& ids, const torch::Tensor& conditions);  // ids [B,T] -> [B,T,in]
     torch::Tensor between_layers(const torch::Tensor& x);
+    torch::Tensor lstm_outputs(const torch::Tensor& ids, const torch::Tensor& conditions);  // [B,T] -> [B,T,H]
     // The packed weights when this call may use them (repacked after any weight change).
     std::shared_ptr<const PackedLstm> packed_for_inference();
 

@@ -38,6 +38,7 @@ struct TrainOptions {
     music::PrimerOptions primers;   // kept in the model for sessions with no prompt (kanade tokens; count 0: none)
     std::uint64_t seed = 1;
     std::string device = "auto";
+    bool mixed_precision = false;  // on CUDA: the forward pass in bfloat16 (CudaAutocast); elsewhere float32
     int threads = 0;
     double max_minutes = 0;  // stop (with a checkpoint) after this long; 0: no limit
     double checkpoint_minutes = 5;

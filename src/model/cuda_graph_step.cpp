@@ -53,7 +53,15 @@ CudaGraphStep::CudaGraphStep(Network network, std::int64_t batch, std::int64_t w
             r.device_logits = network->forward_last(r.device_ids, r.device_conditions);
         r.stream.synchronize();
         r.graph.capture_begin();
-        r.device_logits = network->forward_last(r.device_ids, r.device_conditions);
+        try {
+            r.device_logits = network->forward_last(r.device_ids, r.device_conditions);
+        } catch (...) {
+            // End the capture, or the stream (and the allocator's pool) stays in it.
+            try {
+                r.graph.capture_end();
+            } catch (...) {}
+            throw;
+        }
         r.graph.capture_end();
         // Trusted once it answers new input as the network does.
         r.device_ids.copy_(torch::randint(0, network->config().vocab_size, {batch, window}, on_device));

@@ -138,3 +138,64 @@ TEST_CASE("mixed precision leaves the CPU's arithmetic in float32") {
     CHECK((within.scalar_type() == torch::kFloat32));
     CHECK(torch::equal(plain, within));
 }
+
+TEST_CASE("a CUDA graph cache leaves a network on the CPU to run itself") {
+    auto network = small_network("seed");
+    CudaGraphCache cache;
+    CHECK_FALSE(cache.last_logits(network, 40, torch::zeros({2, 40}, torch::kInt64), {}).defined());
+    CHECK(cache.error().empty());
+}
+
+TEST_CASE("on CUDA a CUDA graph cache replays full windows and leaves shorter ones") {
+    if (!have_cuda()) return;
+    if (!CudaGraphStep::available()) {
+        kanade::test::skip("cuda-graphs", "this build's libtorch has no CUDA");
+        return;
+    }
+    torch::manual_seed(13);
+    torch::NoGradGuard no_grad;
+    auto network = small_network("kanade");
+    network->to(torch::kCUDA);
+    CudaGraphCache cache;
+    for (std::int64_t batch : {1, 4, 1}) {
+        CAPTURE(batch);
+        auto ids = torch::randint(0, 61, {batch, 40}, torch::kInt64);
+        const auto replayed = cache.last_logits(network, 40, ids, {});
+        REQUIRE(replayed.defined());
+        const auto direct = network->forward_last(ids.to(torch::kCUDA)).to(torch::kCPU);
+        CHECK((replayed - direct).abs().max().item<double>() < 1e-4);
+    }
+    CHECK(cache.error().empty());
+    CHECK_FALSE(cache.last_logits(network, 40, torch::zeros({2, 12}, torch::kInt64), {}).defined());
+}
+
+TEST_CASE("on CUDA a conditioned network's recorded step reads each window's conditions") {
+    if (!have_cuda()) return;
+    if (!CudaGraphStep::available()) {
+        kanade::test::skip("cuda-graphs", "this build's libtorch has no CUDA");
+        return;
+    }
+    torch::manual_seed(17);
+    torch::NoGradGuard no_grad;
+    NetworkConfig config;
+    config.arch = "kanade";
+    config.vocab_size = 61;
+    config.hidden = 64;
+    config.embedding = 16;
+    config.meter_input = true;
+    Network network(config);
+    network->eval();
+    network->to(torch::kCUDA);
+    CudaGraphStep graph(network, 2, 40, true);
+    for (int round = 0; round < 2; ++round) {
+        auto ids = torch::randint(0, 61, {2, 40}, torch::kInt64);
+        // Meter conditions only (the others 0, "not said"): step in beat 1-4, beat in bar 1-4.
+        auto conditions =
+            torch::zeros({2, 40, static_cast<std::int64_t>(kanade::music::condition_count)}, torch::kUInt8);
+        conditions.select(2, 0).copy_(torch::randint(1, 5, {2, 40}, torch::kInt64));
+        conditions.select(2, 1).copy_(torch::randint(1, 5, {2, 40}, torch::kInt64));
+        const auto replayed = graph.last_logits(ids, conditions).clone();
+        const auto direct = network->forward_last(ids.to(torch::kCUDA), conditions.to(torch::kCUDA)).to(torch::kCPU);
+        CHECK((replayed - direct).abs().max().item<double>() < 1e-4);
+    }
+}

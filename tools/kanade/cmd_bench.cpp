@@ -358,22 +358,34 @@ private:
                                                       : model::InferencePrecision::float32;
         SustainedRow sustained{
             model.config.arch, mode_name(mode), device, model::precision_name(daemon_precision), 0, 0};
+        auto count = [&](const InferenceRow& row) {
+            if (row.error.empty() && row.latency.p99_ms < limit_ms())
+                sustained.sessions = row.batch, sustained.p99_ms = row.latency.p99_ms;
+        };
+        // On CUDA the daemon replays a recorded graph for full faithful windows where it can.
+        bool daemon_graph =
+            device == "cuda" && mode == engine::InferenceMode::faithful && model::CudaGraphStep::available();
         const auto precisions =
             device == "cpu" ? supported_precisions() : std::vector{model::InferencePrecision::float32};
         for (int batch : command_.batches) {
+            InferenceRow daemon_row;
             for (auto precision : precisions) {
                 auto row = measure_row(model, mode, device, batch, command_.steps, true, precision);
-                if (precision == daemon_precision && row.latency.p99_ms < limit_ms())
-                    sustained.sessions = batch, sustained.p99_ms = row.latency.p99_ms;
+                if (precision == daemon_precision) daemon_row = row;
                 inference_.push_back(row);
             }
-            if (device != "cpu") {
+            if (daemon_graph) {
                 // The faithful step as a recorded CUDA graph (pinned buffers, one wait a step).
-                if (mode == engine::InferenceMode::faithful && model::CudaGraphStep::available())
-                    inference_.push_back(measure_row(model, mode, device, batch, command_.steps, true,
-                                                     model::InferencePrecision::float32, 1, true));
-                continue;
+                auto row = measure_row(model, mode, device, batch, command_.steps, true,
+                                       model::InferencePrecision::float32, 1, true);
+                if (row.error.empty())
+                    daemon_row = row;
+                else
+                    daemon_graph = false;  // the daemon, too, would run kernel by kernel
+                inference_.push_back(row);
             }
+            count(daemon_row);
+            if (device != "cpu") continue;
             // The faithful window on two threads (config model.threads >= 2).
             if (mode == engine::InferenceMode::faithful)
                 for (auto precision : precisions)
@@ -384,10 +396,10 @@ private:
         // Past the largest batch measured, double until the step no longer fits.
         if (!command_.quick && sustained.sessions == command_.batches.back()) {
             for (int batch = sustained.sessions * 2; batch <= 8192; batch *= 2) {
-                auto row =
-                    measure_row(model, mode, device, batch, std::min(command_.steps, 200), true, daemon_precision);
-                if (row.latency.p99_ms >= limit_ms()) break;
-                sustained.sessions = batch, sustained.p99_ms = row.latency.p99_ms;
+                auto row = measure_row(model, mode, device, batch, std::min(command_.steps, 200), true,
+                                       daemon_precision, 1, daemon_graph);
+                if (!row.error.empty() || row.latency.p99_ms >= limit_ms()) break;
+                count(row);
             }
         }
         sustained_.push_back(sustained);

@@ -9,6 +9,8 @@
 #include <iterator>
 #include <sstream>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 
 namespace kanade::transcribe {
 
@@ -24,9 +26,12 @@ std::vector<char> read_bytes(const std::filesystem::path& file, const std::files
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// `where` is a view: GCC 14 (-Wdangling-reference) takes a temporary std::string argument
+// for what the returned reference might point into.
 const nlohmann::json& member(const nlohmann::json& object, const char* key, const std::filesystem::path& file,
-                             const std::string& where) {
-    if (!object.is_object() || !object.contains(key)) fail(file, where + ": missing key \"" + key + "\"");
+                             std::string_view where) {
+    if (!object.is_object() || !object.contains(key))
+        fail(file, std::string(where) + ": missing key \"" + key + "\"");
     return object.at(key);
 }
 

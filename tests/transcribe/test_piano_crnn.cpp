@@ -23,13 +23,17 @@ namespace {
 
 const std::filesystem::path fixture_dir = kanade::test::source_dir / "tests/transcribe/fixtures/piano_crnn";
 
+// make_fixture.py's signal: three tones and quiet noise (see there why).
 torch::Tensor fixture_signal(int samples) {
     std::vector<float> x(static_cast<std::size_t>(samples));
+    std::uint32_t state = 12345;
     for (int i = 0; i < samples; ++i) {
         const double t = static_cast<double>(i) / 16000.0;
         double v = 0.3 * std::sin(2 * std::numbers::pi * 440.0 * t) +
                    0.2 * std::sin(2 * std::numbers::pi * 261.63 * t) * (t < 0.8 ? 1.0 : 0.0);
         v += 0.05 * std::sin(2 * std::numbers::pi * 1000.0 * t) * std::exp(-3 * t);
+        state = state * 1664525u + 1013904223u;
+        v += (static_cast<double>(state >> 8) / 16777216.0 - 0.5) * 0.02;
         x[static_cast<std::size_t>(i)] = static_cast<float>(v);
     }
     return torch::tensor(x).reshape({1, samples});

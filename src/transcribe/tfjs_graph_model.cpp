@@ -30,8 +30,7 @@ std::vector<char> read_bytes(const std::filesystem::path& file, const std::files
 // for what the returned reference might point into.
 const nlohmann::json& member(const nlohmann::json& object, const char* key, const std::filesystem::path& file,
                              std::string_view where) {
-    if (!object.is_object() || !object.contains(key))
-        fail(file, std::string(where) + ": missing key \"" + key + "\"");
+    if (!object.is_object() || !object.contains(key)) fail(file, std::string(where) + ": missing key \"" + key + "\"");
     return object.at(key);
 }
 

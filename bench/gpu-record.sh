@@ -56,6 +56,8 @@ if ls .device/*.deb >/dev/null 2>&1; then
 fi
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
+# PyTorch's CMake files look for the CUDA toolkit through nvcc.
+[ -x /usr/local/cuda/bin/nvcc ] && export PATH=/usr/local/cuda/bin:$PATH CUDACXX=/usr/local/cuda/bin/nvcc
 say "configure (libtorch from ${prefix:-the system})"
 if ! cmake -S . -B "$build" "${generator[@]}" -DKANADE_WITH_IO=OFF -DKANADE_BUILD_BENCH=OFF \
     -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_FLAGS="$flags" >"$out/build.log" 2>&1; then

@@ -93,7 +93,7 @@ double training_tokens_per_second(const model::NetworkConfig& config, const std:
         {
             model::CudaAutocast autocast(mixed_precision);
             auto logits = network->forward(windows.slice(1, 0, window));
-            loss = torch::nn::functional::cross_entropy(logits.reshape({-1, config.vocab_size}),
+            loss = torch::nn::functional::cross_entropy(logits.reshape({-1, config.vocab_size}).to(torch::kFloat32),
                                                         windows.slice(1, 1).reshape({-1}));
         }
         optimizer.zero_grad();

@@ -402,7 +402,7 @@ TrainResult train(const TrainOptions& options) {
                 logits = options.carry_state ? model.network->forward_carried(inputs, conditions, progress.carried)
                                              : model.network->forward(inputs, conditions);
                 loss = torch::nn::functional::cross_entropy(
-                    logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}),
+                    logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32), targets.reshape({-1}),
                     torch::nn::functional::CrossEntropyFuncOptions().ignore_index(ignore_target));
             }
             optimizer.zero_grad();

@@ -79,7 +79,8 @@ TEST_CASE("held notes count towards the polyphony of later onsets, the top line 
 
 TEST_CASE("note lengths fall into the nearest of Yang & Lerch's classes") {
     std::vector<midi::Note> notes = {note(60, 0, 0.75), note(62, 1, 1.0 / 3), note(64, 2, 0.78), note(65, 3, 1.45)};
-    const auto& lengths = feature_of(measure_piece(notes), Feature::note_length_histogram);
+    const auto features = measure_piece(notes);  // feature_of refers into it: it must outlive `lengths`
+    const auto& lengths = feature_of(features, Feature::note_length_histogram);
     CHECK(lengths[7] == doctest::Approx(0.5));    // dotted eighths: 0.75 and 0.78
     CHECK(lengths[11] == doctest::Approx(0.25));  // eighth triplet
     CHECK(lengths[6] == doctest::Approx(0.25));   // dotted quarter: 1.45

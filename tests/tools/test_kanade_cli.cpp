@@ -100,6 +100,12 @@ TEST_CASE("kanade exit codes tell usage errors from failed work") {
     CHECK(broken.exit_status == 1);
     CHECK(broken.output.find("garbage.kmodel") != std::string::npos);
     CHECK(broken.output.find("bad magic") != std::string::npos);
+    // CUDA asked for where libtorch sees none: an optional part is missing.
+    if (!torch::cuda::is_available()) {
+        const auto no_gpu = kanade_cli({"bench", "--device", "cuda"});
+        CHECK(no_gpu.exit_status == 3);
+        CHECK(no_gpu.output.find("no CUDA GPU") != std::string::npos);
+    }
 }
 
 TEST_CASE("kanade bench --quick --json reports every section with measured numbers") {

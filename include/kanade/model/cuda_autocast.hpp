@@ -1,7 +1,7 @@
 // Mixed precision for training on CUDA: within the scope, libtorch runs the matrix
-// products and the LSTM in bfloat16 (autocast) and the rest, the loss among it, in
-// float32; weights, gradients and Adam's moments stay float32. bfloat16 has float32's
-// range, so the gradients need no loss scaling. Ops on the CPU are not touched.
+// products and the LSTM in bfloat16 (autocast); callers take the loss on the logits cast
+// to float32. Weights, gradients and Adam's moments stay float32, and bfloat16 has
+// float32's range, so the gradients need no loss scaling. Ops on the CPU are not touched.
 #pragma once
 
 namespace kanade::model {

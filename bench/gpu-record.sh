@@ -2,9 +2,11 @@
 # One prepared run on a GPU machine (issue 17, items 1-3): builds the core, `kanade bench`
 # and the trainer against the CUDA libtorch of the machine's PyTorch, runs the CUDA tests,
 # then the CUDA rows of `kanade bench` (both architectures, faithful and streaming, batch
-# 1 to 1024, libtorch's modules and the recorded CUDA graph) and training on CUDA and on
-# the CPU; everything it prints lands in OUT, written as it goes, so a run cut short still
-# brings back what it did.
+# 1 to 1024, libtorch's modules and the recorded CUDA graph), training in float32 and in
+# mixed precision on the Debian corpus (validation loss, same seed and epochs), and
+# training speed on the CPU; everything it prints lands in OUT (8 files at most, as the
+# device tool brings back), written as it goes, so a run cut short still brings back
+# what it did.
 #
 #   bench/gpu-record.sh --prepare   here, once: the header-only libraries the GPU machine
 #                                   lacks (CLI11, doctest) as Debian packages in .device/
@@ -19,7 +21,12 @@ if [ "${1:-}" = "--prepare" ]; then
     mkdir -p .device
     grep -qx '/.device/' .git/info/exclude 2>/dev/null || echo '/.device/' >>.git/info/exclude
     (cd .device && apt-get download libcli11-dev doctest-dev)
-    ls -l .device
+    # The Debian corpus, for mixed-precision training against float32 there.
+    mkdir -p .device/corpus
+    for folder in /usr/share/games/openttd/baseset/openmsx /usr/share/games/simutrans/music; do
+        [ -d "$folder" ] && cp -r "$folder" ".device/corpus/$(basename "$(dirname "$folder")")-$(basename "$folder")"
+    done
+    ls -l .device .device/corpus
     exit
 fi
 out=${1:?usage: bench/gpu-record.sh OUT (or --prepare)}
@@ -84,6 +91,17 @@ say "kanade bench ${rows[*]}"
 within 300 60 "$build/bin/kanade" bench --json "${rows[@]}" --realtime-seconds 3 --calls 5 \
     >"$out/bench.json" 2>"$out/bench.log"
 say "bench rc $? (bench.json)"
+if [ -n "$require" ] && [ -d .device/corpus ]; then
+    # Whether mixed precision hurts the validation loss: the same seed and epochs both ways.
+    for precision in float32 mixed; do
+        flag=()
+        [ $precision = mixed ] && flag=(--mixed-precision)
+        within 60 60 "$build/bin/kanade" train .device/corpus -o "/tmp/kanade-$precision.kmodel" --device cuda \
+            --epochs 4 --seed 1 -q "${flag[@]}" >>"$out/train.log" 2>&1
+        say "train $precision rc $?"
+        { echo "== $precision (epoch, losses, ...)"; cat "/tmp/kanade-$precision.kmodel.csv"; } >>"$out/train.log" 2>&1
+    done
+fi
 if [ -n "$require" ]; then
     say "training on the CPU of the same machine, for the comparison"
     within 120 0 "$build/bin/kanade" bench --json --quick --device cpu >"$out/bench-cpu-quick.json" 2>>"$out/bench.log"

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "kanade/model/dataset.hpp"
+#include "kanade/model/device.hpp"
 #include "kanade/music/kanade_tokenizer.hpp"
 
 namespace kanade::engine {
@@ -84,8 +85,7 @@ torch::Tensor InferenceService::host_conditions(const std::vector<music::TokenCo
 
 torch::Tensor InferenceService::conditions_tensor(const std::vector<music::TokenCondition>& rows,
                                                   std::int64_t time) const {
-    auto tensor = host_conditions(rows, time);
-    return tensor.defined() ? tensor.to(device_) : tensor;
+    return model::to_device(host_conditions(rows, time), device_);
 }
 
 int InferenceService::add_session(const SessionSettings& settings) {
@@ -627,9 +627,7 @@ void InferenceService::forward_and_sample(const std::vector<Session*>& due, std:
             const auto rows_conditions = host_conditions(conditions, time);
             auto logits = cuda_graphs_.last_logits(model_->network, model_->config.window, rows, rows_conditions);
             if (!logits.defined())
-                logits = model_->network
-                             ->forward_last(rows.to(device_),
-                                            rows_conditions.defined() ? rows_conditions.to(device_) : rows_conditions)
+                logits = model_->network->forward_last(rows.to(device_), model::to_device(rows_conditions, device_))
                              .to(torch::kCPU);
             for (std::size_t i = 0; i < batch.size(); ++i)
                 choose_token(*batch[i], logits_to_floats(logits[static_cast<std::int64_t>(i)]), now);

@@ -25,4 +25,8 @@ void set_cpu_threads(int threads) {
     if (threads > 0) torch::set_num_threads(threads);
 }
 
+torch::Tensor to_device(const torch::Tensor& tensor, torch::Device device) {
+    return tensor.defined() ? tensor.to(device) : tensor;
+}
+
 }  // namespace kanade::model

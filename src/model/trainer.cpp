@@ -236,8 +236,6 @@ void restart_fresh_lanes(RecurrentState& state, const torch::Tensor& fresh) {
     }
 }
 
-torch::Tensor to_device(const torch::Tensor& t, torch::Device device) { return t.defined() ? t.to(device) : t; }
-
 }  // namespace
 
 WindowMetrics evaluate_windows(Network& network, const Windows& windows, int batch, torch::Device device) {

@@ -18,6 +18,13 @@ bool have_cuda() {
     return false;
 }
 
+bool have_cuda_graphs() {
+    if (!have_cuda()) return false;
+    if (CudaGraphStep::available()) return true;
+    kanade::test::skip("cuda-graphs", "this build's libtorch has no CUDA");
+    return false;
+}
+
 Network small_network(const char* arch) {
     NetworkConfig config;
     config.arch = arch;
@@ -58,11 +65,7 @@ TEST_CASE("on a CUDA GPU the networks predict what they predict on the CPU") {
 }
 
 TEST_CASE("a faithful step recorded as a CUDA graph gives the step run kernel by kernel") {
-    if (!have_cuda()) return;
-    if (!CudaGraphStep::available()) {
-        kanade::test::skip("cuda-graphs", "this build's libtorch has no CUDA");
-        return;
-    }
+    if (!have_cuda_graphs()) return;
     torch::manual_seed(11);
     torch::NoGradGuard no_grad;
     for (const char* arch : {"seed", "kanade"}) {
@@ -147,11 +150,7 @@ TEST_CASE("a CUDA graph cache leaves a network on the CPU to run itself") {
 }
 
 TEST_CASE("on CUDA a CUDA graph cache replays full windows and leaves shorter ones") {
-    if (!have_cuda()) return;
-    if (!CudaGraphStep::available()) {
-        kanade::test::skip("cuda-graphs", "this build's libtorch has no CUDA");
-        return;
-    }
+    if (!have_cuda_graphs()) return;
     torch::manual_seed(13);
     torch::NoGradGuard no_grad;
     auto network = small_network("kanade");
@@ -170,11 +169,7 @@ TEST_CASE("on CUDA a CUDA graph cache replays full windows and leaves shorter on
 }
 
 TEST_CASE("on CUDA a conditioned network's recorded step reads each window's conditions") {
-    if (!have_cuda()) return;
-    if (!CudaGraphStep::available()) {
-        kanade::test::skip("cuda-graphs", "this build's libtorch has no CUDA");
-        return;
-    }
+    if (!have_cuda_graphs()) return;
     torch::manual_seed(17);
     torch::NoGradGuard no_grad;
     NetworkConfig config;

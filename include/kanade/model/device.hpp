@@ -21,4 +21,7 @@ DeviceChoice choose_device(std::string_view name);
 // Intra-op threads for CPU inference and training (0: libtorch's default).
 void set_cpu_threads(int threads);
 
+// `tensor` on `device`; an undefined tensor (conditions a network does not take) stays so.
+torch::Tensor to_device(const torch::Tensor& tensor, torch::Device device);
+
 }  // namespace kanade::model
